@@ -1,0 +1,188 @@
+//! Command-line parsing for the load generator (no external crates).
+
+use std::fmt;
+use std::time::Duration;
+
+pub const USAGE: &str = "\
+usage: loadgen [--host 127.0.0.1] --port P [--connections 50] [--size 64]
+               [--inflight 1] [--duration 5] [--warmup 1] [--line] [--marks]
+
+  --host H          server address (default 127.0.0.1)
+  --port P          server port (required)
+  --connections N   concurrent connections (default 50)
+  --size N          bytes per message, including the '\\n' with --line (default 64)
+  --inflight N      messages outstanding per connection (default 1)
+  --duration S      measured seconds, after the warmup (default 5)
+  --warmup S        seconds run but not counted (default 1)
+  --line            newline-terminated messages (payload never contains '\\n')
+  --marks           print `loadgen: measuring` and `loadgen: done` lines on
+                    stderr when the measured window starts and ends (lets a
+                    caller sample the server's CPU time over that window)
+
+Prints one JSON line: {\"msgs\",\"seconds\",\"msgsPerSec\",\"p50us\",\"p99us\",\"errors\"}.
+Exits 1 if any echoed byte differed or a connection failed, 2 on bad arguments.";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub host: String,
+    pub port: u16,
+    pub connections: usize,
+    pub size: usize,
+    pub inflight: usize,
+    pub duration: Duration,
+    pub warmup: Duration,
+    pub line: bool,
+    pub marks: bool,
+}
+
+#[derive(Debug)]
+pub enum ArgsError {
+    Help,
+    Invalid(String),
+}
+
+impl fmt::Display for ArgsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ArgsError::Help => f.write_str(USAGE),
+            ArgsError::Invalid(msg) => write!(f, "loadgen: {msg}\n\n{USAGE}"),
+        }
+    }
+}
+
+fn invalid(msg: impl Into<String>) -> ArgsError {
+    ArgsError::Invalid(msg.into())
+}
+
+fn number<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, ArgsError> {
+    value
+        .parse()
+        .map_err(|_| invalid(format!("{flag}: not a valid number: {value:?}")))
+}
+
+fn seconds(flag: &str, value: &str) -> Result<Duration, ArgsError> {
+    let s: f64 = number(flag, value)?;
+    if !s.is_finite() || s < 0.0 {
+        return Err(invalid(format!(
+            "{flag}: must be a non-negative number of seconds"
+        )));
+    }
+    Ok(Duration::from_secs_f64(s))
+}
+
+/// Parses the arguments that follow the program name.
+pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Config, ArgsError> {
+    let mut host = "127.0.0.1".to_string();
+    let mut port: Option<u16> = None;
+    let mut connections = 50usize;
+    let mut size = 64usize;
+    let mut inflight = 1usize;
+    let mut duration = Duration::from_secs(5);
+    let mut warmup = Duration::from_secs(1);
+    let mut line = false;
+    let mut marks = false;
+
+    let mut it = args.into_iter();
+    while let Some(arg) = it.next() {
+        // Accept both `--flag value` and `--flag=value`.
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = || -> Result<String, ArgsError> {
+            match &inline {
+                Some(v) => Ok(v.clone()),
+                None => it
+                    .next()
+                    .ok_or_else(|| invalid(format!("{flag}: missing value"))),
+            }
+        };
+        match flag.as_str() {
+            "-h" | "--help" => return Err(ArgsError::Help),
+            "--host" => host = value()?,
+            "--port" => port = Some(number(&flag, &value()?)?),
+            "--connections" => connections = number(&flag, &value()?)?,
+            "--size" => size = number(&flag, &value()?)?,
+            "--inflight" => inflight = number(&flag, &value()?)?,
+            "--duration" => duration = seconds(&flag, &value()?)?,
+            "--warmup" => warmup = seconds(&flag, &value()?)?,
+            "--line" | "--marks" => {
+                if inline.is_some() {
+                    return Err(invalid(format!("{flag} takes no value")));
+                }
+                if flag == "--line" {
+                    line = true;
+                } else {
+                    marks = true;
+                }
+            }
+            other => return Err(invalid(format!("unknown argument {other:?}"))),
+        }
+    }
+
+    let port = port.ok_or_else(|| invalid("--port is required"))?;
+    if connections == 0 {
+        return Err(invalid("--connections must be at least 1"));
+    }
+    if inflight == 0 {
+        return Err(invalid("--inflight must be at least 1"));
+    }
+    if size == 0 || (line && size < 2) {
+        return Err(invalid(
+            "--size must be at least 1 (at least 2 with --line)",
+        ));
+    }
+    if duration.is_zero() {
+        return Err(invalid("--duration must be positive"));
+    }
+    Ok(Config {
+        host,
+        port,
+        connections,
+        size,
+        inflight,
+        duration,
+        warmup,
+        line,
+        marks,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Result<Config, ArgsError> {
+        parse(s.split_whitespace().map(String::from))
+    }
+
+    #[test]
+    fn defaults_and_flags() {
+        let c = p("--port 9000").unwrap();
+        assert_eq!(
+            (c.port, c.connections, c.size, c.inflight, c.line),
+            (9000, 50, 64, 1, false)
+        );
+        assert_eq!(c.duration, Duration::from_secs(5));
+        let c = p("--host ::1 --port=1 --connections 3 --size 10 --inflight 4 --duration 0.5 --warmup 0 --line --marks")
+            .unwrap();
+        assert!(c.marks);
+        assert_eq!(c.host, "::1");
+        assert_eq!(
+            (c.connections, c.size, c.inflight, c.line),
+            (3, 10, 4, true)
+        );
+        assert_eq!(c.duration, Duration::from_millis(500));
+        assert!(c.warmup.is_zero());
+    }
+
+    #[test]
+    fn rejects_bad_input() {
+        assert!(p("").is_err());
+        assert!(p("--port x").is_err());
+        assert!(p("--port 1 --bogus").is_err());
+        assert!(p("--port 1 --size 1 --line").is_err());
+        assert!(p("--port 1 --inflight 0").is_err());
+        assert!(matches!(p("--help"), Err(ArgsError::Help)));
+    }
+}

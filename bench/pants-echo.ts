@@ -1,0 +1,30 @@
+// The Pants echo server for the benchmark. Prints its port on one stdout line
+// once listening, then serves until killed.
+//
+//   node build/bench/pants-echo.js          echo every read back as it comes
+//   node build/bench/pants-echo.js --line   echo '\n'-delimited lines
+
+import { Engine, Server, Stream } from 'pants';
+
+class Echo extends Stream {
+  override onRead(data: Buffer): void {
+    this.write(data);
+  }
+}
+
+class LineEcho extends Stream {
+  override onConnect(): void {
+    this.readDelimiter = '\n';
+  }
+
+  override onRead(line: Buffer): void {
+    this.write(line);
+    this.write('\n');
+  }
+}
+
+const line = process.argv.includes('--line');
+const server = new Server(line ? LineEcho : Echo).listen(['127.0.0.1', 0]);
+const [, port] = server.localAddress;
+process.stdout.write(`${port}\n`);
+void Engine.instance().start();

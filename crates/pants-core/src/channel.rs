@@ -1,0 +1,86 @@
+//! The per-channel state the engine keeps in its slab.
+
+use std::os::fd::RawFd;
+
+use crate::address::SocketAddress;
+use crate::byte_queue::ByteQueue;
+use crate::framing::Framer;
+use crate::socket::{Connection, Listener};
+
+/// Default for [`StreamChannel::buffer_size`], as in Pants.
+pub const DEFAULT_BUFFER_SIZE: usize = 65536;
+
+/// A channel in the engine's slab.
+#[derive(Debug)]
+pub(crate) enum Channel {
+    Stream(StreamChannel),
+    Listener(ListenerChannel),
+}
+
+/// Where a stream is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamState {
+    /// `connect` is in progress.
+    Connecting,
+    /// Connected: reads and writes flow.
+    Open,
+    /// `close(flush)` waits for the send buffer to drain.
+    Closing,
+    /// The connect failed; the socket is gone.
+    ConnectFailed,
+    /// The socket is closed; only the token remains until released.
+    Closed,
+}
+
+#[derive(Debug)]
+pub(crate) struct StreamChannel {
+    pub connection: Option<Connection>,
+    pub state: StreamState,
+    pub fd: RawFd,
+    pub incoming: ByteQueue,
+    pub outgoing: ByteQueue,
+    pub framer: Framer,
+    pub buffer_size: usize,
+    pub peer: Option<SocketAddress>,
+    /// The peer sent end-of-stream; nothing more will be read.
+    pub peer_closed: bool,
+    /// Reading stopped at the buffer limit with data possibly left in the kernel.
+    pub read_blocked: bool,
+    /// A Read event for this stream is waiting in the queue.
+    pub read_queued: bool,
+    /// The stream is in the engine's list of streams to flush.
+    pub dirty: bool,
+    /// Report a Write event whenever the send buffer empties.
+    pub notify_drain: bool,
+}
+
+impl StreamChannel {
+    pub fn new(connection: Option<Connection>, fd: RawFd, state: StreamState, peer: Option<SocketAddress>) -> Self {
+        Self {
+            connection,
+            state,
+            fd,
+            incoming: ByteQueue::new(),
+            outgoing: ByteQueue::new(),
+            framer: Framer::default(),
+            buffer_size: DEFAULT_BUFFER_SIZE,
+            peer,
+            peer_closed: false,
+            read_blocked: false,
+            read_queued: false,
+            dirty: false,
+            notify_drain: false,
+        }
+    }
+
+    /// Most bytes the read buffer may hold: the user's limit plus room for a delimiter.
+    pub fn read_limit(&self) -> usize {
+        self.buffer_size + self.framer.slack()
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct ListenerChannel {
+    pub listener: Option<Listener>,
+    pub fd: RawFd,
+}

@@ -1,0 +1,696 @@
+//! The engine: one `mio::Poll`, a slab of channels, an event queue and a timer wheel.
+//!
+//! The engine never calls user code. Its user (the Node binding, or a Rust
+//! program) drives it in iterations:
+//!
+//! 1. [`Engine::begin_iteration`], then run the timers from
+//!    [`Engine::take_expired_timers`];
+//! 2. [`Engine::poll`] waits for readiness and does the I/O: accepts,
+//!    finishes connects, reads into each stream's buffer, sends;
+//! 3. [`Engine::next_event`] hands out what happened. On a `Read` event,
+//!    take frames with [`Engine::read_frame`] until there are none;
+//! 4. writes made meanwhile are buffered; [`Engine::flush_dirty`] sends them
+//!    all, one `write` per stream (corking).
+//!
+//! # Draining readiness
+//! Sockets are registered edge-triggered. A read that returns fewer bytes
+//! than asked is taken as "drained" (as tokio does), except after the peer
+//! hung up, where the engine reads on to the end. A stream whose buffer
+//! reaches its limit stops reading; taking frames resumes it.
+
+use std::collections::VecDeque;
+use std::io::{self, ErrorKind};
+use std::net::Shutdown;
+use std::os::fd::{AsRawFd, RawFd};
+use std::time::{Duration, Instant};
+
+use mio::{Events, Interest, Poll, Token};
+use slab::Slab;
+
+use crate::address::SocketAddress;
+use crate::channel::{Channel, ListenerChannel, StreamChannel, StreamState};
+use crate::event::{Event, EventKind};
+use crate::framing::{Delimiter, Framer};
+use crate::socket::{Connection, ListenOptions, Listener};
+use crate::timer_wheel::{TimerKey, TimerWheel};
+
+/// Size of the engine's shared receive buffer: the most one `read` returns.
+const READ_CHUNK: usize = 64 * 1024;
+/// Bytes a graceful close reads and discards so that the kernel sends a FIN, not a reset.
+const CLOSE_DRAIN_LIMIT: usize = 1 << 20;
+
+/// The result of [`Engine::read_frame`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameRead {
+    /// A frame of this many bytes was copied to the start of the output.
+    Frame(usize),
+    /// No complete frame is buffered.
+    Incomplete,
+    /// No complete frame, and more than `buffer_size` bytes wait for one.
+    Overflow,
+    /// The next frame has this many bytes: more than the output can hold.
+    NeedSpace(usize),
+}
+
+/// A single-threaded event loop over TCP and UNIX stream sockets.
+pub struct Engine {
+    poll: Poll,
+    events: Events,
+    ready: Vec<(usize, Readiness)>,
+    channels: Slab<Channel>,
+    queue: VecDeque<Event>,
+    dirty: Vec<usize>,
+    resumed: Vec<usize>,
+    scratch: Box<[u8]>,
+    timers: TimerWheel,
+    timer_keys: Vec<Option<TimerKey>>,
+    expired: Vec<u32>,
+    expired_taken: usize,
+    epoch: Instant,
+    tick: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Readiness {
+    readable: bool,
+    writable: bool,
+    read_closed: bool,
+    failed: bool,
+}
+
+fn errno(error: &io::Error) -> i32 {
+    error.raw_os_error().unwrap_or(libc::EIO)
+}
+
+/// Errors that mean the peer is gone: the stream closes without an error callback.
+fn is_disconnect(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe | ErrorKind::NotConnected
+    )
+}
+
+fn not_a_stream() -> io::Error {
+    io::Error::new(ErrorKind::InvalidInput, "the token is not a stream")
+}
+
+fn not_open() -> io::Error {
+    io::Error::from_raw_os_error(libc::ENOTCONN)
+}
+
+impl Engine {
+    /// A new engine with its own poller.
+    pub fn new() -> io::Result<Self> {
+        Ok(Self {
+            poll: Poll::new()?,
+            events: Events::with_capacity(1024),
+            ready: Vec::with_capacity(1024),
+            channels: Slab::new(),
+            queue: VecDeque::new(),
+            dirty: Vec::new(),
+            resumed: Vec::new(),
+            scratch: vec![0; READ_CHUNK].into_boxed_slice(),
+            timers: TimerWheel::new(),
+            timer_keys: Vec::new(),
+            expired: Vec::new(),
+            expired_taken: 0,
+            epoch: Instant::now(),
+            tick: 0,
+        })
+    }
+
+    /// The poller's file descriptor (epoll on Linux), readable when
+    /// [`Engine::poll`] has something to do. Embed it in another loop.
+    pub fn poll_fd(&self) -> RawFd {
+        self.poll.as_raw_fd()
+    }
+
+    /// Number of live channels (streams and listeners, closed ones until released).
+    pub fn channel_count(&self) -> usize {
+        self.channels.len()
+    }
+
+    /// True when events are queued or streams wait to resume reading: the
+    /// next [`Engine::poll`] will not block.
+    pub fn has_pending(&self) -> bool {
+        !self.queue.is_empty() || !self.resumed.is_empty()
+    }
+
+    // ----- channels -------------------------------------------------------
+
+    /// Binds and listens. Errors (`EADDRINUSE`, ...) are returned at once.
+    pub fn listen(&mut self, address: &SocketAddress, options: ListenOptions) -> io::Result<usize> {
+        let mut listener = Listener::bind(address, options)?;
+        let entry = self.channels.vacant_entry();
+        let token = entry.key();
+        self.poll.registry().register(&mut listener, Token(token), Interest::READABLE)?;
+        let fd = listener.as_raw_fd();
+        entry.insert(Channel::Listener(ListenerChannel { listener: Some(listener), fd }));
+        Ok(token)
+    }
+
+    /// Starts connecting a stream. Never fails here: a failure arrives as a
+    /// `ConnectError` event, success as `Connect`.
+    pub fn connect(&mut self, address: &SocketAddress) -> usize {
+        let entry = self.channels.vacant_entry();
+        let token = entry.key();
+        let started = Connection::connect(address).and_then(|mut connection| {
+            self.poll.registry().register(&mut connection, Token(token), Interest::READABLE | Interest::WRITABLE)?;
+            Ok(connection)
+        });
+        match started {
+            Ok(connection) => {
+                let fd = connection.as_raw_fd();
+                entry.insert(Channel::Stream(StreamChannel::new(Some(connection), fd, StreamState::Connecting, None)));
+            }
+            Err(error) => {
+                entry.insert(Channel::Stream(StreamChannel::new(None, -1, StreamState::ConnectFailed, None)));
+                self.queue.push_back(Event::with(EventKind::ConnectError, token, errno(&error), 0));
+            }
+        }
+        token
+    }
+
+    /// The channel's file descriptor, while its socket is open.
+    pub fn fd(&self, token: usize) -> Option<RawFd> {
+        match self.channels.get(token)? {
+            Channel::Stream(stream) => stream.connection.as_ref().map(|_| stream.fd),
+            Channel::Listener(listener) => listener.listener.as_ref().map(|_| listener.fd),
+        }
+    }
+
+    /// The channel's local address, while its socket is open.
+    pub fn local_address(&self, token: usize) -> Option<SocketAddress> {
+        match self.channels.get(token)? {
+            Channel::Stream(stream) => stream.connection.as_ref()?.local_address().ok(),
+            Channel::Listener(listener) => listener.listener.as_ref()?.local_address().ok(),
+        }
+    }
+
+    /// The stream's peer, known once connected and kept after the close.
+    pub fn peer_address(&self, token: usize) -> Option<SocketAddress> {
+        match self.channels.get(token)? {
+            Channel::Stream(stream) => stream.peer.clone(),
+            Channel::Listener(_) => None,
+        }
+    }
+
+    /// The stream's state, `None` for listeners and unknown tokens.
+    pub fn stream_state(&self, token: usize) -> Option<StreamState> {
+        match self.channels.get(token)? {
+            Channel::Stream(stream) => Some(stream.state),
+            Channel::Listener(_) => None,
+        }
+    }
+
+    fn stream_mut(&mut self, token: usize) -> io::Result<&mut StreamChannel> {
+        match self.channels.get_mut(token) {
+            Some(Channel::Stream(stream)) => Ok(stream),
+            _ => Err(not_a_stream()),
+        }
+    }
+
+    /// Sets how the stream frames its input. Takes effect for the next frame.
+    pub fn set_delimiter(&mut self, token: usize, delimiter: Delimiter) -> io::Result<()> {
+        let stream = self.stream_mut(token)?;
+        stream.framer = Framer::new(delimiter);
+        self.resume_if_room(token);
+        Ok(())
+    }
+
+    /// Sets the most unframed bytes the stream buffers before `Overflow`.
+    pub fn set_buffer_size(&mut self, token: usize, size: usize) -> io::Result<()> {
+        self.stream_mut(token)?.buffer_size = size.max(1);
+        self.resume_if_room(token);
+        Ok(())
+    }
+
+    /// Asks for a `Write` event every time the stream's send buffer empties.
+    pub fn set_notify_drain(&mut self, token: usize, on: bool) -> io::Result<()> {
+        self.stream_mut(token)?.notify_drain = on;
+        Ok(())
+    }
+
+    /// Turns `TCP_NODELAY` on or off (on by default).
+    pub fn set_no_delay(&mut self, token: usize, on: bool) -> io::Result<()> {
+        match &self.stream_mut(token)?.connection {
+            Some(connection) => connection.set_no_delay(on),
+            None => Ok(()),
+        }
+    }
+
+    /// Bytes written but not yet handed to the kernel.
+    pub fn pending_output(&self, token: usize) -> usize {
+        match self.channels.get(token) {
+            Some(Channel::Stream(stream)) => stream.outgoing.len(),
+            _ => 0,
+        }
+    }
+
+    /// Bytes received but not yet taken as frames.
+    pub fn pending_input(&self, token: usize) -> usize {
+        match self.channels.get(token) {
+            Some(Channel::Stream(stream)) => stream.incoming.len(),
+            _ => 0,
+        }
+    }
+
+    // ----- reading --------------------------------------------------------
+
+    /// Takes the next frame by the stream's current delimiter, copying its
+    /// bytes to the start of `out`.
+    pub fn read_frame(&mut self, token: usize, out: &mut [u8]) -> io::Result<FrameRead> {
+        let stream = self.stream_mut(token)?;
+        let result = match stream.framer.decode(stream.incoming.as_slice()) {
+            Some(frame) if frame.len > out.len() => return Ok(FrameRead::NeedSpace(frame.len)),
+            Some(frame) => {
+                out[..frame.len].copy_from_slice(&stream.incoming.as_slice()[..frame.len]);
+                stream.incoming.consume(frame.consumed);
+                FrameRead::Frame(frame.len)
+            }
+            None if stream.incoming.len() > stream.buffer_size => return Ok(FrameRead::Overflow),
+            None => return Ok(FrameRead::Incomplete),
+        };
+        self.resume_if_room(token);
+        Ok(result)
+    }
+
+    /// Copies every buffered byte to `out` without taking them (for framing
+    /// done by the caller). `Err(needed)` when `out` is too small.
+    pub fn peek_input(&self, token: usize, out: &mut [u8]) -> Result<usize, usize> {
+        let Some(Channel::Stream(stream)) = self.channels.get(token) else { return Ok(0) };
+        let bytes = stream.incoming.as_slice();
+        if bytes.len() > out.len() {
+            return Err(bytes.len());
+        }
+        out[..bytes.len()].copy_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    /// Drops `count` buffered bytes (after framing done by the caller).
+    pub fn consume_input(&mut self, token: usize, count: usize) -> io::Result<()> {
+        let stream = self.stream_mut(token)?;
+        stream.incoming.consume(count);
+        stream.framer.reset();
+        self.resume_if_room(token);
+        Ok(())
+    }
+
+    fn resume_if_room(&mut self, token: usize) {
+        if let Some(Channel::Stream(stream)) = self.channels.get_mut(token) {
+            if stream.read_blocked && stream.incoming.len() < stream.read_limit() {
+                stream.read_blocked = false;
+                self.resumed.push(token);
+            }
+        }
+    }
+
+    // ----- writing --------------------------------------------------------
+
+    /// Appends to the stream's send buffer; sent by [`Engine::flush_dirty`]
+    /// or [`Engine::flush`]. `ENOTCONN` unless the stream is open.
+    pub fn write(&mut self, token: usize, bytes: &[u8]) -> io::Result<()> {
+        let stream = self.stream_mut(token)?;
+        if stream.state != StreamState::Open {
+            return Err(not_open());
+        }
+        stream.outgoing.extend(bytes);
+        if !stream.dirty {
+            stream.dirty = true;
+            self.dirty.push(token);
+        }
+        Ok(())
+    }
+
+    /// Sends the stream's buffered bytes now, as far as the kernel takes them.
+    pub fn flush(&mut self, token: usize) {
+        self.send(token);
+    }
+
+    /// Sends what every stream written to since the last call has buffered.
+    pub fn flush_dirty(&mut self) {
+        let mut dirty = std::mem::take(&mut self.dirty);
+        for &token in &dirty {
+            if let Some(Channel::Stream(stream)) = self.channels.get_mut(token) {
+                stream.dirty = false;
+                self.send(token);
+            }
+        }
+        dirty.clear();
+        if self.dirty.is_empty() {
+            self.dirty = dirty;
+        }
+    }
+
+    fn send(&mut self, token: usize) {
+        let Some(Channel::Stream(stream)) = self.channels.get_mut(token) else { return };
+        let Some(connection) = stream.connection.as_mut() else { return };
+        if stream.outgoing.is_empty() || !matches!(stream.state, StreamState::Open | StreamState::Closing) {
+            return;
+        }
+        let mut failure = None;
+        while !stream.outgoing.is_empty() {
+            let pending = stream.outgoing.as_slice();
+            let pending_len = pending.len();
+            match connection.write(pending) {
+                Ok(sent) => {
+                    stream.outgoing.consume(sent);
+                    if sent < pending_len {
+                        break; // the kernel buffer is full: wait for writability
+                    }
+                }
+                Err(error) if error.kind() == ErrorKind::Interrupted => {}
+                Err(error) if error.kind() == ErrorKind::WouldBlock => break,
+                Err(error) => {
+                    failure = Some(error);
+                    break;
+                }
+            }
+        }
+        if let Some(error) = failure {
+            stream.outgoing.clear();
+            if is_disconnect(&error) {
+                self.close_now(token, false);
+            } else {
+                self.queue.push_back(Event::with(EventKind::WriteError, token, errno(&error), 0));
+            }
+            return;
+        }
+        if stream.outgoing.is_empty() {
+            if stream.notify_drain && stream.state == StreamState::Open {
+                self.queue.push_back(Event::new(EventKind::Write, token));
+            }
+            if stream.state == StreamState::Closing {
+                self.close_now(token, true);
+            }
+        }
+    }
+
+    // ----- closing --------------------------------------------------------
+
+    /// Closes a channel. A stream with `flush` first sends what it has
+    /// buffered (it takes no more writes meanwhile). A `Close` event follows
+    /// once the socket is closed; closing a closed channel does nothing.
+    pub fn close(&mut self, token: usize, flush: bool) {
+        match self.channels.get_mut(token) {
+            Some(Channel::Listener(listener)) => {
+                if let Some(mut socket) = listener.listener.take() {
+                    let _ = self.poll.registry().deregister(&mut socket);
+                    self.queue.push_back(Event::new(EventKind::Close, token));
+                }
+            }
+            Some(Channel::Stream(stream)) => match stream.state {
+                StreamState::Closed => {}
+                StreamState::Open if flush && !stream.outgoing.is_empty() => {
+                    stream.state = StreamState::Closing;
+                    if !stream.dirty {
+                        stream.dirty = true;
+                        self.dirty.push(token);
+                    }
+                }
+                StreamState::Open => self.close_now(token, flush),
+                StreamState::Closing if flush => {}
+                _ => self.close_now(token, false),
+            },
+            None => {}
+        }
+    }
+
+    fn close_now(&mut self, token: usize, graceful: bool) {
+        let Some(Channel::Stream(stream)) = self.channels.get_mut(token) else { return };
+        if let Some(mut connection) = stream.connection.take() {
+            let _ = self.poll.registry().deregister(&mut connection);
+            if graceful {
+                let _ = connection.shutdown(Shutdown::Write);
+                let mut discarded = 0;
+                while discarded < CLOSE_DRAIN_LIMIT {
+                    match connection.read(&mut self.scratch) {
+                        Ok(0) | Err(_) => break,
+                        Ok(count) => discarded += count,
+                    }
+                }
+            }
+        }
+        stream.state = StreamState::Closed;
+        stream.outgoing.clear();
+        stream.read_blocked = false;
+        self.queue.push_back(Event::new(EventKind::Close, token));
+    }
+
+    /// Forgets a closed channel's token so that it can be reused. Call it
+    /// after handling the channel's `Close` (or a final `ConnectError`).
+    pub fn release(&mut self, token: usize) {
+        let closed = match self.channels.get(token) {
+            Some(Channel::Stream(stream)) => stream.connection.is_none(),
+            Some(Channel::Listener(listener)) => listener.listener.is_none(),
+            None => false,
+        };
+        if closed {
+            self.channels.remove(token);
+        }
+    }
+
+    // ----- polling --------------------------------------------------------
+
+    /// Waits up to `timeout` (`None`: forever) for readiness and does the
+    /// I/O it allows, queueing events. Returns at once when events are
+    /// already queued.
+    pub fn poll(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        for token in std::mem::take(&mut self.resumed) {
+            self.receive(token, false);
+        }
+        let timeout = if self.queue.is_empty() { timeout } else { Some(Duration::ZERO) };
+        match self.poll.poll(&mut self.events, timeout) {
+            Err(error) if error.kind() == ErrorKind::Interrupted => return Ok(()),
+            result => result?,
+        }
+        self.ready.clear();
+        self.ready.extend(self.events.iter().map(|event| {
+            let readiness = Readiness {
+                readable: event.is_readable(),
+                writable: event.is_writable(),
+                read_closed: event.is_read_closed(),
+                failed: event.is_error(),
+            };
+            (event.token().0, readiness)
+        }));
+        for index in 0..self.ready.len() {
+            let (token, readiness) = self.ready[index];
+            match self.channels.get(token) {
+                Some(Channel::Listener(_)) => self.accept(token),
+                Some(Channel::Stream(_)) => self.stream_ready(token, readiness),
+                None => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The next queued event, oldest first.
+    pub fn next_event(&mut self) -> Option<Event> {
+        let event = self.queue.pop_front()?;
+        if event.kind == EventKind::Read {
+            if let Some(Channel::Stream(stream)) = self.channels.get_mut(event.token) {
+                stream.read_queued = false;
+            }
+        }
+        Some(event)
+    }
+
+    fn accept(&mut self, token: usize) {
+        loop {
+            let Some(Channel::Listener(ListenerChannel { listener: Some(listener), .. })) = self.channels.get(token)
+            else {
+                return;
+            };
+            match listener.accept() {
+                Ok((mut connection, peer)) => {
+                    let _ = connection.set_no_delay(true);
+                    let entry = self.channels.vacant_entry();
+                    let stream_token = entry.key();
+                    let registered = self.poll.registry().register(
+                        &mut connection,
+                        Token(stream_token),
+                        Interest::READABLE | Interest::WRITABLE,
+                    );
+                    if let Err(error) = registered {
+                        self.queue.push_back(Event::with(EventKind::AcceptError, token, errno(&error), 0));
+                        continue;
+                    }
+                    let fd = connection.as_raw_fd();
+                    entry.insert(Channel::Stream(StreamChannel::new(Some(connection), fd, StreamState::Open, Some(peer))));
+                    self.queue.push_back(Event::with(EventKind::Accept, token, stream_token as i32, fd));
+                }
+                Err(error) if error.kind() == ErrorKind::WouldBlock => return,
+                Err(error) if matches!(error.kind(), ErrorKind::Interrupted | ErrorKind::ConnectionAborted) => {}
+                Err(error) => {
+                    self.queue.push_back(Event::with(EventKind::AcceptError, token, errno(&error), 0));
+                    return;
+                }
+            }
+        }
+    }
+
+    fn stream_ready(&mut self, token: usize, readiness: Readiness) {
+        let Ok(stream) = self.stream_mut(token) else { return };
+        match stream.state {
+            StreamState::Connecting => {
+                if !self.finish_connect(token, readiness) {
+                    return;
+                }
+            }
+            StreamState::Open | StreamState::Closing => {}
+            StreamState::ConnectFailed | StreamState::Closed => return,
+        }
+        if readiness.writable {
+            self.send(token);
+        }
+        if readiness.readable || readiness.read_closed || readiness.failed {
+            self.receive(token, readiness.read_closed);
+        }
+    }
+
+    /// Settles a connect on its first readiness; true once connected.
+    fn finish_connect(&mut self, token: usize, readiness: Readiness) -> bool {
+        let Some(Channel::Stream(stream)) = self.channels.get_mut(token) else { return false };
+        let Some(connection) = stream.connection.as_ref() else { return false };
+        let outcome = match connection.take_error() {
+            Ok(Some(error)) | Err(error) => Err(error),
+            Ok(None) => match connection.peer_address() {
+                Ok(peer) => Ok(peer),
+                Err(_) if !readiness.failed && !readiness.read_closed => return false, // spurious wake-up
+                Err(_) => Err(io::Error::from_raw_os_error(libc::ECONNREFUSED)),
+            },
+        };
+        match outcome {
+            Ok(peer) => {
+                let _ = connection.set_no_delay(true);
+                stream.peer = Some(peer);
+                stream.state = StreamState::Open;
+                let fd = stream.fd;
+                self.queue.push_back(Event::with(EventKind::Connect, token, fd, 0));
+                true
+            }
+            Err(error) => {
+                if let Some(mut connection) = stream.connection.take() {
+                    let _ = self.poll.registry().deregister(&mut connection);
+                }
+                stream.state = StreamState::ConnectFailed;
+                self.queue.push_back(Event::with(EventKind::ConnectError, token, errno(&error), 0));
+                false
+            }
+        }
+    }
+
+    /// Reads what the kernel has, up to the stream's buffer limit.
+    fn receive(&mut self, token: usize, to_end: bool) {
+        let Some(Channel::Stream(stream)) = self.channels.get_mut(token) else { return };
+        if stream.state != StreamState::Open || stream.peer_closed {
+            return;
+        }
+        let limit = stream.read_limit();
+        let Some(connection) = stream.connection.as_mut() else { return };
+        let mut received = false;
+        let mut failure = None;
+        loop {
+            let room = limit.saturating_sub(stream.incoming.len());
+            if room == 0 {
+                stream.read_blocked = true;
+                break;
+            }
+            let wanted = room.min(self.scratch.len());
+            match connection.read(&mut self.scratch[..wanted]) {
+                Ok(0) => {
+                    stream.peer_closed = true;
+                    break;
+                }
+                Ok(count) => {
+                    stream.incoming.extend(&self.scratch[..count]);
+                    received = true;
+                    if count < wanted && !to_end {
+                        break;
+                    }
+                }
+                Err(error) if error.kind() == ErrorKind::Interrupted => {}
+                Err(error) if error.kind() == ErrorKind::WouldBlock => break,
+                Err(error) => {
+                    failure = Some(error);
+                    break;
+                }
+            }
+        }
+        if received && !stream.read_queued {
+            stream.read_queued = true;
+            self.queue.push_back(Event::new(EventKind::Read, token));
+        }
+        if stream.peer_closed {
+            self.queue.push_back(Event::new(EventKind::Hangup, token));
+        }
+        if let Some(error) = failure {
+            if is_disconnect(&error) {
+                self.close_now(token, false);
+            } else {
+                self.queue.push_back(Event::with(EventKind::ReadError, token, errno(&error), 0));
+            }
+        }
+    }
+
+    // ----- timers ---------------------------------------------------------
+
+    /// Milliseconds since the engine was created (monotonic).
+    pub fn elapsed_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    /// Starts an iteration: engine time becomes now. Timers scheduled from
+    /// here on are due relative to this tick.
+    pub fn begin_iteration(&mut self) -> u64 {
+        self.tick = self.elapsed_ms();
+        self.tick
+    }
+
+    /// Schedules timer `id` to expire `delay_ms` after the current
+    /// iteration's tick. Ids are the caller's (small integers, as from a
+    /// slab); an id must not be scheduled twice while pending.
+    pub fn schedule_timer(&mut self, delay_ms: u64, id: u32) {
+        let key = self.timers.insert(self.tick + delay_ms, id);
+        let index = id as usize;
+        if index >= self.timer_keys.len() {
+            self.timer_keys.resize(index + 1, None);
+        }
+        self.timer_keys[index] = Some(key);
+    }
+
+    /// Cancels pending timer `id`; false when it already expired or was cancelled.
+    pub fn cancel_timer(&mut self, id: u32) -> bool {
+        match self.timer_keys.get_mut(id as usize).and_then(Option::take) {
+            Some(key) => self.timers.cancel(key).is_some(),
+            None => false,
+        }
+    }
+
+    /// Copies the ids of timers due at the current tick to `out`, in due
+    /// order; call again until it returns 0.
+    pub fn take_expired_timers(&mut self, out: &mut [u32]) -> usize {
+        if self.expired_taken == self.expired.len() {
+            self.expired.clear();
+            self.expired_taken = 0;
+            self.timers.advance(self.tick, &mut self.expired);
+        }
+        let batch = &self.expired[self.expired_taken..];
+        let count = batch.len().min(out.len());
+        out[..count].copy_from_slice(&batch[..count]);
+        self.expired_taken += count;
+        count
+    }
+
+    /// Milliseconds from now until the earliest timer may be due, `None` without timers.
+    pub fn next_timer_delay(&self) -> Option<u64> {
+        let deadline = self.timers.next_deadline()?;
+        Some(deadline.saturating_sub(self.elapsed_ms()))
+    }
+
+    /// Number of pending timers.
+    pub fn timer_count(&self) -> usize {
+        self.timers.len()
+    }
+}

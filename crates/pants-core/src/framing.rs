@@ -1,0 +1,191 @@
+//! Framing codecs: split buffered bytes into frames by a read delimiter.
+//!
+//! A [`Framer`] is a pure codec in the style of tokio-util's `LinesCodec`:
+//! it looks at the bytes buffered so far and says where the next frame ends,
+//! without doing any I/O. The channel consumes the bytes it reports.
+
+use memchr::memmem;
+
+/// How a channel's incoming bytes are cut into frames.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Delimiter {
+    /// Every chunk as it arrives: a frame is everything buffered.
+    Chunk,
+    /// Exactly this many bytes per frame (never zero).
+    Count(usize),
+    /// The bytes up to the sequence; the sequence itself is dropped (never empty).
+    Sequence(Vec<u8>),
+    /// Framed by the caller (for example a JavaScript RegExp); the codec only
+    /// reports the whole buffer as undecided.
+    External,
+}
+
+/// Where the next frame lies in the buffer: its bytes are `buf[..len]`, and
+/// `consumed >= len` bytes (frame plus delimiter) leave the buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Frame {
+    /// Length of the frame's payload, from the start of the buffer.
+    pub len: usize,
+    /// Bytes to drop from the buffer once the frame is taken.
+    pub consumed: usize,
+}
+
+/// A delimiter plus the search state that makes trickled input cheap: bytes
+/// already scanned for a sequence are not scanned again.
+#[derive(Debug)]
+pub struct Framer {
+    delimiter: Delimiter,
+    finder: Option<memmem::Finder<'static>>,
+    scanned: usize,
+}
+
+impl Default for Framer {
+    fn default() -> Self {
+        Self::new(Delimiter::Chunk)
+    }
+}
+
+impl Framer {
+    /// A framer for `delimiter`.
+    ///
+    /// # Panics
+    /// On `Count(0)` or an empty `Sequence`: callers validate delimiters first.
+    pub fn new(delimiter: Delimiter) -> Self {
+        let finder = match &delimiter {
+            Delimiter::Count(0) => panic!("a count delimiter must be positive"),
+            Delimiter::Sequence(bytes) => {
+                assert!(!bytes.is_empty(), "a sequence delimiter must not be empty");
+                Some(memmem::Finder::new(bytes).into_owned())
+            }
+            _ => None,
+        };
+        Self { delimiter, finder, scanned: 0 }
+    }
+
+    /// The current delimiter.
+    pub fn delimiter(&self) -> &Delimiter {
+        &self.delimiter
+    }
+
+    /// How many bytes beyond the user's buffer size the buffer may hold while
+    /// waiting for a frame: room for the delimiter itself, so a frame of
+    /// exactly the buffer size still fits.
+    pub fn slack(&self) -> usize {
+        match &self.delimiter {
+            Delimiter::Chunk => 0,
+            Delimiter::Sequence(bytes) => bytes.len(),
+            Delimiter::Count(_) | Delimiter::External => 1,
+        }
+    }
+
+    /// Finds the next frame at the start of `buf`, or `None` when more bytes
+    /// are needed. Call [`Framer::reset`] whenever bytes leave the buffer by
+    /// another way than a returned frame.
+    pub fn decode(&mut self, buf: &[u8]) -> Option<Frame> {
+        match &self.delimiter {
+            Delimiter::Chunk if !buf.is_empty() => Some(Frame { len: buf.len(), consumed: buf.len() }),
+            Delimiter::Count(count) if buf.len() >= *count => Some(Frame { len: *count, consumed: *count }),
+            Delimiter::Sequence(bytes) => {
+                let finder = self.finder.as_ref().expect("sequence framers have a finder");
+                match finder.find(&buf[self.scanned.min(buf.len())..]) {
+                    Some(at) => {
+                        let len = self.scanned + at;
+                        self.scanned = 0;
+                        Some(Frame { len, consumed: len + bytes.len() })
+                    }
+                    None => {
+                        self.scanned = buf.len().saturating_sub(bytes.len() - 1);
+                        None
+                    }
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// Forgets the search position (after bytes were removed some other way).
+    pub fn reset(&mut self) {
+        self.scanned = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `input` in chunks of `chunk` bytes, taking every frame as soon
+    /// as it is complete, like a channel does.
+    fn frames_fed_in_chunks(delimiter: &Delimiter, input: &[u8], chunk: usize) -> (Vec<Vec<u8>>, Vec<u8>) {
+        let mut framer = Framer::new(delimiter.clone());
+        let mut buffer = Vec::new();
+        let mut frames = Vec::new();
+        for piece in input.chunks(chunk) {
+            buffer.extend_from_slice(piece);
+            while let Some(frame) = framer.decode(&buffer) {
+                frames.push(buffer[..frame.len].to_vec());
+                buffer.drain(..frame.consumed);
+            }
+        }
+        (frames, buffer)
+    }
+
+    fn check_every_chunk_size(delimiter: Delimiter, input: &[u8], expected: &[&[u8]], rest: &[u8]) {
+        for chunk in 1..=input.len() {
+            let (frames, leftover) = frames_fed_in_chunks(&delimiter, input, chunk);
+            let frames: Vec<&[u8]> = frames.iter().map(Vec::as_slice).collect();
+            assert_eq!(frames, expected, "chunk size {chunk}");
+            assert_eq!(leftover, rest, "chunk size {chunk}");
+        }
+    }
+
+    #[test]
+    fn count_frames_at_every_chunk_size() {
+        check_every_chunk_size(Delimiter::Count(3), b"abcdefgh", &[b"abc", b"def"], b"gh");
+    }
+
+    #[test]
+    fn single_byte_sequence_at_every_chunk_size() {
+        check_every_chunk_size(Delimiter::Sequence(b"\n".to_vec()), b"one\n\ntwo\nthr", &[b"one", b"", b"two"], b"thr");
+    }
+
+    #[test]
+    fn multi_byte_sequence_at_every_chunk_size() {
+        let input = b"GET / HTTP/1.1\r\nHost: x\r\n\r\nbody\r\r\n\r\n\r";
+        check_every_chunk_size(
+            Delimiter::Sequence(b"\r\n\r\n".to_vec()),
+            input,
+            &[b"GET / HTTP/1.1\r\nHost: x", b"body\r"],
+            b"\r",
+        );
+    }
+
+    #[test]
+    fn overlapping_sequence_prefixes_are_found() {
+        check_every_chunk_size(Delimiter::Sequence(b"aab".to_vec()), b"aaaabxaab", &[b"aa", b"x"], b"");
+    }
+
+    #[test]
+    fn chunk_delimiter_returns_everything_buffered() {
+        let mut framer = Framer::new(Delimiter::Chunk);
+        assert_eq!(framer.decode(b""), None);
+        assert_eq!(framer.decode(b"xyz"), Some(Frame { len: 3, consumed: 3 }));
+    }
+
+    #[test]
+    fn external_delimiter_never_frames() {
+        let mut framer = Framer::new(Delimiter::External);
+        assert_eq!(framer.decode(b"anything"), None);
+    }
+
+    #[test]
+    fn slack_leaves_room_for_the_delimiter() {
+        assert_eq!(Framer::new(Delimiter::Sequence(b"\r\n".to_vec())).slack(), 2);
+        assert_eq!(Framer::new(Delimiter::Chunk).slack(), 0);
+    }
+
+    #[test]
+    #[should_panic]
+    fn zero_count_is_rejected() {
+        Framer::new(Delimiter::Count(0));
+    }
+}

@@ -1,0 +1,24 @@
+//! The Pants engine: a single-threaded `mio` event loop with TCP and UNIX
+//! stream channels, per-channel read framing, corked writes and a
+//! hierarchical timer wheel. No JavaScript here: the Node binding drives it,
+//! and it is usable and tested from Rust alone.
+
+#![warn(missing_docs)]
+
+mod address;
+mod byte_queue;
+mod channel;
+mod engine;
+mod event;
+mod framing;
+mod socket;
+pub mod timer_wheel;
+
+pub use address::SocketAddress;
+pub use byte_queue::ByteQueue;
+pub use channel::{StreamState, DEFAULT_BUFFER_SIZE};
+pub use engine::{Engine, FrameRead};
+pub use event::{Event, EventKind};
+pub use framing::{Delimiter, Frame, Framer};
+pub use socket::ListenOptions;
+pub use timer_wheel::{TimerKey, TimerWheel};

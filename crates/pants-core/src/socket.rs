@@ -1,0 +1,177 @@
+//! The two transports a stream or listener can sit on: TCP and UNIX sockets.
+
+use std::io::{self, Read, Write};
+use std::net::Shutdown;
+use std::os::fd::{AsRawFd, RawFd};
+
+use mio::event::Source;
+use mio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
+use mio::{Interest, Registry, Token};
+use socket2::{Domain, SockAddr, Socket, Type};
+
+use crate::address::SocketAddress;
+
+/// A connected (or connecting) byte stream.
+#[derive(Debug)]
+pub enum Connection {
+    /// TCP over IPv4 or IPv6.
+    Tcp(TcpStream),
+    /// A UNIX domain stream socket.
+    Unix(UnixStream),
+}
+
+/// A listening socket.
+#[derive(Debug)]
+pub enum Listener {
+    /// TCP over IPv4 or IPv6.
+    Tcp(TcpListener),
+    /// A UNIX domain stream socket.
+    Unix(UnixListener),
+}
+
+/// How a listener binds.
+#[derive(Clone, Copy, Debug)]
+pub struct ListenOptions {
+    /// Pending-connection queue length.
+    pub backlog: i32,
+    /// For IPv6 addresses: refuse IPv4-mapped peers (`IPV6_V6ONLY`).
+    pub v6_only: bool,
+    /// Set `SO_REUSEPORT` so several listeners (threads) share one port.
+    pub reuse_port: bool,
+}
+
+impl Default for ListenOptions {
+    fn default() -> Self {
+        Self { backlog: 1024, v6_only: false, reuse_port: false }
+    }
+}
+
+macro_rules! each_transport {
+    ($value:expr, $socket:ident => $body:expr) => {
+        match $value {
+            Self::Tcp($socket) => $body,
+            Self::Unix($socket) => $body,
+        }
+    };
+}
+
+impl Connection {
+    /// Starts a non-blocking connect; completion is signalled by writability.
+    pub fn connect(address: &SocketAddress) -> io::Result<Self> {
+        match address {
+            SocketAddress::Inet(inet) => TcpStream::connect(*inet).map(Self::Tcp),
+            SocketAddress::Unix(path) => UnixStream::connect(path).map(Self::Unix),
+        }
+    }
+
+    /// The pending socket error (`SO_ERROR`), cleared by reading it.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        each_transport!(self, socket => socket.take_error())
+    }
+
+    /// The peer's address; `ENOTCONN` while a connect is in progress.
+    pub fn peer_address(&self) -> io::Result<SocketAddress> {
+        match self {
+            Self::Tcp(socket) => socket.peer_addr().map(SocketAddress::from),
+            Self::Unix(socket) => socket.peer_addr().map(SocketAddress::from),
+        }
+    }
+
+    /// The local address.
+    pub fn local_address(&self) -> io::Result<SocketAddress> {
+        match self {
+            Self::Tcp(socket) => socket.local_addr().map(SocketAddress::from),
+            Self::Unix(socket) => socket.local_addr().map(SocketAddress::from),
+        }
+    }
+
+    /// Sets `TCP_NODELAY` (a no-op on UNIX sockets).
+    pub fn set_no_delay(&self, on: bool) -> io::Result<()> {
+        match self {
+            Self::Tcp(socket) => socket.set_nodelay(on),
+            Self::Unix(_) => Ok(()),
+        }
+    }
+
+    /// Shuts down one or both directions.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        each_transport!(self, socket => socket.shutdown(how))
+    }
+
+    /// Reads into `buf`.
+    pub fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        each_transport!(self, socket => socket.read(buf))
+    }
+
+    /// Writes from `buf`.
+    pub fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        each_transport!(self, socket => socket.write(buf))
+    }
+}
+
+impl Listener {
+    /// Binds and listens without blocking; `SO_REUSEADDR` is always set for TCP.
+    pub fn bind(address: &SocketAddress, options: ListenOptions) -> io::Result<Self> {
+        let (domain, target) = match address {
+            SocketAddress::Inet(inet) => (Domain::for_address(*inet), SockAddr::from(*inet)),
+            SocketAddress::Unix(path) => (Domain::UNIX, SockAddr::unix(path)?),
+        };
+        let socket = Socket::new(domain, Type::STREAM.nonblocking().cloexec(), None)?;
+        if let SocketAddress::Inet(inet) = address {
+            socket.set_reuse_address(true)?;
+            if inet.is_ipv6() {
+                socket.set_only_v6(options.v6_only)?;
+            }
+            if options.reuse_port {
+                socket.set_reuse_port(true)?;
+            }
+        }
+        socket.bind(&target)?;
+        socket.listen(options.backlog)?;
+        Ok(match address {
+            SocketAddress::Inet(_) => Self::Tcp(TcpListener::from_std(socket.into())),
+            SocketAddress::Unix(_) => Self::Unix(UnixListener::from_std(socket.into())),
+        })
+    }
+
+    /// Accepts one pending connection.
+    pub fn accept(&self) -> io::Result<(Connection, SocketAddress)> {
+        match self {
+            Self::Tcp(listener) => listener.accept().map(|(socket, peer)| (Connection::Tcp(socket), peer.into())),
+            Self::Unix(listener) => listener.accept().map(|(socket, peer)| (Connection::Unix(socket), peer.into())),
+        }
+    }
+
+    /// The bound address (with the real port when bound to port 0).
+    pub fn local_address(&self) -> io::Result<SocketAddress> {
+        match self {
+            Self::Tcp(listener) => listener.local_addr().map(SocketAddress::from),
+            Self::Unix(listener) => listener.local_addr().map(SocketAddress::from),
+        }
+    }
+}
+
+macro_rules! forward_source_and_fd {
+    ($type:ty) => {
+        impl Source for $type {
+            fn register(&mut self, registry: &Registry, token: Token, interests: Interest) -> io::Result<()> {
+                each_transport!(self, socket => socket.register(registry, token, interests))
+            }
+            fn reregister(&mut self, registry: &Registry, token: Token, interests: Interest) -> io::Result<()> {
+                each_transport!(self, socket => socket.reregister(registry, token, interests))
+            }
+            fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
+                each_transport!(self, socket => socket.deregister(registry))
+            }
+        }
+
+        impl AsRawFd for $type {
+            fn as_raw_fd(&self) -> RawFd {
+                each_transport!(self, socket => socket.as_raw_fd())
+            }
+        }
+    };
+}
+
+forward_source_and_fd!(Connection);
+forward_source_and_fd!(Listener);

@@ -1,0 +1,184 @@
+//! Runs engine iterations from libuv wake-ups: one native→JS call each.
+
+use std::cell::{Cell, RefCell};
+use std::ffi::c_void;
+use std::ptr;
+
+use napi::sys;
+use pants_core::Engine;
+
+use crate::uv::LoopHook;
+
+/// The JavaScript side of a started engine: the iteration function and the
+/// async context it is called in.
+#[derive(Clone, Copy)]
+struct JsIteration {
+    env: sys::napi_env,
+    function: sys::napi_ref,
+    resource: sys::napi_ref,
+    context: sys::napi_async_context,
+}
+
+/// An engine plus what it needs to run inside Node's loop. Boxed, so the
+/// libuv handles can point at it.
+pub struct Driver {
+    pub engine: RefCell<Engine>,
+    /// True while an iteration dispatches: writes are corked until it ends.
+    dispatching: Cell<bool>,
+    hook: RefCell<Option<LoopHook>>,
+    iteration: Cell<Option<JsIteration>>,
+}
+
+unsafe fn wake(context: *const c_void) {
+    (*(context as *const Driver)).iterate();
+}
+
+impl Driver {
+    pub fn new(engine: Engine) -> Box<Self> {
+        Box::new(Self {
+            engine: RefCell::new(engine),
+            dispatching: Cell::new(false),
+            hook: RefCell::new(None),
+            iteration: Cell::new(None),
+        })
+    }
+
+    pub fn running(&self) -> bool {
+        self.iteration.get().is_some()
+    }
+
+    /// Marks the start of an iteration's dispatch (writes are corked).
+    pub fn begin_dispatch(&self) {
+        self.dispatching.set(true);
+    }
+
+    /// Ends a dispatch: sends every corked write.
+    pub fn end_dispatch(&self) {
+        self.engine.borrow_mut().flush_dirty();
+        self.dispatching.set(false);
+    }
+
+    /// After a call from JavaScript that may have written or queued events:
+    /// outside an iteration, send at once and make sure events get dispatched.
+    pub fn settle(&self) {
+        if self.dispatching.get() {
+            return;
+        }
+        let mut engine = self.engine.borrow_mut();
+        engine.flush_dirty();
+        if engine.has_pending() {
+            drop(engine);
+            self.wake_soon();
+        }
+    }
+
+    /// Runs an iteration on the loop's next turn (when started).
+    pub fn wake_soon(&self) {
+        if self.running() {
+            if let Some(hook) = self.hook.borrow().as_ref() {
+                hook.arm(0);
+            }
+        }
+    }
+
+    /// Starts calling `function` (with no arguments, returning the delay in
+    /// ms until it wants to run again) on every wake-up of Node's loop.
+    ///
+    /// # Safety
+    /// `env` is the current environment and `function` a JavaScript function.
+    pub unsafe fn start(&self, env: sys::napi_env, function: sys::napi_value) -> napi::Result<()> {
+        if self.hook.borrow().is_none() {
+            let mut event_loop = ptr::null_mut();
+            check(sys::napi_get_uv_event_loop(env, &mut event_loop))?;
+            let fd = self.engine.borrow().poll_fd();
+            let hook = LoopHook::new(event_loop.cast(), fd, wake, self as *const Self as *const c_void)
+                .map_err(|error| napi::Error::from_reason(error.to_string()))?;
+            *self.hook.borrow_mut() = Some(hook);
+        }
+        let mut function_ref = ptr::null_mut();
+        check(sys::napi_create_reference(env, function, 1, &mut function_ref))?;
+        let mut resource = ptr::null_mut();
+        check(sys::napi_create_object(env, &mut resource))?;
+        let mut resource_ref = ptr::null_mut();
+        check(sys::napi_create_reference(env, resource, 1, &mut resource_ref))?;
+        let mut name = ptr::null_mut();
+        let label = "pants:engine";
+        check(sys::napi_create_string_utf8(env, label.as_ptr().cast(), label.len() as isize, &mut name))?;
+        let mut context = ptr::null_mut();
+        check(sys::napi_async_init(env, resource, name, &mut context))?;
+        self.iteration.set(Some(JsIteration { env, function: function_ref, resource: resource_ref, context }));
+        let hook = self.hook.borrow();
+        let hook = hook.as_ref().expect("created above");
+        hook.start().map_err(|error| napi::Error::from_reason(error.to_string()))?;
+        hook.arm(0);
+        Ok(())
+    }
+
+    /// Stops the wake-ups and lets go of the JavaScript function.
+    pub fn stop(&self) {
+        if let Some(hook) = self.hook.borrow().as_ref() {
+            hook.stop();
+        }
+        if let Some(iteration) = self.iteration.take() {
+            unsafe {
+                sys::napi_async_destroy(iteration.env, iteration.context);
+                sys::napi_delete_reference(iteration.env, iteration.function);
+                sys::napi_delete_reference(iteration.env, iteration.resource);
+            }
+        }
+    }
+
+    fn iterate(&self) {
+        let Some(iteration) = self.iteration.get() else { return };
+        self.begin_dispatch();
+        let delay = unsafe { call(iteration) };
+        self.end_dispatch();
+        if self.running() {
+            let delay = if self.engine.borrow().has_pending() { 0.0 } else { delay };
+            if let Some(hook) = self.hook.borrow().as_ref() {
+                hook.arm(delay.max(0.0).ceil() as u64);
+            }
+        }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        self.stop();
+        self.hook.borrow_mut().take();
+    }
+}
+
+fn check(status: sys::napi_status) -> napi::Result<()> {
+    if status == sys::Status::napi_ok {
+        Ok(())
+    } else {
+        Err(napi::Error::from_reason(format!("N-API call failed with status {status}")))
+    }
+}
+
+/// Calls the iteration function inside a callback scope, so that promise
+/// jobs and `process.nextTick` callbacks run before it returns. An exception
+/// escaping it is reported to Node as uncaught.
+unsafe fn call(iteration: JsIteration) -> f64 {
+    let env = iteration.env;
+    let mut scope = ptr::null_mut();
+    sys::napi_open_handle_scope(env, &mut scope);
+    let mut function = ptr::null_mut();
+    let mut resource = ptr::null_mut();
+    sys::napi_get_reference_value(env, iteration.function, &mut function);
+    sys::napi_get_reference_value(env, iteration.resource, &mut resource);
+    let mut result = ptr::null_mut();
+    let status = sys::napi_make_callback(env, iteration.context, resource, function, 0, ptr::null(), &mut result);
+    let mut delay = 0.0;
+    if status == sys::Status::napi_ok {
+        sys::napi_get_value_double(env, result, &mut delay);
+    } else {
+        let mut exception = ptr::null_mut();
+        if sys::napi_get_and_clear_last_exception(env, &mut exception) == sys::Status::napi_ok && !exception.is_null() {
+            sys::napi_fatal_exception(env, exception);
+        }
+    }
+    sys::napi_close_handle_scope(env, scope);
+    delay
+}

@@ -1,0 +1,8 @@
+//! The napi-rs binding of the Pants engine: conversions and the libuv hook
+//! only. The engine's logic lives in `pants-core`; the user-facing classes
+//! live in the TypeScript package.
+
+mod address;
+mod driver;
+mod native_engine;
+mod uv;

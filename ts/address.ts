@@ -1,0 +1,72 @@
+import { isIP } from 'node:net';
+
+import { InvalidAddressFormatError } from './errors.js';
+import type { NativeAddress } from './native.js';
+
+/**
+ * Where a channel listens or connects:
+ * - `4040`: a port on every IPv4 interface (same as `['', 4040]`);
+ * - `'./app.sock'`: a UNIX socket path;
+ * - `['127.0.0.1', 4040]`: an IPv4 address, or a hostname (resolved with `dns.lookup`);
+ * - `['::1', 4040, 0, 0]`: IPv6 host, port, flowinfo and scope id (`''` host: any);
+ * - `['', 4040]` / `['<broadcast>', 4040]`: any IPv4 interface / IPv4 broadcast.
+ */
+export type Address = number | string | [host: string, port: number] | [host: string, port: number, flowinfo: number, scopeId: number];
+
+/** An address checked and taken apart. @internal */
+export type ParsedAddress =
+  | { kind: 'unix'; path: string }
+  | { kind: 'inet'; host: string; port: number; flowinfo: number; scopeId: number; family: 4 | 6; resolve: boolean };
+
+function isPort(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 65535;
+}
+
+function isUint32(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 0xffffffff;
+}
+
+function invalid(address: unknown): InvalidAddressFormatError {
+  let shown: string;
+  try {
+    shown = JSON.stringify(address) ?? String(address);
+  } catch {
+    shown = String(address);
+  }
+  return new InvalidAddressFormatError(`Invalid address format: ${shown}`);
+}
+
+/** Checks an `Address`; throws `InvalidAddressFormatError`. @internal */
+export function parseAddress(address: unknown): ParsedAddress {
+  if (typeof address === 'number') {
+    if (!isPort(address)) throw invalid(address);
+    return { kind: 'inet', host: '0.0.0.0', port: address, flowinfo: 0, scopeId: 0, family: 4, resolve: false };
+  }
+  if (typeof address === 'string') {
+    if (address.length === 0 || address.includes('\0')) throw invalid(address);
+    return { kind: 'unix', path: address };
+  }
+  if (!Array.isArray(address) || typeof address[0] !== 'string' || !isPort(address[1])) throw invalid(address);
+  const host: string = address[0];
+  if (address.length === 2) {
+    if (host === '') return { kind: 'inet', host: '0.0.0.0', port: address[1], flowinfo: 0, scopeId: 0, family: 4, resolve: false };
+    if (host === '<broadcast>') {
+      return { kind: 'inet', host: '255.255.255.255', port: address[1], flowinfo: 0, scopeId: 0, family: 4, resolve: false };
+    }
+    const family = isIP(host);
+    return { kind: 'inet', host, port: address[1], flowinfo: 0, scopeId: 0, family: family === 6 ? 6 : 4, resolve: family === 0 };
+  }
+  if (address.length === 4 && isUint32(address[2]) && isUint32(address[3])) {
+    const family = isIP(host);
+    if (family === 4) throw invalid(address);
+    return { kind: 'inet', host: host === '' ? '::' : host, port: address[1], flowinfo: address[2], scopeId: address[3], family: 6, resolve: host !== '' && family === 0 };
+  }
+  throw invalid(address);
+}
+
+/** A native address in the `Address` forms. @internal */
+export function formatAddress(address: NativeAddress | null): Address | null {
+  if (!address) return null;
+  if (address.path != null) return address.path;
+  return address.ipv6 ? [address.host, address.port, address.flowinfo, address.scopeId] : [address.host, address.port];
+}

@@ -1,0 +1,64 @@
+import { Engine } from './engine.js';
+import { kHandleEvent } from './internal.js';
+
+/** Options every channel takes. */
+export interface ChannelOptions {
+  /** The engine the channel belongs to; default `Engine.instance()`. */
+  engine?: Engine;
+}
+
+/**
+ * What all channels share: an engine, a file descriptor, `close()`, and
+ * error callbacks whose default logs the error and closes the channel.
+ * Override the `on...` methods in a subclass to handle events.
+ */
+export abstract class Channel {
+  /** The engine this channel belongs to. */
+  readonly engine: Engine;
+
+  constructor(options: ChannelOptions = {}) {
+    const engine = options.engine ?? Engine.instance();
+    if (!(engine instanceof Engine)) throw new TypeError('options.engine must be an Engine.');
+    this.engine = engine;
+  }
+
+  /** The socket's file descriptor while it is open, else `null`. */
+  abstract get fileno(): number | null;
+
+  /** Closes the channel; `onClose()` follows once, from the engine. */
+  abstract close(flush?: boolean): void;
+
+  /** @internal */
+  abstract [kHandleEvent](kind: number, a: number, b: number): void;
+
+  /** Called once, after the channel's socket is closed. */
+  onClose(): void {}
+
+  /** A generic error on the channel. Default: log it and `close(false)`. */
+  onError(error: Error): void {
+    this.logAndClose('onError', error);
+  }
+
+  /**
+   * Runs a user callback; an exception is logged and the engine goes on.
+   * @internal
+   */
+  protected safely<A extends unknown[]>(name: string, fn: (...args: A) => unknown, ...args: A): void {
+    try {
+      fn.apply(this, args);
+    } catch (error) {
+      logCallbackError(this, name, error);
+    }
+  }
+
+  /** The default of the error callbacks. @internal */
+  protected logAndClose(name: string, error: Error): void {
+    Engine.logger.error(`${this.constructor.name}.${name}:`, error);
+    this.close(false);
+  }
+}
+
+/** Logs an exception thrown by a user callback. @internal */
+export function logCallbackError(channel: object, name: string, error: unknown): void {
+  Engine.logger.error(`Exception in ${channel.constructor.name}.${name}:`, error);
+}

@@ -1,0 +1,59 @@
+import { DelimiterKind } from './native.js';
+import { Struct } from './struct.js';
+
+/**
+ * How a channel frames incoming bytes before `onRead`:
+ * - `null`: every chunk as it arrives;
+ * - a positive integer `n`: exactly `n` bytes at a time;
+ * - a string (UTF-8) or bytes: everything up to the delimiter, which is dropped;
+ * - a `RegExp`: with `regexSearch` the bytes before the first match (dropped),
+ *   otherwise the `RegExpExecArray` of a match anchored at the start;
+ * - a `Struct`: its unpacked values, as separate `onRead` arguments.
+ */
+export type ReadDelimiter = null | number | string | Uint8Array | RegExp | Struct;
+
+/** A delimiter checked and prepared for the engine. @internal */
+export interface Framing {
+  kind: DelimiterKind;
+  count: number;
+  sequence: Uint8Array | null;
+  struct: Struct | null;
+  /** The RegExp without `g`/`y`, for `regexSearch = true`. */
+  search: RegExp | null;
+  /** The RegExp made sticky, for `regexSearch = false`. */
+  anchored: RegExp | null;
+}
+
+const CHUNK: Framing = { kind: DelimiterKind.Chunk, count: 0, sequence: null, struct: null, search: null, anchored: null };
+
+/** Checks a `readDelimiter` value; throws `TypeError` for anything else. @internal */
+export function framingOf(value: unknown): Framing {
+  if (value === null || value === undefined) return CHUNK;
+  if (typeof value === 'number') {
+    if (!Number.isInteger(value) || value < 1 || value > 0xffffffff) {
+      throw new TypeError(`A numeric readDelimiter must be a positive integer; got ${value}.`);
+    }
+    return { ...CHUNK, kind: DelimiterKind.Count, count: value };
+  }
+  if (typeof value === 'string' || value instanceof Uint8Array) {
+    const sequence = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+    if (sequence.length === 0) throw new TypeError('A readDelimiter string or buffer must not be empty.');
+    return { ...CHUNK, kind: DelimiterKind.Sequence, sequence: Uint8Array.from(sequence) };
+  }
+  if (value instanceof RegExp) {
+    const flags = value.flags.replace(/[gy]/g, '');
+    return {
+      ...CHUNK,
+      kind: DelimiterKind.External,
+      search: new RegExp(value.source, flags),
+      anchored: new RegExp(value.source, `${flags}y`),
+    };
+  }
+  if (value instanceof Struct) {
+    if (value.size < 1) throw new TypeError('A Struct readDelimiter must have a size of at least one byte.');
+    return { ...CHUNK, kind: DelimiterKind.Count, count: value.size, struct: value };
+  }
+  throw new TypeError(
+    `Invalid readDelimiter: expected null, a positive integer, a string, a Buffer, a RegExp or a Struct; got ${Object.prototype.toString.call(value)}.`,
+  );
+}

@@ -1,0 +1,290 @@
+import { FramePool } from './frame_pool.js';
+import { EventTarget, kFramePool, kHandleEvent, kNative, kRegister, kUnregister } from './internal.js';
+import type { Logger } from './logger.js';
+import { binding, EventKind, NativeEngine } from './native.js';
+import { makeTimer, Timer, TimerEntry } from './timer.js';
+
+/** Events copied per native call: (kind, token, a, b) each. */
+const EVENT_BATCH = 1024;
+const TIMER_BATCH = 1024;
+
+let globalEngine: Engine | undefined;
+
+function checkCallable(fn: unknown): asserts fn is (...args: any[]) => unknown {
+  if (typeof fn !== 'function') throw new TypeError(`Expected a function, got ${typeof fn}.`);
+}
+
+function checkDelay(delay: unknown, name: string): asserts delay is number {
+  if (typeof delay !== 'number' || !(delay > 0) || !Number.isFinite(delay)) {
+    throw new RangeError(`${name} must be a positive, finite number of seconds; got ${String(delay)}.`);
+  }
+}
+
+/**
+ * An event loop: it owns channels and timers and dispatches their events.
+ *
+ * The engine runs inside Node's own event loop: `start()` never blocks, and
+ * Node's timers, promises and sockets keep working beside it. Each wake-up
+ * runs one iteration: set `latestPollTime`, run callbacks and loops, run due
+ * deferreds and cycles, then dispatch I/O. Writes made during an iteration,
+ * including from promise continuations it triggers, are sent together at
+ * its end.
+ *
+ * An exception thrown by a timer or by any channel callback is caught and
+ * logged with `Engine.logger.error`; the engine keeps running.
+ */
+export class Engine {
+  /** Where errors in user code and diagnostics go. Default `console`; assignable. */
+  static logger: Logger = console;
+
+  /** The global engine of this thread (each worker thread has its own). */
+  static instance(): Engine {
+    return (globalEngine ??= new Engine());
+  }
+
+  /** Wall-clock seconds (epoch, float) at the start of the latest iteration. */
+  latestPollTime = Date.now() / 1000;
+
+  readonly #native: NativeEngine = new binding.NativeEngine();
+  readonly #channels: (EventTarget | undefined)[] = [];
+  readonly #pool = new FramePool();
+  readonly #events = new Int32Array(EVENT_BATCH * 4);
+  readonly #expired = new Uint32Array(TIMER_BATCH);
+  #callbacks: TimerEntry[] = [];
+  #loops: TimerEntry[] = [];
+  readonly #timers: (TimerEntry | undefined)[] = [];
+  readonly #freeTimerIds: number[] = [];
+  /** Timer ids freed while expired ids are being run: reused only afterwards. */
+  readonly #heldTimerIds: number[] = [];
+  #runningTimers = false;
+  #inIteration = false;
+  #pollTimeoutMs = 200;
+  #run: { promise: Promise<void>; resolve: () => void } | undefined;
+
+  /** @internal */
+  get [kNative](): NativeEngine {
+    return this.#native;
+  }
+
+  /** @internal */
+  get [kFramePool](): FramePool {
+    return this.#pool;
+  }
+
+  /** @internal */
+  [kRegister](token: number, channel: EventTarget): void {
+    this.#channels[token] = channel;
+  }
+
+  /** @internal */
+  [kUnregister](token: number): void {
+    this.#channels[token] = undefined;
+    this.#native.release(token);
+  }
+
+  /** True between `start()` and the end of the `stop()`. */
+  get running(): boolean {
+    return this.#run !== undefined;
+  }
+
+  /**
+   * Runs the engine inside Node's event loop until `stop()`. It keeps the
+   * process alive meanwhile. The promise resolves once stopped; calling
+   * `start()` again while running returns the same promise.
+   * @param pollTimeout longest time in seconds between iterations when idle
+   */
+  start(pollTimeout = 0.2): Promise<void> {
+    if (this.#run) return this.#run.promise;
+    if (typeof pollTimeout !== 'number' || !(pollTimeout >= 0)) {
+      throw new RangeError(`pollTimeout must be a non-negative number of seconds; got ${String(pollTimeout)}.`);
+    }
+    this.#pollTimeoutMs = pollTimeout * 1000;
+    let resolve!: () => void;
+    const promise = new Promise<void>((done) => (resolve = done));
+    this.#run = { promise, resolve };
+    this.#native.start(() => this.#iterate(0));
+    return promise;
+  }
+
+  /** Stops after the current iteration; does nothing when not running. */
+  stop(): void {
+    const run = this.#run;
+    if (!run) return;
+    this.#run = undefined;
+    this.#native.stop();
+    run.resolve();
+  }
+
+  /**
+   * Runs one iteration synchronously: callbacks and loops, due timers, then
+   * waits up to `pollTimeout` seconds (less if a timer is due sooner) for
+   * I/O and dispatches it. For embedding in another loop, and for tests.
+   * Throws while `start()` is running.
+   */
+  poll(pollTimeout = 0.2): void {
+    if (this.#run) throw new Error('Engine.poll() cannot be used while the engine is started.');
+    if (this.#inIteration) throw new Error('Engine.poll() cannot be called from inside an iteration.');
+    if (typeof pollTimeout !== 'number' || !(pollTimeout >= 0)) {
+      throw new RangeError(`pollTimeout must be a non-negative number of seconds; got ${String(pollTimeout)}.`);
+    }
+    try {
+      this.#iterate(pollTimeout * 1000);
+    } finally {
+      this.#native.endIteration();
+    }
+  }
+
+  /** Runs `fn(...args)` once, on the next iteration. */
+  callback<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): Timer {
+    checkCallable(fn);
+    const entry: TimerEntry = { fn, args, intervalMs: 0, active: true, id: -1 };
+    this.#callbacks.push(entry);
+    this.#wakeIfIdle();
+    return makeTimer(() => {
+      entry.active = false;
+    });
+  }
+
+  /** Runs `fn(...args)` on every iteration until cancelled. */
+  loop<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): Timer {
+    checkCallable(fn);
+    const entry: TimerEntry = { fn, args, intervalMs: 0, active: true, id: -1 };
+    this.#loops.push(entry);
+    this.#wakeIfIdle();
+    return makeTimer(() => {
+      if (!entry.active) return;
+      entry.active = false;
+      this.#loops = this.#loops.filter((other) => other !== entry);
+    });
+  }
+
+  /** Runs `fn(...args)` once, `delay` seconds after the current iteration's `latestPollTime`. */
+  defer<A extends unknown[]>(delay: number, fn: (...args: A) => unknown, ...args: A): Timer {
+    checkDelay(delay, 'delay');
+    checkCallable(fn);
+    return this.#schedule(delay, 0, fn, args);
+  }
+
+  /** Runs `fn(...args)` every `interval` seconds until cancelled. */
+  cycle<A extends unknown[]>(interval: number, fn: (...args: A) => unknown, ...args: A): Timer {
+    checkDelay(interval, 'interval');
+    checkCallable(fn);
+    return this.#schedule(interval, interval * 1000, fn, args);
+  }
+
+  #schedule(delay: number, intervalMs: number, fn: (...args: any[]) => unknown, args: unknown[]): Timer {
+    const id = this.#freeTimerIds.pop() ?? this.#timers.length;
+    const entry: TimerEntry = { fn, args, intervalMs, active: true, id };
+    this.#timers[id] = entry;
+    this.#native.scheduleTimer(delay * 1000, id);
+    this.#wakeIfIdle();
+    return makeTimer(() => {
+      if (!entry.active) return;
+      entry.active = false;
+      this.#native.cancelTimer(id);
+      this.#releaseTimerId(id);
+    });
+  }
+
+  #releaseTimerId(id: number): void {
+    this.#timers[id] = undefined;
+    (this.#runningTimers ? this.#heldTimerIds : this.#freeTimerIds).push(id);
+  }
+
+  /** Outside an iteration, make the running engine look at its timers and queues again. */
+  #wakeIfIdle(): void {
+    if (this.#run && !this.#inIteration) this.#native.wake();
+  }
+
+  /** One iteration; returns the delay in ms after which the next one is wanted. */
+  #iterate(maxWaitMs: number): number {
+    this.#inIteration = true;
+    try {
+      this.latestPollTime = Date.now() / 1000;
+      this.#native.beginIteration();
+      this.#runCallbacks();
+      this.#runTimers();
+      const wait = maxWaitMs > 0 ? Math.min(maxWaitMs, this.#idleDelay()) : 0;
+      let count = this.#native.pollIo(wait, this.#events);
+      while (count > 0) {
+        this.#dispatch(count);
+        count = this.#native.takeEvents(this.#events);
+      }
+    } finally {
+      this.#inIteration = false;
+    }
+    return Math.min(this.#pollTimeoutMs, this.#idleDelay());
+  }
+
+  /** Milliseconds until something is due: 0 with callbacks or loops, Infinity with nothing. */
+  #idleDelay(): number {
+    if (this.#callbacks.length > 0 || this.#loops.length > 0) return 0;
+    const delay = this.#native.nextTimerDelay();
+    return delay < 0 ? Infinity : delay;
+  }
+
+  #runCallbacks(): void {
+    const callbacks = this.#callbacks;
+    if (callbacks.length > 0) {
+      this.#callbacks = [];
+      for (const entry of callbacks) {
+        if (!entry.active) continue;
+        entry.active = false;
+        this.#call(entry);
+      }
+    }
+    for (const entry of this.#loops) {
+      if (entry.active) this.#call(entry);
+    }
+  }
+
+  #runTimers(): void {
+    this.#runningTimers = true;
+    try {
+      let count: number;
+      while ((count = this.#native.takeExpiredTimers(this.#expired)) > 0) {
+        for (let index = 0; index < count; index++) {
+          const entry = this.#timers[this.#expired[index]];
+          if (!entry?.active) continue;
+          if (entry.intervalMs > 0) {
+            this.#native.scheduleTimer(entry.intervalMs, entry.id);
+          } else {
+            entry.active = false;
+            this.#releaseTimerId(entry.id);
+          }
+          this.#call(entry);
+        }
+      }
+    } finally {
+      this.#runningTimers = false;
+      for (const id of this.#heldTimerIds) this.#freeTimerIds.push(id);
+      this.#heldTimerIds.length = 0;
+    }
+  }
+
+  #call(entry: TimerEntry): void {
+    try {
+      entry.fn(...entry.args);
+    } catch (error) {
+      Engine.logger.error('Exception in a timer callback:', error);
+    }
+  }
+
+  #dispatch(count: number): void {
+    const events = this.#events;
+    for (let index = 0; index < count * 4; index += 4) {
+      const kind = events[index];
+      const token = events[index + 1];
+      const channel = this.#channels[token];
+      if (channel) {
+        try {
+          channel[kHandleEvent](kind, events[index + 2], events[index + 3]);
+        } catch (error) {
+          Engine.logger.error('Exception while dispatching an engine event:', error);
+        }
+      } else if (kind === EventKind.Close) {
+        this.#native.release(token);
+      }
+    }
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * Pants for Node: simple, fast and elegant network programming.
+ * Engines (event loops), channels (Stream, Server) and timers, on a Rust engine.
+ * @packageDocumentation
+ */
+export type { Address } from './address.js';
+export { Channel } from './channel.js';
+export type { ChannelOptions } from './channel.js';
+export type { ReadDelimiter } from './delimiter.js';
+export { Engine } from './engine.js';
+export {
+  DatagramBufferOverflow,
+  InvalidAddressFormatError,
+  StreamBufferOverflow,
+  StreamConnectError,
+} from './errors.js';
+export type { SystemErrorDetails } from './errors.js';
+export type { Logger } from './logger.js';
+export { Server } from './server.js';
+export type { ListenOptions, ServerOptions, StreamClass } from './server.js';
+export { Stream } from './stream.js';
+export type { StreamOptions } from './stream.js';
+export { Struct } from './struct.js';
+export type { Timer } from './timer.js';

@@ -1,0 +1,210 @@
+import { lookup } from 'node:dns';
+
+import { Address, formatAddress, parseAddress, ParsedAddress } from './address.js';
+import { Channel, ChannelOptions } from './channel.js';
+import { Engine } from './engine.js';
+import { systemError } from './errors.js';
+import { kAttach, kHandleEvent, kNative, kRegister, kUnregister } from './internal.js';
+import { EventKind, NativeEngine } from './native.js';
+import { Stream, StreamOptions } from './stream.js';
+
+/** A Stream class a server wraps accepted connections in. */
+export type StreamClass = new (options?: StreamOptions) => Stream;
+
+/** Options of `new Server()`. */
+export interface ServerOptions extends ChannelOptions {
+  /** The class accepted connections are wrapped in (default `Stream`). */
+  ConnectionClass?: StreamClass;
+  /** TLS options; given, the server behaves as if `startSSL(sslOptions)` was called. */
+  sslOptions?: Record<string, unknown>;
+}
+
+/** Options of `listen()` beyond Pants' positional ones. */
+export interface ListenOptions {
+  /** Set `SO_REUSEPORT`, so that several engines (worker threads) can listen on one port. */
+  reusePort?: boolean;
+}
+
+const enum State {
+  Idle,
+  Resolving,
+  Listening,
+  Closing,
+  Closed,
+}
+
+/**
+ * A listening TCP or UNIX socket. Each accepted connection is wrapped in
+ * an instance of `ConnectionClass`, given as the first constructor
+ * argument, in the options object, or declared by a subclass:
+ *
+ * ```ts
+ * class ChatServer extends Server {
+ *   ConnectionClass = ChatConnection;
+ * }
+ * ```
+ */
+export class Server extends Channel {
+  /** The class accepted connections are wrapped in. */
+  ConnectionClass: StreamClass = Stream;
+  /** Live accepted connections, keyed by `fileno`; closed ones leave the map. */
+  readonly channels = new Map<number, Stream>();
+
+  #native: NativeEngine;
+  #token = -1;
+  #state = State.Idle;
+  #fileno: number | null = null;
+  #localAddress: Address | null = null;
+
+  constructor(connectionClass?: StreamClass | ServerOptions, options: ServerOptions = {}) {
+    const merged: ServerOptions = typeof connectionClass === 'function' ? { ...options, ConnectionClass: connectionClass } : { ...options, ...connectionClass };
+    super(merged);
+    if (merged.ConnectionClass !== undefined) {
+      if (typeof merged.ConnectionClass !== 'function') throw new TypeError('ConnectionClass must be a Stream subclass.');
+      this.ConnectionClass = merged.ConnectionClass;
+    }
+    this.#native = this.engine[kNative];
+  }
+
+  /** True while listening. */
+  get listening(): boolean {
+    return this.#state === State.Listening;
+  }
+
+  /** The socket's file descriptor while listening, else `null`. */
+  get fileno(): number | null {
+    return this.#fileno;
+  }
+
+  /** Where the server listens (with the real port after binding port 0), else `null`. */
+  get localAddress(): Address | null {
+    return this.#localAddress;
+  }
+
+  /**
+   * Binds to `address` and listens, then `onListen()`. Bind errors throw
+   * at once with Node's `code` (`'EADDRINUSE'`, ...); a hostname is first
+   * resolved, and its errors reach `onError`. With `slave`, listening on
+   * the IPv6 any address also serves IPv4.
+   */
+  listen(address: Address, backlog = 1024, slave = true, options: ListenOptions = {}): this {
+    if (this.#state !== State.Idle) throw new Error(this.#state === State.Closed ? 'The server is closed.' : 'The server is already listening.');
+    if (!Number.isInteger(backlog) || backlog < 0) throw new TypeError(`backlog must be a non-negative integer; got ${String(backlog)}.`);
+    const parsed = parseAddress(address);
+    if (parsed.kind === 'inet' && parsed.resolve) {
+      this.#state = State.Resolving;
+      lookup(parsed.host, { family: parsed.family === 6 ? 6 : 0 }, (error, host) => {
+        if (this.#state !== State.Resolving) return;
+        this.engine.callback(() => {
+          if (this.#state !== State.Resolving) return;
+          this.#state = State.Idle;
+          try {
+            if (error) throw error;
+            this.#bind({ ...parsed, host, resolve: false }, backlog, slave, options);
+          } catch (failure) {
+            this.safely('onError', this.onError, failure as Error);
+          }
+        });
+      });
+    } else {
+      this.#bind(parsed, backlog, slave, options);
+    }
+    return this;
+  }
+
+  /** Stops listening; `onClose()` follows from the engine. */
+  close(): void {
+    switch (this.#state) {
+      case State.Listening:
+        this.#state = State.Closing;
+        this.#native.close(this.#token, false);
+        break;
+      case State.Idle:
+      case State.Resolving:
+        this.#state = State.Closing;
+        this.engine.callback(() => this.#finishClose());
+        break;
+      default:
+        break;
+    }
+  }
+
+  // ----- callbacks ------------------------------------------------------
+
+  /** Called once listening. */
+  onListen(): void {}
+
+  /** Called with each accepted connection, after it is wrapped (its `server` set) and before its `onConnect()`. */
+  onAccept(stream: Stream): void {}
+
+  /** Called once the listening socket is closed. Default: closes every accepted stream without flushing. */
+  override onClose(): void {
+    for (const stream of [...this.channels.values()]) stream.close(false);
+  }
+
+  // ----- engine side ----------------------------------------------------
+
+  #bind(parsed: ParsedAddress, backlog: number, slave: boolean, options: ListenOptions): void {
+    const token =
+      parsed.kind === 'unix'
+        ? this.#native.listenUnix(parsed.path, backlog)
+        : this.#native.listen(parsed.host, parsed.port, parsed.flowinfo, parsed.scopeId, backlog, !slave, Boolean(options.reusePort));
+    if (token < 0) throw systemError(token, 'listen');
+    this.#token = token;
+    this.#state = State.Listening;
+    this.#fileno = this.#native.fd(token);
+    this.#localAddress = formatAddress(this.#native.localAddress(token));
+    this.engine[kRegister](token, this);
+    this.engine.callback(() => {
+      if (this.#state === State.Listening) this.safely('onListen', this.onListen);
+    });
+  }
+
+  /** @internal */
+  [kHandleEvent](kind: number, a: number, b: number): void {
+    switch (kind) {
+      case EventKind.Accept:
+        this.#accept(a, b);
+        break;
+      case EventKind.AcceptError:
+        Engine.logger.warn(`${this.constructor.name}: accept failed:`, systemError(a, 'accept'));
+        break;
+      case EventKind.Close:
+        this.#finishClose();
+        break;
+    }
+  }
+
+  #accept(token: number, fd: number): void {
+    let stream: Stream;
+    try {
+      stream = new this.ConnectionClass({ engine: this.engine });
+      if (!(stream instanceof Stream)) throw new TypeError('ConnectionClass must construct a Stream.');
+    } catch (error) {
+      Engine.logger.error(`${this.constructor.name}: could not create a ${this.ConnectionClass?.name} for an accepted connection:`, error);
+      this.#native.close(token, false);
+      return;
+    }
+    stream[kAttach](token, fd, this);
+    this.channels.set(fd, stream);
+    this.safely('onAccept', this.onAccept, stream);
+    if (stream.connected) {
+      try {
+        stream.onConnect();
+      } catch (error) {
+        Engine.logger.error(`Exception in ${stream.constructor.name}.onConnect:`, error);
+      }
+    }
+  }
+
+  #finishClose(): void {
+    if (this.#state === State.Closed) return;
+    this.#state = State.Closed;
+    if (this.#token >= 0) {
+      this.engine[kUnregister](this.#token);
+      this.#token = -1;
+    }
+    this.#fileno = null;
+    this.safely('onClose', this.onClose);
+  }
+}

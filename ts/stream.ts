@@ -1,0 +1,505 @@
+import { lookup, LookupAddress } from 'node:dns';
+
+import { Address, formatAddress, parseAddress, ParsedAddress } from './address.js';
+import { Channel, ChannelOptions, logCallbackError } from './channel.js';
+import { framingOf, Framing, ReadDelimiter } from './delimiter.js';
+import { Engine } from './engine.js';
+import { StreamBufferOverflow, StreamConnectError, systemError } from './errors.js';
+import { kAttach, kFramePool, kHandleEvent, kNative, kRegister, kUnregister } from './internal.js';
+import { EventKind, FRAME_INCOMPLETE, FRAME_OVERFLOW, NativeEngine, NEED_SPACE } from './native.js';
+import type { Server } from './server.js';
+
+/** Options of `new Stream()`. */
+export interface StreamOptions extends ChannelOptions {
+  /** TLS options; given, the stream behaves as if `startSSL(sslOptions)` was called. */
+  sslOptions?: Record<string, unknown>;
+}
+
+/** Where a stream is in its life. */
+const enum State {
+  Idle,
+  Resolving,
+  Connecting,
+  Connected,
+  Closing,
+  Closed,
+}
+
+/** Settings a subclass may declare as class fields; they are moved onto the accessors. */
+const FIELD_SETTINGS = ['readDelimiter', 'regexSearch', 'bufferSize', 'encoding', 'noDelay'] as const;
+
+/** A resolved address to try connecting to. */
+type Candidate = { kind: 'unix'; path: string } | { kind: 'inet'; host: string; port: number; flowinfo: number; scopeId: number };
+
+/**
+ * A TCP or UNIX socket connection. Subclass it and override the `on...`
+ * methods:
+ *
+ * ```ts
+ * class Echo extends Stream {
+ *   onRead(data: Buffer) { this.write(data); }
+ * }
+ * ```
+ *
+ * Incoming bytes are framed by `readDelimiter` before `onRead`. A frame
+ * `Buffer` stays valid for as long as you keep it (the engine never reuses
+ * its memory). Writes are buffered and sent together at the end of the
+ * engine iteration (or at once when made outside one).
+ */
+export class Stream extends Channel {
+  #native: NativeEngine;
+  #token = -1;
+  #state = State.Idle;
+  #fileno: number | null = null;
+  #server: Server | null = null;
+  #remoteAddress: Address | null = null;
+  #localAddress: Address | null = null;
+  #candidates: Candidate[] = [];
+  #framing: Framing = framingOf(null);
+  #delimiter: ReadDelimiter = null;
+  #regexSearch = true;
+  #bufferSize = 65536;
+  #encoding: BufferEncoding | null = null;
+  #noDelay = true;
+  #overflowed = false;
+
+  constructor(options: StreamOptions = {}) {
+    super(options);
+    this.#native = this.engine[kNative];
+  }
+
+  // ----- state ----------------------------------------------------------
+
+  /** True once connected, until closed (or `close()` is called). */
+  get connected(): boolean {
+    return this.#state === State.Connected;
+  }
+
+  /** True while a `connect()` is resolving or connecting. */
+  get connecting(): boolean {
+    return this.#state === State.Resolving || this.#state === State.Connecting;
+  }
+
+  /** The socket's file descriptor while it is open, else `null`. */
+  get fileno(): number | null {
+    return this.#fileno;
+  }
+
+  /** The server that accepted this stream, or `null` for a stream that connected out. */
+  get server(): Server | null {
+    return this.#server;
+  }
+
+  /** The peer's address once connected (kept after close), else `null`. */
+  get remoteAddress(): Address | null {
+    if (this.#remoteAddress === null && this.#token >= 0) {
+      this.#remoteAddress = formatAddress(this.#native.peerAddress(this.#token));
+    }
+    return this.#remoteAddress;
+  }
+
+  /** This end's address once connected (kept after close), else `null`. */
+  get localAddress(): Address | null {
+    if (this.#localAddress === null && this.#token >= 0 && this.#state === State.Connected) {
+      this.#localAddress = formatAddress(this.#native.localAddress(this.#token));
+    }
+    return this.#localAddress;
+  }
+
+  // ----- settings -------------------------------------------------------
+
+  /**
+   * How incoming bytes are framed before `onRead` (see `ReadDelimiter`).
+   * Assigning inside `onRead` applies to the very next frame. Invalid
+   * values throw `TypeError`.
+   */
+  get readDelimiter(): ReadDelimiter {
+    return this.#delimiter;
+  }
+
+  set readDelimiter(value: ReadDelimiter) {
+    const framing = framingOf(value);
+    this.#framing = framing;
+    this.#delimiter = value ?? null;
+    if (this.#token >= 0) this.#native.setDelimiter(this.#token, framing.kind, framing.count, framing.sequence);
+  }
+
+  /** With a RegExp delimiter: search for it (true, default) or match it at the start of the buffer (false). */
+  get regexSearch(): boolean {
+    return this.#regexSearch;
+  }
+
+  set regexSearch(value: boolean) {
+    this.#regexSearch = Boolean(value);
+  }
+
+  /**
+   * Most unframed bytes buffered while waiting for a frame (default 65536);
+   * more calls `onOverflowError(StreamBufferOverflow)`. Not a positive integer: `TypeError`.
+   */
+  get bufferSize(): number {
+    return this.#bufferSize;
+  }
+
+  set bufferSize(value: number) {
+    if (!Number.isInteger(value) || value < 1) {
+      throw new TypeError(`bufferSize must be a positive integer; got ${String(value)}.`);
+    }
+    this.#bufferSize = value;
+    if (this.#token >= 0) this.#native.setBufferSize(this.#token, value);
+  }
+
+  /** Decode each frame to a string with this encoding; `null` (default) delivers Buffers. */
+  get encoding(): BufferEncoding | null {
+    return this.#encoding;
+  }
+
+  set encoding(value: BufferEncoding | null) {
+    if (value !== null && value !== undefined && !Buffer.isEncoding(value)) {
+      throw new TypeError(`Unknown encoding: ${String(value)}.`);
+    }
+    this.#encoding = value ?? null;
+  }
+
+  /** TCP_NODELAY; on by default, since writes are already coalesced once per iteration. */
+  get noDelay(): boolean {
+    return this.#noDelay;
+  }
+
+  set noDelay(value: boolean) {
+    this.#noDelay = Boolean(value);
+    if (this.#token >= 0 && this.#state === State.Connected) this.#native.setNoDelay(this.#token, this.#noDelay);
+  }
+
+  /** Bytes written but not yet handed to the operating system. */
+  get bufferedAmount(): number {
+    return this.#token >= 0 ? this.#native.pendingOutput(this.#token) : 0;
+  }
+
+  // ----- actions --------------------------------------------------------
+
+  /**
+   * Connects to `address` (see `Address`). Hostnames are resolved with
+   * `dns.lookup`, and each address is tried in turn. Then `onConnect()`, or
+   * `onConnectError(StreamConnectError)`. Throws `InvalidAddressFormatError`
+   * for a malformed address, and `Error` if the stream is already connected,
+   * connecting or closed.
+   */
+  connect(address: Address): this {
+    if (this.#state !== State.Idle) {
+      throw new Error(this.#state === State.Closed || this.#state === State.Closing ? 'The stream is closed.' : 'The stream is already connected or connecting.');
+    }
+    const parsed = parseAddress(address);
+    this.#adoptFieldSettings();
+    if (parsed.kind === 'inet' && parsed.resolve) {
+      this.#state = State.Resolving;
+      this.#resolve(parsed);
+    } else {
+      this.#state = State.Connecting;
+      this.#candidates = [parsed.kind === 'unix' ? parsed : { ...parsed }];
+      this.#connectNext();
+    }
+    return this;
+  }
+
+  /**
+   * Buffers `data` (strings as UTF-8) for sending; `flush` sends at once.
+   * Throws `Error` on a stream that is not connected or is closed.
+   */
+  write(data: string | Uint8Array, flush = false): void {
+    if (this.#state !== State.Connected) throw this.#notWritable();
+    let result: number;
+    if (typeof data === 'string') result = this.#native.writeString(this.#token, data);
+    else if (data instanceof Uint8Array) result = this.#native.write(this.#token, data);
+    else throw new TypeError(`write() takes a string or a Uint8Array; got ${Object.prototype.toString.call(data)}.`);
+    if (result < 0) throw systemError(result, 'write');
+    if (flush) this.#native.flush(this.#token);
+  }
+
+  /** Tries to send buffered data now instead of at the end of the iteration. */
+  flush(): void {
+    if (this.#token >= 0) this.#native.flush(this.#token);
+  }
+
+  /**
+   * Closes the stream. With `flush` (default), everything already written
+   * is sent first; without, buffered data is dropped. No more `onRead`
+   * calls follow; `onClose()` runs once, from the engine, after the socket
+   * is closed. Closing a closed stream does nothing.
+   */
+  close(flush = true): void {
+    switch (this.#state) {
+      case State.Connected:
+        this.#state = State.Closing;
+        this.#native.close(this.#token, flush);
+        break;
+      case State.Connecting:
+        this.#state = State.Closing;
+        this.#native.close(this.#token, false);
+        break;
+      case State.Closing:
+        if (!flush) this.#native.close(this.#token, false);
+        break;
+      case State.Idle:
+      case State.Resolving:
+        this.#state = State.Closing;
+        this.engine.callback(() => this.#finishClose());
+        break;
+      case State.Closed:
+        break;
+    }
+  }
+
+  // ----- callbacks ------------------------------------------------------
+
+  /** Called once the connection is established (also for accepted streams, after `Server.onAccept`). */
+  onConnect(): void {}
+
+  /**
+   * Called with each frame: a `Buffer` (a string when `encoding` is set),
+   * a `RegExpExecArray` for an anchored RegExp, or a Struct's values as
+   * separate arguments.
+   */
+  onRead(data: any, ...more: any[]): void {}
+
+  /** Called when the send buffer has emptied. */
+  onWrite(): void {}
+
+  /** A connect failed. Default: log it and `close(false)`. */
+  onConnectError(error: StreamConnectError): void {
+    this.logAndClose('onConnectError', error);
+  }
+
+  /** Receiving failed. Default: log it and `close(false)`. */
+  onReadError(error: Error): void {
+    this.logAndClose('onReadError', error);
+  }
+
+  /** Sending failed. Default: log it and `close(false)`. */
+  onWriteError(error: Error): void {
+    this.logAndClose('onWriteError', error);
+  }
+
+  /**
+   * More than `bufferSize` bytes arrived without completing a frame.
+   * Default: log it and `close(false)`. If the stream stays open and its
+   * delimiter still finds no frame, the unframed bytes are discarded.
+   */
+  onOverflowError(error: StreamBufferOverflow): void {
+    this.logAndClose('onOverflowError', error);
+  }
+
+  // ----- engine side ----------------------------------------------------
+
+  /** Adopts a connection accepted by `server`. @internal */
+  [kAttach](token: number, fd: number, server: Server): void {
+    this.#server = server;
+    this.#adoptFieldSettings();
+    this.#bind(token);
+    this.#opened(fd);
+  }
+
+  /** @internal */
+  [kHandleEvent](kind: number, a: number): void {
+    switch (kind) {
+      case EventKind.Read:
+        this.#readFrames();
+        break;
+      case EventKind.Write:
+        this.safely('onWrite', this.onWrite);
+        break;
+      case EventKind.Connect:
+        this.#opened(a);
+        if (this.#state === State.Connected) this.safely('onConnect', this.onConnect);
+        break;
+      case EventKind.ConnectError:
+        this.#connectFailed(a);
+        break;
+      case EventKind.Hangup:
+        this.#readFrames();
+        if (this.#state === State.Connected) this.close(true);
+        break;
+      case EventKind.Close:
+        this.#finishClose();
+        break;
+      case EventKind.ReadError:
+        this.safely('onReadError', this.onReadError, systemError(a, 'read'));
+        break;
+      case EventKind.WriteError:
+        this.safely('onWriteError', this.onWriteError, systemError(a, 'write'));
+        break;
+    }
+  }
+
+  /** Settings a subclass declared as class fields shadow the accessors: move them onto them. */
+  #adoptFieldSettings(): void {
+    for (const key of FIELD_SETTINGS) {
+      if (Object.prototype.hasOwnProperty.call(this, key)) {
+        const value = (this as any)[key];
+        delete (this as any)[key];
+        (this as any)[key] = value;
+      }
+    }
+  }
+
+  #bind(token: number): void {
+    this.#token = token;
+    this.engine[kRegister](token, this);
+    const framing = this.#framing;
+    if (framing.kind !== 0) this.#native.setDelimiter(token, framing.kind, framing.count, framing.sequence);
+    if (this.#bufferSize !== 65536) this.#native.setBufferSize(token, this.#bufferSize);
+    if (this.onWrite !== Stream.prototype.onWrite) this.#native.setNotifyDrain(token, true);
+  }
+
+  #opened(fd: number): void {
+    if (this.#state === State.Closing || this.#state === State.Closed) return;
+    this.#state = State.Connected;
+    this.#fileno = fd;
+    this.#candidates = [];
+    if (!this.#noDelay) this.#native.setNoDelay(this.#token, false);
+  }
+
+  #resolve(parsed: Extract<ParsedAddress, { kind: 'inet' }>): void {
+    lookup(parsed.host, { all: true, family: parsed.family === 6 ? 6 : 0 }, (error, addresses: LookupAddress[]) => {
+      if (this.#state !== State.Resolving) return;
+      if (error || addresses.length === 0) {
+        const code = (error as NodeJS.ErrnoException | null)?.code ?? 'ENOTFOUND';
+        const failure = new StreamConnectError(`getaddrinfo ${code} ${parsed.host}`, {
+          code,
+          errno: (error as NodeJS.ErrnoException | null)?.errno,
+          syscall: 'getaddrinfo',
+        });
+        this.engine.callback(() => this.#reportConnectError(failure));
+        return;
+      }
+      this.#state = State.Connecting;
+      this.#candidates = addresses.map(({ address }) => ({ kind: 'inet', host: address, port: parsed.port, flowinfo: parsed.flowinfo, scopeId: parsed.scopeId }));
+      this.#connectNext();
+    });
+  }
+
+  #connectNext(): void {
+    const next = this.#candidates.shift()!;
+    const token = next.kind === 'unix' ? this.#native.connectUnix(next.path) : this.#native.connect(next.host, next.port, next.flowinfo, next.scopeId);
+    this.#bind(token);
+  }
+
+  #connectFailed(negativeErrno: number): void {
+    if (this.#candidates.length > 0 && this.#state === State.Connecting) {
+      this.engine[kUnregister](this.#token);
+      this.#token = -1;
+      this.#connectNext();
+      return;
+    }
+    this.#reportConnectError(systemError(negativeErrno, 'connect', StreamConnectError));
+  }
+
+  #reportConnectError(error: StreamConnectError): void {
+    if (this.#state === State.Closing || this.#state === State.Closed) return;
+    this.safely('onConnectError', this.onConnectError, error);
+    this.close(false);
+  }
+
+  #finishClose(): void {
+    if (this.#state === State.Closed) return;
+    this.#state = State.Closed;
+    if (this.#token >= 0) {
+      this.#remoteAddress ??= formatAddress(this.#native.peerAddress(this.#token));
+      this.engine[kUnregister](this.#token);
+      this.#token = -1;
+    }
+    if (this.#server && this.#fileno !== null && this.#server.channels.get(this.#fileno) === this) {
+      this.#server.channels.delete(this.#fileno);
+    }
+    this.#fileno = null;
+    this.safely('onClose', this.onClose);
+  }
+
+  #notWritable(): Error {
+    switch (this.#state) {
+      case State.Closing:
+      case State.Closed:
+        return new Error('Cannot write to a closed stream.');
+      default:
+        return new Error('Cannot write to a stream that is not connected.');
+    }
+  }
+
+  /** Takes every complete frame by the current delimiter and hands it to `onRead`. */
+  #readFrames(): void {
+    const native = this.#native;
+    const pool = this.engine[kFramePool];
+    while (this.#state === State.Connected) {
+      const framing = this.#framing;
+      if (framing.search !== null) {
+        if (!this.#readRegexFrame(framing)) return;
+        continue;
+      }
+      const result = native.readFrame(this.#token, pool.buffer, pool.offset);
+      if (result >= 0) {
+        this.#overflowed = false;
+        this.#deliver(pool.take(result), framing);
+      } else if (result === FRAME_INCOMPLETE) {
+        return;
+      } else if (result === FRAME_OVERFLOW) {
+        if (!this.#overflow()) return;
+      } else {
+        pool.reserve(NEED_SPACE - result);
+      }
+    }
+  }
+
+  #deliver(frame: Buffer, framing: Framing): void {
+    try {
+      if (framing.struct !== null) this.onRead(...(framing.struct.unpack(frame) as [unknown]));
+      else this.onRead(this.#encoding === null ? frame : frame.toString(this.#encoding));
+    } catch (error) {
+      logCallbackError(this, 'onRead', error);
+    }
+  }
+
+  /** Frames one match of a RegExp delimiter over the buffered bytes (latin1); false when there is none. */
+  #readRegexFrame(framing: Framing): boolean {
+    const native = this.#native;
+    const pool = this.engine[kFramePool];
+    let length = native.peekInput(this.#token, pool.buffer, pool.offset);
+    if (length <= NEED_SPACE) {
+      pool.reserve(NEED_SPACE - length);
+      length = native.peekInput(this.#token, pool.buffer, pool.offset);
+    }
+    if (length <= 0) return false;
+    const text = pool.buffer.toString('latin1', pool.offset, pool.offset + length);
+    const pattern = this.#regexSearch ? framing.search! : framing.anchored!;
+    pattern.lastIndex = 0;
+    const match = pattern.exec(text);
+    const consumed = match === null ? 0 : match.index + match[0].length;
+    if (consumed === 0) {
+      return length > this.#bufferSize ? this.#overflow() : false;
+    }
+    this.#overflowed = false;
+    native.consumeInput(this.#token, consumed);
+    if (this.#regexSearch) {
+      this.#deliver(pool.take(match!.index), framing);
+    } else {
+      try {
+        this.onRead(match);
+      } catch (error) {
+        logCallbackError(this, 'onRead', error);
+      }
+    }
+    return true;
+  }
+
+  /** Reports an overflow; on a repeat with no frame in between, discards the unframed bytes. */
+  #overflow(): boolean {
+    if (this.#overflowed) {
+      this.#native.consumeInput(this.#token, this.#native.pendingInput(this.#token));
+      this.#overflowed = false;
+      return false;
+    }
+    this.#overflowed = true;
+    const error = new StreamBufferOverflow(`More than bufferSize (${this.#bufferSize}) bytes arrived without a complete frame.`);
+    this.safely('onOverflowError', this.onOverflowError, error);
+    return true;
+  }
+}
