@@ -25,6 +25,8 @@ class LineEcho extends Stream {
 
 const line = process.argv.includes('--line');
 const server = new Server(line ? LineEcho : Echo).listen(['127.0.0.1', 0]);
-const [, port] = server.localAddress;
-process.stdout.write(`${port}\n`);
+// A numeric host binds at once, so the real port is known here.
+const address = server.localAddress;
+if (!Array.isArray(address)) throw new Error(`unexpected local address ${JSON.stringify(address)}`);
+process.stdout.write(`${address[1]}\n`);
 void Engine.instance().start();

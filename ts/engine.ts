@@ -1,7 +1,7 @@
 import { FramePool } from './frame_pool.js';
 import { EventTarget, kFramePool, kHandleEvent, kNative, kRegister, kUnregister } from './internal.js';
 import type { Logger } from './logger.js';
-import { binding, EventKind, NativeEngine } from './native.js';
+import { EventKind, native, NativeEngine } from './native.js';
 import { makeTimer, Timer, TimerEntry } from './timer.js';
 
 /** Events copied per native call: (kind, token, a, b) each. */
@@ -9,6 +9,11 @@ const EVENT_BATCH = 1024;
 const TIMER_BATCH = 1024;
 
 let globalEngine: Engine | undefined;
+
+/** Whole milliseconds of the timer wheel, rounding up (ignoring float noise: 0.003 s is 3 ms). */
+function toMilliseconds(seconds: number): number {
+  return Math.max(1, Math.ceil(seconds * 1000 - 1e-6));
+}
 
 function checkCallable(fn: unknown): asserts fn is (...args: any[]) => unknown {
   if (typeof fn !== 'function') throw new TypeError(`Expected a function, got ${typeof fn}.`);
@@ -45,7 +50,9 @@ export class Engine {
   /** Wall-clock seconds (epoch, float) at the start of the latest iteration. */
   latestPollTime = Date.now() / 1000;
 
-  readonly #native: NativeEngine = new binding.NativeEngine();
+  /** Keeps the native engine alive as long as this engine. */
+  readonly #owner: NativeEngine = new native.NativeEngine();
+  readonly #id = this.#owner.id;
   readonly #channels: (EventTarget | undefined)[] = [];
   readonly #pool = new FramePool();
   readonly #events = new Int32Array(EVENT_BATCH * 4);
@@ -61,9 +68,9 @@ export class Engine {
   #pollTimeoutMs = 200;
   #run: { promise: Promise<void>; resolve: () => void } | undefined;
 
-  /** @internal */
-  get [kNative](): NativeEngine {
-    return this.#native;
+  /** The native engine's id, for the native functions. @internal */
+  get [kNative](): number {
+    return this.#id;
   }
 
   /** @internal */
@@ -79,7 +86,7 @@ export class Engine {
   /** @internal */
   [kUnregister](token: number): void {
     this.#channels[token] = undefined;
-    this.#native.release(token);
+    native.release(this.#id, token);
   }
 
   /** True between `start()` and the end of the `stop()`. */
@@ -102,7 +109,7 @@ export class Engine {
     let resolve!: () => void;
     const promise = new Promise<void>((done) => (resolve = done));
     this.#run = { promise, resolve };
-    this.#native.start(() => this.#iterate(0));
+    native.start(this.#id, () => this.#iterate(0));
     return promise;
   }
 
@@ -111,7 +118,7 @@ export class Engine {
     const run = this.#run;
     if (!run) return;
     this.#run = undefined;
-    this.#native.stop();
+    native.stop(this.#id);
     run.resolve();
   }
 
@@ -130,7 +137,7 @@ export class Engine {
     try {
       this.#iterate(pollTimeout * 1000);
     } finally {
-      this.#native.endIteration();
+      native.endIteration(this.#id);
     }
   }
 
@@ -162,26 +169,27 @@ export class Engine {
   defer<A extends unknown[]>(delay: number, fn: (...args: A) => unknown, ...args: A): Timer {
     checkDelay(delay, 'delay');
     checkCallable(fn);
-    return this.#schedule(delay, 0, fn, args);
+    return this.#schedule(toMilliseconds(delay), 0, fn, args);
   }
 
   /** Runs `fn(...args)` every `interval` seconds until cancelled. */
   cycle<A extends unknown[]>(interval: number, fn: (...args: A) => unknown, ...args: A): Timer {
     checkDelay(interval, 'interval');
     checkCallable(fn);
-    return this.#schedule(interval, interval * 1000, fn, args);
+    const intervalMs = toMilliseconds(interval);
+    return this.#schedule(intervalMs, intervalMs, fn, args);
   }
 
-  #schedule(delay: number, intervalMs: number, fn: (...args: any[]) => unknown, args: unknown[]): Timer {
+  #schedule(delayMs: number, intervalMs: number, fn: (...args: any[]) => unknown, args: unknown[]): Timer {
     const id = this.#freeTimerIds.pop() ?? this.#timers.length;
     const entry: TimerEntry = { fn, args, intervalMs, active: true, id };
     this.#timers[id] = entry;
-    this.#native.scheduleTimer(delay * 1000, id);
+    native.scheduleTimer(this.#id, delayMs, id);
     this.#wakeIfIdle();
     return makeTimer(() => {
       if (!entry.active) return;
       entry.active = false;
-      this.#native.cancelTimer(id);
+      native.cancelTimer(this.#id, id);
       this.#releaseTimerId(id);
     });
   }
@@ -193,7 +201,7 @@ export class Engine {
 
   /** Outside an iteration, make the running engine look at its timers and queues again. */
   #wakeIfIdle(): void {
-    if (this.#run && !this.#inIteration) this.#native.wake();
+    if (this.#run && !this.#inIteration) native.wake(this.#id);
   }
 
   /** One iteration; returns the delay in ms after which the next one is wanted. */
@@ -201,14 +209,14 @@ export class Engine {
     this.#inIteration = true;
     try {
       this.latestPollTime = Date.now() / 1000;
-      this.#native.beginIteration();
+      native.beginIteration(this.#id);
       this.#runCallbacks();
       this.#runTimers();
       const wait = maxWaitMs > 0 ? Math.min(maxWaitMs, this.#idleDelay()) : 0;
-      let count = this.#native.pollIo(wait, this.#events);
+      let count = native.pollIo(this.#id, wait, this.#events);
       while (count > 0) {
         this.#dispatch(count);
-        count = this.#native.takeEvents(this.#events);
+        count = native.takeEvents(this.#id, this.#events);
       }
     } finally {
       this.#inIteration = false;
@@ -219,7 +227,7 @@ export class Engine {
   /** Milliseconds until something is due: 0 with callbacks or loops, Infinity with nothing. */
   #idleDelay(): number {
     if (this.#callbacks.length > 0 || this.#loops.length > 0) return 0;
-    const delay = this.#native.nextTimerDelay();
+    const delay = native.nextTimerDelay(this.#id);
     return delay < 0 ? Infinity : delay;
   }
 
@@ -242,12 +250,12 @@ export class Engine {
     this.#runningTimers = true;
     try {
       let count: number;
-      while ((count = this.#native.takeExpiredTimers(this.#expired)) > 0) {
+      while ((count = native.takeExpiredTimers(this.#id, this.#expired)) > 0) {
         for (let index = 0; index < count; index++) {
           const entry = this.#timers[this.#expired[index]];
           if (!entry?.active) continue;
           if (entry.intervalMs > 0) {
-            this.#native.scheduleTimer(entry.intervalMs, entry.id);
+            native.scheduleTimer(this.#id, entry.intervalMs, entry.id);
           } else {
             entry.active = false;
             this.#releaseTimerId(entry.id);
@@ -283,7 +291,7 @@ export class Engine {
           Engine.logger.error('Exception while dispatching an engine event:', error);
         }
       } else if (kind === EventKind.Close) {
-        this.#native.release(token);
+        native.release(this.#id, token);
       }
     }
   }

@@ -5,7 +5,7 @@ import { Channel, ChannelOptions } from './channel.js';
 import { Engine } from './engine.js';
 import { systemError } from './errors.js';
 import { kAttach, kHandleEvent, kNative, kRegister, kUnregister } from './internal.js';
-import { EventKind, NativeEngine } from './native.js';
+import { EventKind, native } from './native.js';
 import { Stream, StreamOptions } from './stream.js';
 
 /** A Stream class a server wraps accepted connections in. */
@@ -50,7 +50,7 @@ export class Server extends Channel {
   /** Live accepted connections, keyed by `fileno`; closed ones leave the map. */
   readonly channels = new Map<number, Stream>();
 
-  #native: NativeEngine;
+  #engineId: number;
   #token = -1;
   #state = State.Idle;
   #fileno: number | null = null;
@@ -63,7 +63,7 @@ export class Server extends Channel {
       if (typeof merged.ConnectionClass !== 'function') throw new TypeError('ConnectionClass must be a Stream subclass.');
       this.ConnectionClass = merged.ConnectionClass;
     }
-    this.#native = this.engine[kNative];
+    this.#engineId = this.engine[kNative];
   }
 
   /** True while listening. */
@@ -117,7 +117,7 @@ export class Server extends Channel {
     switch (this.#state) {
       case State.Listening:
         this.#state = State.Closing;
-        this.#native.close(this.#token, false);
+        native.close(this.#engineId, this.#token, false);
         break;
       case State.Idle:
       case State.Resolving:
@@ -147,13 +147,13 @@ export class Server extends Channel {
   #bind(parsed: ParsedAddress, backlog: number, slave: boolean, options: ListenOptions): void {
     const token =
       parsed.kind === 'unix'
-        ? this.#native.listenUnix(parsed.path, backlog)
-        : this.#native.listen(parsed.host, parsed.port, parsed.flowinfo, parsed.scopeId, backlog, !slave, Boolean(options.reusePort));
+        ? native.listenUnix(this.#engineId, parsed.path, backlog)
+        : native.listen(this.#engineId, parsed.host, parsed.port, parsed.flowinfo, parsed.scopeId, backlog, !slave, Boolean(options.reusePort));
     if (token < 0) throw systemError(token, 'listen');
     this.#token = token;
     this.#state = State.Listening;
-    this.#fileno = this.#native.fd(token);
-    this.#localAddress = formatAddress(this.#native.localAddress(token));
+    this.#fileno = native.fd(this.#engineId, token);
+    this.#localAddress = formatAddress(native.localAddress(this.#engineId, token));
     this.engine[kRegister](token, this);
     this.engine.callback(() => {
       if (this.#state === State.Listening) this.safely('onListen', this.onListen);
@@ -182,7 +182,7 @@ export class Server extends Channel {
       if (!(stream instanceof Stream)) throw new TypeError('ConnectionClass must construct a Stream.');
     } catch (error) {
       Engine.logger.error(`${this.constructor.name}: could not create a ${this.ConnectionClass?.name} for an accepted connection:`, error);
-      this.#native.close(token, false);
+      native.close(this.#engineId, token, false);
       return;
     }
     stream[kAttach](token, fd, this);

@@ -6,7 +6,7 @@ import { framingOf, Framing, ReadDelimiter } from './delimiter.js';
 import { Engine } from './engine.js';
 import { StreamBufferOverflow, StreamConnectError, systemError } from './errors.js';
 import { kAttach, kFramePool, kHandleEvent, kNative, kRegister, kUnregister } from './internal.js';
-import { EventKind, FRAME_INCOMPLETE, FRAME_OVERFLOW, NativeEngine, NEED_SPACE } from './native.js';
+import { EventKind, native, FRAME_INCOMPLETE, FRAME_OVERFLOW, NEED_SPACE } from './native.js';
 import type { Server } from './server.js';
 
 /** Options of `new Stream()`. */
@@ -47,7 +47,7 @@ type Candidate = { kind: 'unix'; path: string } | { kind: 'inet'; host: string; 
  * engine iteration (or at once when made outside one).
  */
 export class Stream extends Channel {
-  #native: NativeEngine;
+  #engineId: number;
   #token = -1;
   #state = State.Idle;
   #fileno: number | null = null;
@@ -65,7 +65,7 @@ export class Stream extends Channel {
 
   constructor(options: StreamOptions = {}) {
     super(options);
-    this.#native = this.engine[kNative];
+    this.#engineId = this.engine[kNative];
   }
 
   // ----- state ----------------------------------------------------------
@@ -93,7 +93,7 @@ export class Stream extends Channel {
   /** The peer's address once connected (kept after close), else `null`. */
   get remoteAddress(): Address | null {
     if (this.#remoteAddress === null && this.#token >= 0) {
-      this.#remoteAddress = formatAddress(this.#native.peerAddress(this.#token));
+      this.#remoteAddress = formatAddress(native.peerAddress(this.#engineId, this.#token));
     }
     return this.#remoteAddress;
   }
@@ -101,7 +101,7 @@ export class Stream extends Channel {
   /** This end's address once connected (kept after close), else `null`. */
   get localAddress(): Address | null {
     if (this.#localAddress === null && this.#token >= 0 && this.#state === State.Connected) {
-      this.#localAddress = formatAddress(this.#native.localAddress(this.#token));
+      this.#localAddress = formatAddress(native.localAddress(this.#engineId, this.#token));
     }
     return this.#localAddress;
   }
@@ -121,7 +121,7 @@ export class Stream extends Channel {
     const framing = framingOf(value);
     this.#framing = framing;
     this.#delimiter = value ?? null;
-    if (this.#token >= 0) this.#native.setDelimiter(this.#token, framing.kind, framing.count, framing.sequence);
+    if (this.#token >= 0) native.setDelimiter(this.#engineId, this.#token, framing.kind, framing.count, framing.sequence);
   }
 
   /** With a RegExp delimiter: search for it (true, default) or match it at the start of the buffer (false). */
@@ -146,7 +146,7 @@ export class Stream extends Channel {
       throw new TypeError(`bufferSize must be a positive integer; got ${String(value)}.`);
     }
     this.#bufferSize = value;
-    if (this.#token >= 0) this.#native.setBufferSize(this.#token, value);
+    if (this.#token >= 0) native.setBufferSize(this.#engineId, this.#token, value);
   }
 
   /** Decode each frame to a string with this encoding; `null` (default) delivers Buffers. */
@@ -168,12 +168,12 @@ export class Stream extends Channel {
 
   set noDelay(value: boolean) {
     this.#noDelay = Boolean(value);
-    if (this.#token >= 0 && this.#state === State.Connected) this.#native.setNoDelay(this.#token, this.#noDelay);
+    if (this.#token >= 0 && this.#state === State.Connected) native.setNoDelay(this.#engineId, this.#token, this.#noDelay);
   }
 
   /** Bytes written but not yet handed to the operating system. */
   get bufferedAmount(): number {
-    return this.#token >= 0 ? this.#native.pendingOutput(this.#token) : 0;
+    return this.#token >= 0 ? native.pendingOutput(this.#engineId, this.#token) : 0;
   }
 
   // ----- actions --------------------------------------------------------
@@ -209,16 +209,16 @@ export class Stream extends Channel {
   write(data: string | Uint8Array, flush = false): void {
     if (this.#state !== State.Connected) throw this.#notWritable();
     let result: number;
-    if (typeof data === 'string') result = this.#native.writeString(this.#token, data);
-    else if (data instanceof Uint8Array) result = this.#native.write(this.#token, data);
+    if (typeof data === 'string') result = native.writeString(this.#engineId, this.#token, data);
+    else if (data instanceof Uint8Array) result = native.write(this.#engineId, this.#token, data);
     else throw new TypeError(`write() takes a string or a Uint8Array; got ${Object.prototype.toString.call(data)}.`);
     if (result < 0) throw systemError(result, 'write');
-    if (flush) this.#native.flush(this.#token);
+    if (flush) native.flush(this.#engineId, this.#token);
   }
 
   /** Tries to send buffered data now instead of at the end of the iteration. */
   flush(): void {
-    if (this.#token >= 0) this.#native.flush(this.#token);
+    if (this.#token >= 0) native.flush(this.#engineId, this.#token);
   }
 
   /**
@@ -231,14 +231,14 @@ export class Stream extends Channel {
     switch (this.#state) {
       case State.Connected:
         this.#state = State.Closing;
-        this.#native.close(this.#token, flush);
+        native.close(this.#engineId, this.#token, flush);
         break;
       case State.Connecting:
         this.#state = State.Closing;
-        this.#native.close(this.#token, false);
+        native.close(this.#engineId, this.#token, false);
         break;
       case State.Closing:
-        if (!flush) this.#native.close(this.#token, false);
+        if (!flush) native.close(this.#engineId, this.#token, false);
         break;
       case State.Idle:
       case State.Resolving:
@@ -346,9 +346,9 @@ export class Stream extends Channel {
     this.#token = token;
     this.engine[kRegister](token, this);
     const framing = this.#framing;
-    if (framing.kind !== 0) this.#native.setDelimiter(token, framing.kind, framing.count, framing.sequence);
-    if (this.#bufferSize !== 65536) this.#native.setBufferSize(token, this.#bufferSize);
-    if (this.onWrite !== Stream.prototype.onWrite) this.#native.setNotifyDrain(token, true);
+    if (framing.kind !== 0) native.setDelimiter(this.#engineId, token, framing.kind, framing.count, framing.sequence);
+    if (this.#bufferSize !== 65536) native.setBufferSize(this.#engineId, token, this.#bufferSize);
+    if (this.onWrite !== Stream.prototype.onWrite) native.setNotifyDrain(this.#engineId, token, true);
   }
 
   #opened(fd: number): void {
@@ -356,7 +356,7 @@ export class Stream extends Channel {
     this.#state = State.Connected;
     this.#fileno = fd;
     this.#candidates = [];
-    if (!this.#noDelay) this.#native.setNoDelay(this.#token, false);
+    if (!this.#noDelay) native.setNoDelay(this.#engineId, this.#token, false);
   }
 
   #resolve(parsed: Extract<ParsedAddress, { kind: 'inet' }>): void {
@@ -380,7 +380,7 @@ export class Stream extends Channel {
 
   #connectNext(): void {
     const next = this.#candidates.shift()!;
-    const token = next.kind === 'unix' ? this.#native.connectUnix(next.path) : this.#native.connect(next.host, next.port, next.flowinfo, next.scopeId);
+    const token = next.kind === 'unix' ? native.connectUnix(this.#engineId, next.path) : native.connect(this.#engineId, next.host, next.port, next.flowinfo, next.scopeId);
     this.#bind(token);
   }
 
@@ -404,7 +404,7 @@ export class Stream extends Channel {
     if (this.#state === State.Closed) return;
     this.#state = State.Closed;
     if (this.#token >= 0) {
-      this.#remoteAddress ??= formatAddress(this.#native.peerAddress(this.#token));
+      this.#remoteAddress ??= formatAddress(native.peerAddress(this.#engineId, this.#token));
       this.engine[kUnregister](this.#token);
       this.#token = -1;
     }
@@ -427,7 +427,6 @@ export class Stream extends Channel {
 
   /** Takes every complete frame by the current delimiter and hands it to `onRead`. */
   #readFrames(): void {
-    const native = this.#native;
     const pool = this.engine[kFramePool];
     while (this.#state === State.Connected) {
       const framing = this.#framing;
@@ -435,7 +434,7 @@ export class Stream extends Channel {
         if (!this.#readRegexFrame(framing)) return;
         continue;
       }
-      const result = native.readFrame(this.#token, pool.buffer, pool.offset);
+      const result = native.readFrame(this.#engineId, this.#token, pool.buffer, pool.offset);
       if (result >= 0) {
         this.#overflowed = false;
         this.#deliver(pool.take(result), framing);
@@ -460,12 +459,11 @@ export class Stream extends Channel {
 
   /** Frames one match of a RegExp delimiter over the buffered bytes (latin1); false when there is none. */
   #readRegexFrame(framing: Framing): boolean {
-    const native = this.#native;
     const pool = this.engine[kFramePool];
-    let length = native.peekInput(this.#token, pool.buffer, pool.offset);
+    let length = native.peekInput(this.#engineId, this.#token, pool.buffer, pool.offset);
     if (length <= NEED_SPACE) {
       pool.reserve(NEED_SPACE - length);
-      length = native.peekInput(this.#token, pool.buffer, pool.offset);
+      length = native.peekInput(this.#engineId, this.#token, pool.buffer, pool.offset);
     }
     if (length <= 0) return false;
     const text = pool.buffer.toString('latin1', pool.offset, pool.offset + length);
@@ -477,7 +475,7 @@ export class Stream extends Channel {
       return length > this.#bufferSize ? this.#overflow() : false;
     }
     this.#overflowed = false;
-    native.consumeInput(this.#token, consumed);
+    native.consumeInput(this.#engineId, this.#token, consumed);
     if (this.#regexSearch) {
       this.#deliver(pool.take(match!.index), framing);
     } else {
@@ -493,7 +491,7 @@ export class Stream extends Channel {
   /** Reports an overflow; on a repeat with no frame in between, discards the unframed bytes. */
   #overflow(): boolean {
     if (this.#overflowed) {
-      this.#native.consumeInput(this.#token, this.#native.pendingInput(this.#token));
+      native.consumeInput(this.#engineId, this.#token, native.pendingInput(this.#engineId, this.#token));
       this.#overflowed = false;
       return false;
     }

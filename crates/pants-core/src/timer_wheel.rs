@@ -1,7 +1,7 @@
 //! Hierarchical timer wheel with 1 ms ticks.
 //!
 //! Time is measured in abstract ticks; the event loop uses one tick per
-//! millisecond. The wheel has [`LEVELS`] levels of [`SLOTS`] slots each: a slot
+//! millisecond. The wheel has six levels of 64 slots each: a slot
 //! on level `L` spans `64^L` ticks, so level 0 slots are 1 ms, level 1 slots
 //! 64 ms, level 2 slots 4096 ms, and the six levels together cover 2^36 ticks
 //! (about 2.2 years). Deadlines further away than that wait in an overflow
@@ -69,7 +69,10 @@ struct List {
     tail: u32,
 }
 
-const EMPTY_LIST: List = List { head: NIL, tail: NIL };
+const EMPTY_LIST: List = List {
+    head: NIL,
+    tail: NIL,
+};
 
 /// Hierarchical timer wheel with 1 ms ticks, O(1) insert and O(1) cancel.
 ///
@@ -97,6 +100,7 @@ pub struct TimerWheel {
 
 impl TimerWheel {
     /// Creates an empty wheel whose current time is tick 0.
+    #[must_use]
     pub fn new() -> Self {
         TimerWheel {
             elapsed: 0,
@@ -113,16 +117,19 @@ impl TimerWheel {
 
     /// Current time in ticks (ms): the largest `now` ever passed to
     /// [`advance`](TimerWheel::advance), or 0.
+    #[must_use]
     pub fn now(&self) -> u64 {
         self.elapsed
     }
 
     /// Number of pending timers (inserted, not yet fired or cancelled).
+    #[must_use]
     pub fn len(&self) -> usize {
         self.len
     }
 
     /// True when no timer is pending.
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -133,18 +140,14 @@ impl TimerWheel {
     /// A deadline <= [`now`](TimerWheel::now) fires on the next call to
     /// [`advance`](TimerWheel::advance), whatever time it is given. Timers with
     /// equal deadlines fire in the order they were inserted.
+    ///
+    /// # Panics
+    ///
+    /// Panics if more than `u32::MAX - 1` timers are pending at once.
     pub fn insert(&mut self, deadline: u64, value: u32) -> TimerKey {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let index = if self.free_head != NIL {
-            let index = self.free_head;
-            let entry = &mut self.entries[index as usize];
-            self.free_head = entry.next;
-            entry.deadline = deadline;
-            entry.seq = seq;
-            entry.value = value;
-            index
-        } else {
+        let index = if self.free_head == NIL {
             let index = u32::try_from(self.entries.len())
                 .ok()
                 .filter(|&i| i != NIL)
@@ -159,10 +162,21 @@ impl TimerWheel {
                 list: FREE,
             });
             index
+        } else {
+            let index = self.free_head;
+            let entry = &mut self.entries[index as usize];
+            self.free_head = entry.next;
+            entry.deadline = deadline;
+            entry.seq = seq;
+            entry.value = value;
+            index
         };
         self.len += 1;
         self.place(index);
-        TimerKey { index, generation: self.entries[index as usize].generation }
+        TimerKey {
+            index,
+            generation: self.entries[index as usize].generation,
+        }
     }
 
     /// Cancels the timer behind `key`.
@@ -217,6 +231,7 @@ impl TimerWheel {
     /// on a coarser level or in the overflow list; it is never later, except
     /// that a timer whose deadline is already in the past reports
     /// [`now()`](TimerWheel::now).
+    #[must_use]
     pub fn next_deadline(&self) -> Option<u64> {
         self.next_expiration().map(|(time, _)| time)
     }
@@ -269,13 +284,18 @@ impl TimerWheel {
     fn take_list(&mut self, list: u16) -> u32 {
         let head = self.lists[list as usize].head;
         self.lists[list as usize] = EMPTY_LIST;
+        self.mark_empty(list);
+        head
+    }
+
+    /// Clears the occupancy bit (or overflow bound) of a list that became empty.
+    fn mark_empty(&mut self, list: u16) {
         if list == OVERFLOW {
             self.overflow_min = u64::MAX;
         } else {
             let (level, slot) = (list as usize / SLOTS, list as usize % SLOTS);
             self.occupied[level] &= !(1u64 << slot);
         }
-        head
     }
 
     /// Appends entry `index` to the list matching its deadline relative to the
@@ -283,20 +303,19 @@ impl TimerWheel {
     /// due immediately.
     fn place(&mut self, index: u32) {
         let deadline = self.entries[index as usize].deadline;
-        let list = if deadline <= self.elapsed {
-            (self.elapsed & (SLOTS as u64 - 1)) as u16
+        let due = deadline.max(self.elapsed);
+        let level = match due ^ self.elapsed {
+            0 => 0,
+            diff => (diff.ilog2() / SLOT_BITS) as usize,
+        };
+        let list = if level >= LEVELS {
+            self.overflow_min = self.overflow_min.min(deadline);
+            OVERFLOW
         } else {
-            let highest_bit = 63 - (deadline ^ self.elapsed).leading_zeros();
-            let level = (highest_bit / SLOT_BITS) as usize;
-            if level >= LEVELS {
-                self.overflow_min = self.overflow_min.min(deadline);
-                OVERFLOW
-            } else {
-                let shift = SLOT_BITS * level as u32;
-                let slot = ((deadline >> shift) & (SLOTS as u64 - 1)) as usize;
-                self.occupied[level] |= 1u64 << slot;
-                (level * SLOTS + slot) as u16
-            }
+            let shift = SLOT_BITS * level as u32;
+            let slot = ((due >> shift) & (SLOTS as u64 - 1)) as usize;
+            self.occupied[level] |= 1u64 << slot;
+            (level * SLOTS + slot) as u16
         };
         let tail = self.lists[list as usize].tail;
         let entry = &mut self.entries[index as usize];
@@ -313,7 +332,9 @@ impl TimerWheel {
 
     /// Removes entry `index` from its list, clearing occupancy if it empties.
     fn unlink(&mut self, index: u32) {
-        let Entry { prev, next, list, .. } = self.entries[index as usize];
+        let Entry {
+            prev, next, list, ..
+        } = self.entries[index as usize];
         if prev == NIL {
             self.lists[list as usize].head = next;
         } else {
@@ -325,12 +346,7 @@ impl TimerWheel {
             self.entries[next as usize].prev = prev;
         }
         if self.lists[list as usize].head == NIL {
-            if list == OVERFLOW {
-                self.overflow_min = u64::MAX;
-            } else {
-                let (level, slot) = (list as usize / SLOTS, list as usize % SLOTS);
-                self.occupied[level] &= !(1u64 << slot);
-            }
+            self.mark_empty(list);
         }
     }
 
@@ -408,8 +424,7 @@ mod tests {
         let mut rng = Rng(1);
         let mut wheel = TimerWheel::new();
         // Spread deadlines over every level: pick a random magnitude first.
-        let deadlines: Vec<u64> =
-            (0..5000).map(|_| rng.magnitude(36)).collect();
+        let deadlines: Vec<u64> = (0..5000).map(|_| rng.magnitude(36)).collect();
         for (i, &d) in deadlines.iter().enumerate() {
             wheel.insert(d, i as u32);
         }
@@ -495,7 +510,10 @@ mod tests {
                 let victim = pending.swap_remove(rng.below(pending.len() as u64) as usize);
                 assert!(wheel.cancel(victim.1).is_some());
             }
-            let earliest = pending.iter().map(|p| p.0).min().unwrap();
+            let Some(earliest) = pending.iter().map(|p| p.0).min() else {
+                assert_eq!(wheel.next_deadline(), None);
+                continue;
+            };
             let next = wheel.next_deadline().unwrap();
             assert!(next <= earliest, "next {next} > earliest {earliest}");
             assert!(next >= wheel.now());
@@ -515,14 +533,22 @@ mod tests {
     #[test]
     fn far_future_deadlines_fire() {
         let mut wheel = TimerWheel::new();
-        let deadlines = [1u64 << 40, (1 << 36) + 1, 1 << 37, (1 << 50) + 3, u64::MAX, 1 << 36];
+        const SPAN: u64 = 1 << 36; // range of the six levels
+        let deadlines = [
+            SPAN << 4,
+            SPAN + 1,
+            SPAN << 1,
+            (1 << 50) + 3,
+            u64::MAX,
+            SPAN,
+        ];
         for (i, &d) in deadlines.iter().enumerate() {
             wheel.insert(d, i as u32);
         }
-        assert_eq!(wheel.next_deadline(), Some(1 << 36));
-        assert!(drain(&mut wheel, (1 << 36) - 1).is_empty());
-        assert_eq!(drain(&mut wheel, 1 << 36), vec![5]);
-        assert_eq!(drain(&mut wheel, (1 << 36) + 1), vec![1]);
+        assert_eq!(wheel.next_deadline(), Some(SPAN));
+        assert!(drain(&mut wheel, SPAN - 1).is_empty());
+        assert_eq!(drain(&mut wheel, SPAN), vec![5]);
+        assert_eq!(drain(&mut wheel, SPAN + 1), vec![1]);
         assert_eq!(drain(&mut wheel, (1 << 50) + 2), vec![2, 0]);
         assert_eq!(drain(&mut wheel, (1 << 50) + 3), vec![3]);
         assert_eq!(drain(&mut wheel, u64::MAX - 1), Vec::<u32>::new());
@@ -587,14 +613,10 @@ mod tests {
             deadlines.push(d);
             keys.push(wheel.insert(d, i as u32));
         }
-        let mut cancelled = vec![false; COUNT];
-        for _ in 0..COUNT / 10 {
-            let mut i = rng.below(COUNT as u64) as usize;
-            while cancelled[i] {
-                i = rng.below(COUNT as u64) as usize;
-            }
-            cancelled[i] = true;
-            assert_eq!(wheel.cancel(keys[i]), Some(i as u32));
+        // Deadlines are random, so every 10th timer is a random 10% sample.
+        let cancelled = |i: u32| i % 10 == 7;
+        for i in (0..COUNT as u32).filter(|&i| cancelled(i)) {
+            assert_eq!(wheel.cancel(keys[i as usize]), Some(i));
         }
         assert_eq!(wheel.len(), COUNT - COUNT / 10);
         let mut fired = Vec::with_capacity(COUNT);
@@ -606,8 +628,10 @@ mod tests {
         let elapsed = start.elapsed();
         eprintln!("1M timers (insert, 10% cancel, fire): {elapsed:?}");
         assert!(wheel.is_empty());
-        let expected: Vec<u32> =
-            reference_order(&deadlines).into_iter().filter(|&i| !cancelled[i as usize]).collect();
+        let expected: Vec<u32> = reference_order(&deadlines)
+            .into_iter()
+            .filter(|&i| !cancelled(i))
+            .collect();
         assert_eq!(fired, expected);
     }
 }

@@ -1,0 +1,96 @@
+// Shared helpers for the ava tests: real engines, real node:net peers.
+import type { ExecutionContext } from 'ava';
+import net from 'node:net';
+import { Engine, Server } from 'pants';
+
+/** A new engine, started, stopped when the test ends. */
+export function startedEngine(t: ExecutionContext): Engine {
+  const engine = new Engine();
+  void engine.start();
+  t.teardown(() => engine.stop());
+  return engine;
+}
+
+/** Closes `server` when the test ends. */
+export function closeAtEnd<S extends Server>(t: ExecutionContext, server: S): S {
+  t.teardown(() => server.close());
+  return server;
+}
+
+/** The TCP port a listening server was given. */
+export function portOf(server: Server): number {
+  const address = server.localAddress;
+  if (!Array.isArray(address)) throw new Error(`not a TCP server: ${String(address)}`);
+  return address[1];
+}
+
+/** A connected node:net client, destroyed when the test ends. */
+export async function netClient(t: ExecutionContext, port: number, host = '127.0.0.1'): Promise<net.Socket> {
+  const socket = net.connect(port, host);
+  t.teardown(() => socket.destroy());
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  return socket;
+}
+
+/** Resolves with everything `socket` receives until it has at least `bytes` bytes. */
+export function readBytes(socket: net.Socket, bytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let length = 0;
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      length += chunk.length;
+      if (length >= bytes) {
+        socket.off('data', onData);
+        resolve(Buffer.concat(chunks));
+      }
+    };
+    socket.on('data', onData);
+    socket.once('error', reject);
+    socket.once('close', () => {
+      if (length < bytes) reject(new Error(`socket closed after ${length} of ${bytes} bytes`));
+    });
+  });
+}
+
+/** Resolves with everything `socket` receives until the peer closes. */
+export function readToEnd(socket: net.Socket): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.once('error', reject);
+    socket.once('end', () => resolve(Buffer.concat(chunks)));
+  });
+}
+
+/** Polls `condition` until true; rejects after `timeoutMs`. */
+export async function waitFor(condition: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const start = Date.now();
+  while (!condition()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** A promise with its resolve function, for callbacks to settle. */
+export function signal<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((done) => (resolve = done));
+  return { promise, resolve };
+}
+
+/** Replaces Engine.logger while `fn` runs and returns what was logged as errors. */
+export async function captureErrors(fn: () => Promise<void> | void): Promise<unknown[][]> {
+  const previous = Engine.logger;
+  const errors: unknown[][] = [];
+  Engine.logger = { ...console, error: (...args: unknown[]) => errors.push(args) };
+  try {
+    await fn();
+  } finally {
+    Engine.logger = previous;
+  }
+  return errors;
+}

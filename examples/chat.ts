@@ -1,0 +1,44 @@
+// Taking it to another level: a chat server that writes every line to every client.
+//   npm start   then   telnet localhost 4040   (from two terminals)
+import { Engine, Server, Stream } from 'pants';
+
+export class EchoLineToAll extends Stream {
+  override onConnect(): void {
+    this.readDelimiter = '\r\n';
+    this.chat().writeToAll(`Connected: ${this.host()}\r\n`);
+  }
+
+  override onRead(line: Buffer): void {
+    this.chat().writeToAll(`${this.host()}: ${line}\r\n`);
+  }
+
+  override onClose(): void {
+    this.chat().writeToAll(`Disconnected: ${this.host()}\r\n`);
+  }
+
+  private chat(): EchoLineToAllServer {
+    return this.server as EchoLineToAllServer;
+  }
+
+  private host(): string {
+    const address = this.remoteAddress;
+    return Array.isArray(address) ? address[0] : String(address);
+  }
+}
+
+export class EchoLineToAllServer extends Server {
+  override ConnectionClass = EchoLineToAll;
+
+  writeToAll(data: string): void {
+    for (const channel of this.channels.values()) {
+      if (channel.connected) channel.write(data);
+    }
+  }
+}
+
+if (require.main === module) {
+  const port = Number(process.env.PORT ?? 4040);
+  new EchoLineToAllServer().listen(port);
+  console.log(`Chat server on port ${port}: telnet localhost ${port}`);
+  void Engine.instance().start();
+}
