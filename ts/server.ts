@@ -167,7 +167,7 @@ export class Server extends Channel {
         this.#accept(a, b);
         break;
       case EventKind.AcceptError:
-        Engine.logger.warn(`${this.constructor.name}: accept failed:`, systemError(a, 'accept'));
+        Engine.logger.warn(`${this.constructor.name}: accept failed:`, systemError(-a, 'accept'));
         break;
       case EventKind.Close:
         this.#finishClose();

@@ -313,7 +313,7 @@ export class Stream extends Channel {
         if (this.#state === State.Connected) this.safely('onConnect', this.onConnect);
         break;
       case EventKind.ConnectError:
-        this.#connectFailed(a);
+        this.#connectFailed(-a);
         break;
       case EventKind.Hangup:
         this.#readFrames();
@@ -323,10 +323,10 @@ export class Stream extends Channel {
         this.#finishClose();
         break;
       case EventKind.ReadError:
-        this.safely('onReadError', this.onReadError, systemError(a, 'read'));
+        this.safely('onReadError', this.onReadError, systemError(-a, 'read'));
         break;
       case EventKind.WriteError:
-        this.safely('onWriteError', this.onWriteError, systemError(a, 'write'));
+        this.safely('onWriteError', this.onWriteError, systemError(-a, 'write'));
         break;
     }
   }
@@ -405,6 +405,7 @@ export class Stream extends Channel {
     this.#state = State.Closed;
     if (this.#token >= 0) {
       this.#remoteAddress ??= formatAddress(native.peerAddress(this.#engineId, this.#token));
+      this.#localAddress ??= formatAddress(native.localAddress(this.#engineId, this.#token));
       this.engine[kUnregister](this.#token);
       this.#token = -1;
     }

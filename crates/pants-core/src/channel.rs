@@ -42,6 +42,8 @@ pub(crate) struct StreamChannel {
     pub framer: Framer,
     pub buffer_size: usize,
     pub peer: Option<SocketAddress>,
+    /// This end's address, recorded when the socket closes.
+    pub local: Option<SocketAddress>,
     /// The peer sent end-of-stream; nothing more will be read.
     pub peer_closed: bool,
     /// Reading stopped at the buffer limit with data possibly left in the kernel.
@@ -65,6 +67,7 @@ impl StreamChannel {
             framer: Framer::default(),
             buffer_size: DEFAULT_BUFFER_SIZE,
             peer,
+            local: None,
             peer_closed: false,
             read_blocked: false,
             read_queued: false,

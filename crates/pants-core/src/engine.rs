@@ -179,10 +179,13 @@ impl Engine {
         }
     }
 
-    /// The channel's local address, while its socket is open.
+    /// The channel's local address (for a stream, kept after the close).
     pub fn local_address(&self, token: usize) -> Option<SocketAddress> {
         match self.channels.get(token)? {
-            Channel::Stream(stream) => stream.connection.as_ref()?.local_address().ok(),
+            Channel::Stream(stream) => match &stream.connection {
+                Some(connection) => connection.local_address().ok(),
+                None => stream.local.clone(),
+            },
             Channel::Listener(listener) => listener.listener.as_ref()?.local_address().ok(),
         }
     }
@@ -420,6 +423,7 @@ impl Engine {
         let Some(Channel::Stream(stream)) = self.channels.get_mut(token) else { return };
         if let Some(mut connection) = stream.connection.take() {
             let _ = self.poll.registry().deregister(&mut connection);
+            stream.local = connection.local_address().ok();
             if graceful {
                 let _ = connection.shutdown(Shutdown::Write);
                 let mut discarded = 0;
