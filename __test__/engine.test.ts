@@ -225,3 +225,34 @@ test('promise continuations run right after an iteration that resolved them', as
   await done.promise;
   t.deepEqual(order, ['callback', 'microtask']);
 });
+
+test('each worker thread runs its own engine; terminating a worker with a running engine ends it', async (t) => {
+  const { Worker } = await import('node:worker_threads');
+  const { join } = await import('node:path');
+  const entry = join(__dirname, '..', '..', 'dist', 'index.js');
+  const source = `
+    const { parentPort } = require('node:worker_threads');
+    const net = require('node:net');
+    const { Engine, Server, Stream } = require(${JSON.stringify(entry)});
+    const engine = Engine.instance();
+    void engine.start();
+    engine.cycle(0.01, () => {});
+    class Echo extends Stream { onRead(data) { this.write(data); } }
+    const server = new Server(Echo).listen(['127.0.0.1', 0]);
+    const client = net.connect(server.localAddress[1], '127.0.0.1', () => client.write('from a worker'));
+    client.on('data', (data) => parentPort.postMessage(data.toString()));
+  `;
+  const replies = await Promise.all(
+    [1, 2, 3].map(
+      () =>
+        new Promise<string>((resolve, reject) => {
+          const worker = new Worker(source, { eval: true });
+          worker.once('message', (message: string) => {
+            void worker.terminate().then(() => resolve(message));
+          });
+          worker.once('error', reject);
+        }),
+    ),
+  );
+  t.deepEqual(replies, ['from a worker', 'from a worker', 'from a worker']);
+});

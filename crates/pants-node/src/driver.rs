@@ -27,10 +27,22 @@ pub struct Driver {
     dispatching: Cell<bool>,
     hook: RefCell<Option<LoopHook>>,
     iteration: Cell<Option<JsIteration>>,
+    /// The environment whose teardown must close our handles first (a
+    /// worker thread's loop does not end while they are open).
+    cleanup_env: Cell<Option<sys::napi_env>>,
 }
 
 unsafe fn wake(context: *const c_void) {
     (*(context as *const Driver)).iterate();
+}
+
+/// Environment teardown (a worker thread ending): stop and close the
+/// handles while the loop still runs; the driver itself goes later.
+unsafe extern "C" fn on_env_cleanup(context: *mut c_void) {
+    let driver = &*(context as *const Driver);
+    driver.cleanup_env.set(None);
+    driver.stop();
+    driver.hook.borrow_mut().take();
 }
 
 impl Driver {
@@ -40,6 +52,7 @@ impl Driver {
             dispatching: Cell::new(false),
             hook: RefCell::new(None),
             iteration: Cell::new(None),
+            cleanup_env: Cell::new(None),
         })
     }
 
@@ -99,6 +112,9 @@ impl Driver {
             )
             .map_err(|error| napi::Error::from_reason(error.to_string()))?;
             *self.hook.borrow_mut() = Some(hook);
+            let context = self as *const Self as *mut c_void;
+            check(sys::napi_add_env_cleanup_hook(env, Some(on_env_cleanup), context))?;
+            self.cleanup_env.set(Some(env));
         }
         let mut function_ref = ptr::null_mut();
         check(sys::napi_create_reference(
@@ -161,6 +177,14 @@ impl Driver {
         self.begin_dispatch();
         let delay = unsafe { call(iteration) };
         self.end_dispatch();
+        let Some(delay) = delay else {
+            // JavaScript can no longer run here (the worker is terminating):
+            // stop waking, or the thread's loop would never end.
+            if let Some(hook) = self.hook.borrow().as_ref() {
+                hook.stop();
+            }
+            return;
+        };
         if self.running() {
             let delay = if self.engine.borrow().has_pending() {
                 0.0
@@ -176,8 +200,13 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        self.stop();
-        self.hook.borrow_mut().take();
+        // Without a registered cleanup hook the environment may be gone:
+        // then there is nothing of it left to release.
+        if let Some(env) = self.cleanup_env.take() {
+            unsafe { sys::napi_remove_env_cleanup_hook(env, Some(on_env_cleanup), self as *const Self as *mut c_void) };
+            self.stop();
+            self.hook.borrow_mut().take();
+        }
     }
 }
 
@@ -192,9 +221,10 @@ fn check(status: sys::napi_status) -> napi::Result<()> {
 }
 
 /// Calls the iteration function inside a callback scope, so that promise
-/// jobs and `process.nextTick` callbacks run before it returns. An exception
-/// escaping it is reported to Node as uncaught.
-unsafe fn call(iteration: JsIteration) -> f64 {
+/// jobs and `process.nextTick` callbacks run before it returns, and returns
+/// the delay it asks for. `None` when the call failed: JavaScript cannot run
+/// any more (an exception escaping it is reported to Node as uncaught).
+unsafe fn call(iteration: JsIteration) -> Option<f64> {
     let env = iteration.env;
     let mut scope = ptr::null_mut();
     sys::napi_open_handle_scope(env, &mut scope);
@@ -213,16 +243,20 @@ unsafe fn call(iteration: JsIteration) -> f64 {
         &mut result,
     );
     let mut delay = 0.0;
-    if status == sys::Status::napi_ok {
+    let can_run = status == sys::Status::napi_ok;
+    if can_run {
         sys::napi_get_value_double(env, result, &mut delay);
     } else {
+        // Our iteration function catches everything, so this is Node
+        // tearing the environment down (a worker terminating), or a bug to report.
         let mut exception = ptr::null_mut();
-        if sys::napi_get_and_clear_last_exception(env, &mut exception) == sys::Status::napi_ok
-            && !exception.is_null()
-        {
-            sys::napi_fatal_exception(env, exception);
+        if sys::napi_get_and_clear_last_exception(env, &mut exception) == sys::Status::napi_ok && !exception.is_null() {
+            let mut kind = 0;
+            if sys::napi_typeof(env, exception, &mut kind) == sys::Status::napi_ok && kind == sys::ValueType::napi_object {
+                sys::napi_fatal_exception(env, exception);
+            }
         }
     }
     sys::napi_close_handle_scope(env, scope);
-    delay
+    can_run.then_some(delay)
 }

@@ -82,7 +82,8 @@ impl NativeEngine {
 
 impl Drop for NativeEngine {
     fn drop(&mut self) {
-        let driver = ENGINES.with(|engines| engines.borrow_mut().try_remove(self.id as usize));
+        // `try_with`: at thread exit the table may already be gone (and the engines with it).
+        let driver = ENGINES.try_with(|engines| engines.borrow_mut().try_remove(self.id as usize));
         drop(driver);
     }
 }
@@ -172,7 +173,7 @@ pub mod functions {
     #[napi]
     pub fn cancel_timer(engine: u32, id: u32) -> Result<bool> {
         let driver = driver(engine)?;
-        Ok({ driver.engine.borrow_mut().cancel_timer(id) })
+        Ok(driver.engine.borrow_mut().cancel_timer(id))
     }
 
     /// Copies the ids of due timers into `out`; call until it returns 0.
@@ -204,13 +205,13 @@ pub mod functions {
     #[napi]
     pub fn timer_count(engine: u32) -> Result<u32> {
         let driver = driver(engine)?;
-        Ok({ driver.engine.borrow().timer_count() as u32 })
+        Ok(driver.engine.borrow().timer_count() as u32)
     }
 
     #[napi]
     pub fn channel_count(engine: u32) -> Result<u32> {
         let driver = driver(engine)?;
-        Ok({ driver.engine.borrow().channel_count() as u32 })
+        Ok(driver.engine.borrow().channel_count() as u32)
     }
 
     // ----- channels ------------------------------------------------------
@@ -289,7 +290,7 @@ pub mod functions {
     #[napi]
     pub fn connect_unix(engine: u32, path: String) -> Result<i32> {
         let driver = driver(engine)?;
-        Ok({ connect_to(driver, &unix(path)) })
+        Ok(connect_to(driver, &unix(path)))
     }
 
     fn connect_to(driver: &Driver, address: &SocketAddress) -> i32 {
@@ -301,7 +302,7 @@ pub mod functions {
     #[napi]
     pub fn fd(engine: u32, token: u32) -> Result<i32> {
         let driver = driver(engine)?;
-        Ok({ driver.engine.borrow().fd(token as usize).unwrap_or(-1) })
+        Ok(driver.engine.borrow().fd(token as usize).unwrap_or(-1))
     }
 
     #[napi]
@@ -452,13 +453,13 @@ pub mod functions {
     #[napi]
     pub fn pending_input(engine: u32, token: u32) -> Result<f64> {
         let driver = driver(engine)?;
-        Ok({ driver.engine.borrow().pending_input(token as usize) as f64 })
+        Ok(driver.engine.borrow().pending_input(token as usize) as f64)
     }
 
     #[napi]
     pub fn pending_output(engine: u32, token: u32) -> Result<f64> {
         let driver = driver(engine)?;
-        Ok({ driver.engine.borrow().pending_output(token as usize) as f64 })
+        Ok(driver.engine.borrow().pending_output(token as usize) as f64)
     }
 
     /// Buffers bytes for sending; 0, or `-errno` (`-ENOTCONN` unless open).
