@@ -209,9 +209,9 @@ export class Engine {
     this.#inIteration = true;
     try {
       this.latestPollTime = Date.now() / 1000;
-      native.beginIteration(this.#id);
+      const expired = native.beginIteration(this.#id, this.#expired);
       this.#runCallbacks();
-      this.#runTimers();
+      if (expired > 0) this.#runTimers(expired);
       const wait = maxWaitMs > 0 ? Math.min(maxWaitMs, this.#idleDelay()) : 0;
       let count = native.pollIo(this.#id, wait, this.#events);
       while (count > 0) {
@@ -227,6 +227,7 @@ export class Engine {
   /** Milliseconds until something is due: 0 with callbacks or loops, Infinity with nothing. */
   #idleDelay(): number {
     if (this.#callbacks.length > 0 || this.#loops.length > 0) return 0;
+    if (this.#timers.length === this.#freeTimerIds.length + this.#heldTimerIds.length) return Infinity;
     const delay = native.nextTimerDelay(this.#id);
     return delay < 0 ? Infinity : delay;
   }
@@ -246,11 +247,11 @@ export class Engine {
     }
   }
 
-  #runTimers(): void {
+  /** Runs the `count` due timers in the expired array, then any more the engine has. */
+  #runTimers(count: number): void {
     this.#runningTimers = true;
     try {
-      let count: number;
-      while ((count = native.takeExpiredTimers(this.#id, this.#expired)) > 0) {
+      for (; count > 0; count = native.takeExpiredTimers(this.#id, this.#expired)) {
         for (let index = 0; index < count; index++) {
           const entry = this.#timers[this.#expired[index]];
           if (!entry?.active) continue;

@@ -30,7 +30,7 @@ export interface NativeFunctions {
   start(engine: number, iterate: () => number): void;
   stop(engine: number): void;
   wake(engine: number): void;
-  beginIteration(engine: number): number;
+  beginIteration(engine: number, expired: Uint32Array): number;
   endIteration(engine: number): void;
   pollIo(engine: number, timeoutMs: number, out: Int32Array): number;
   takeEvents(engine: number, out: Int32Array): number;
@@ -90,6 +90,8 @@ export const FRAME_INCOMPLETE = -1;
 export const FRAME_OVERFLOW = -2;
 /** A result `r <= NEED_SPACE` means the frame needs `NEED_SPACE - r` bytes. */
 export const NEED_SPACE = -3;
+/** Added to a frame's length when more bytes remain buffered (another frame may follow). */
+export const MORE_INPUT = 2 ** 32;
 
 function platformTag(): string {
   const { platform, arch } = process;

@@ -6,7 +6,7 @@ import { framingOf, Framing, ReadDelimiter } from './delimiter.js';
 import { Engine } from './engine.js';
 import { StreamBufferOverflow, StreamConnectError, systemError } from './errors.js';
 import { kAttach, kFramePool, kHandleEvent, kNative, kRegister, kUnregister } from './internal.js';
-import { EventKind, native, FRAME_INCOMPLETE, FRAME_OVERFLOW, NEED_SPACE } from './native.js';
+import { EventKind, FRAME_INCOMPLETE, FRAME_OVERFLOW, MORE_INPUT, native, NEED_SPACE } from './native.js';
 import type { Server } from './server.js';
 
 /** Options of `new Stream()`. */
@@ -436,9 +436,13 @@ export class Stream extends Channel {
         continue;
       }
       const result = native.readFrame(this.#engineId, this.#token, pool.buffer, pool.offset);
-      if (result >= 0) {
+      if (result >= MORE_INPUT) {
+        this.#overflowed = false;
+        this.#deliver(pool.take(result - MORE_INPUT), framing);
+      } else if (result >= 0) {
         this.#overflowed = false;
         this.#deliver(pool.take(result), framing);
+        return; // nothing left buffered
       } else if (result === FRAME_INCOMPLETE) {
         return;
       } else if (result === FRAME_OVERFLOW) {

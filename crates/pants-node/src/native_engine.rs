@@ -23,6 +23,8 @@ use crate::driver::Driver;
 const INCOMPLETE: f64 = -1.0;
 /// Result of `readFrame` when more than `bufferSize` bytes wait for a frame.
 const OVERFLOW: f64 = -2.0;
+/// Added to a frame length by `readFrame` when more bytes remain buffered.
+const MORE_INPUT: f64 = 4294967296.0;
 
 fn need_space(bytes: usize) -> f64 {
     -3.0 - bytes as f64
@@ -116,14 +118,17 @@ pub mod functions {
         })
     }
 
-    /// Starts an iteration: engine time is now; writes are corked. Returns the tick.
+    /// Starts an iteration: engine time is now; writes are corked. Copies
+    /// the ids of due timers into `expired` (see `takeExpiredTimers`) and
+    /// returns their number.
     #[napi]
-    pub fn begin_iteration(engine: u32) -> Result<f64> {
+    pub fn begin_iteration(engine: u32, mut expired: Uint32ArraySlice) -> Result<u32> {
         let driver = driver(engine)?;
-        Ok({
-            driver.begin_dispatch();
-            driver.engine.borrow_mut().begin_iteration() as f64
-        })
+        driver.begin_dispatch();
+        let mut engine = driver.engine.borrow_mut();
+        engine.begin_iteration();
+        // SAFETY: the array is only read by JavaScript after this call returns.
+        Ok(engine.take_expired_timers(unsafe { expired.as_mut() }) as u32)
     }
 
     /// Ends a synchronous iteration: sends the corked writes.
@@ -389,7 +394,8 @@ pub mod functions {
         })
     }
 
-    /// Frame length copied to `out[offset..]`; -1 none buffered; -2
+    /// Frame length copied to `out[offset..]`, plus `MORE_INPUT` when bytes
+    /// remain buffered (another frame may follow); -1 none buffered; -2
     /// overflow; `-3 - n`: the frame has `n` bytes, more than fit.
     #[napi]
     pub fn read_frame(
@@ -404,13 +410,15 @@ pub mod functions {
             let out = unsafe { out.as_mut() };
             let start = (offset as usize).min(out.len());
             let out = &mut out[start..];
-            let result = driver.engine.borrow_mut().read_frame(token as usize, out);
-            let value = match result {
+            let mut engine = driver.engine.borrow_mut();
+            let value = match engine.read_frame(token as usize, out) {
+                Ok(FrameRead::Frame(len)) if engine.pending_input(token as usize) > 0 => len as f64 + MORE_INPUT,
                 Ok(FrameRead::Frame(len)) => len as f64,
                 Ok(FrameRead::Incomplete) | Err(_) => INCOMPLETE,
                 Ok(FrameRead::Overflow) => OVERFLOW,
                 Ok(FrameRead::NeedSpace(len)) => need_space(len),
             };
+            drop(engine);
             driver.settle();
             value
         })
