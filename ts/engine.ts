@@ -165,7 +165,12 @@ export class Engine {
     });
   }
 
-  /** Runs `fn(...args)` once, `delay` seconds after the current iteration's `latestPollTime`. */
+  /**
+   * Runs `fn(...args)` once, `delay` seconds from engine time: the
+   * `latestPollTime` of the current iteration when called from engine
+   * callbacks, now when called from elsewhere. `RangeError` unless `delay`
+   * is positive and finite.
+   */
   defer<A extends unknown[]>(delay: number, fn: (...args: A) => unknown, ...args: A): Timer {
     checkDelay(delay, 'delay');
     checkCallable(fn);

@@ -66,6 +66,10 @@ pub struct Engine {
     timer_keys: Vec<Option<TimerKey>>,
     expired: Vec<u32>,
     expired_taken: usize,
+    /// Listeners that stopped accepting for lack of descriptors (EMFILE, ...).
+    accept_paused: Vec<usize>,
+    /// A descriptor was freed since: retry `accept_paused` on the next poll.
+    accept_retry_now: bool,
     epoch: Instant,
     tick: u64,
 }
@@ -114,6 +118,8 @@ impl Engine {
             timer_keys: Vec::new(),
             expired: Vec::new(),
             expired_taken: 0,
+            accept_paused: Vec::new(),
+            accept_retry_now: false,
             epoch: Instant::now(),
             tick: 0,
         })
@@ -133,7 +139,7 @@ impl Engine {
     /// True when events are queued or streams wait to resume reading: the
     /// next [`Engine::poll`] will not block.
     pub fn has_pending(&self) -> bool {
-        !self.queue.is_empty() || !self.resumed.is_empty()
+        !self.queue.is_empty() || !self.resumed.is_empty() || self.accept_retry_now
     }
 
     // ----- channels -------------------------------------------------------
@@ -399,6 +405,7 @@ impl Engine {
             Some(Channel::Listener(listener)) => {
                 if let Some(mut socket) = listener.listener.take() {
                     let _ = self.poll.registry().deregister(&mut socket);
+                    self.accept_retry_now |= !self.accept_paused.is_empty();
                     self.queue.push_back(Event::new(EventKind::Close, token));
                 }
             }
@@ -423,6 +430,7 @@ impl Engine {
         let Some(Channel::Stream(stream)) = self.channels.get_mut(token) else { return };
         if let Some(mut connection) = stream.connection.take() {
             let _ = self.poll.registry().deregister(&mut connection);
+            self.accept_retry_now |= !self.accept_paused.is_empty();
             stream.local = connection.local_address().ok();
             if graceful {
                 let _ = connection.shutdown(Shutdown::Write);
@@ -461,7 +469,14 @@ impl Engine {
     /// already queued.
     pub fn poll(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         for token in std::mem::take(&mut self.resumed) {
-            self.receive(token, false);
+            // The readiness edge (maybe the peer's FIN) may have come while
+            // reading was paused at the limit: read on to WouldBlock or EOF.
+            self.receive(token, true);
+        }
+        if std::mem::take(&mut self.accept_retry_now) {
+            for token in std::mem::take(&mut self.accept_paused) {
+                self.accept(token);
+            }
         }
         let timeout = if self.queue.is_empty() { timeout } else { Some(Duration::ZERO) };
         match self.poll.poll(&mut self.events, timeout) {
@@ -527,6 +542,11 @@ impl Engine {
                 Err(error) if error.kind() == ErrorKind::WouldBlock => return,
                 Err(error) if matches!(error.kind(), ErrorKind::Interrupted | ErrorKind::ConnectionAborted) => {}
                 Err(error) => {
+                    let out_of_descriptors =
+                        matches!(error.raw_os_error(), Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM));
+                    if out_of_descriptors && !self.accept_paused.contains(&token) {
+                        self.accept_paused.push(token);
+                    }
                     self.queue.push_back(Event::with(EventKind::AcceptError, token, errno(&error), 0));
                     return;
                 }
@@ -648,8 +668,14 @@ impl Engine {
     /// Starts an iteration: engine time becomes now. Timers scheduled from
     /// here on are due relative to this tick.
     pub fn begin_iteration(&mut self) -> u64 {
-        self.tick = self.elapsed_ms();
+        self.update_time();
         self.tick
+    }
+
+    /// Makes engine time now without starting an iteration: timers scheduled
+    /// outside an iteration count from the moment they are scheduled.
+    pub fn update_time(&mut self) {
+        self.tick = self.elapsed_ms();
     }
 
     /// Schedules timer `id` to expire `delay_ms` after the current

@@ -60,6 +60,11 @@ impl Driver {
         self.iteration.get().is_some()
     }
 
+    /// True while an iteration dispatches.
+    pub fn dispatching(&self) -> bool {
+        self.dispatching.get()
+    }
+
     /// Marks the start of an iteration's dispatch (writes are corked).
     pub fn begin_dispatch(&self) {
         self.dispatching.set(true);

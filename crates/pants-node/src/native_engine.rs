@@ -164,15 +164,17 @@ pub mod functions {
 
     // ----- timers --------------------------------------------------------
 
+    /// Schedules timer `id` `delay_ms` after the current iteration's time,
+    /// or after now when called outside an iteration.
     #[napi]
     pub fn schedule_timer(engine: u32, delay_ms: f64, id: u32) -> Result<()> {
         let driver = driver(engine)?;
-        Ok({
-            driver
-                .engine
-                .borrow_mut()
-                .schedule_timer(delay_ms.max(0.0).ceil() as u64, id);
-        })
+        let mut engine = driver.engine.borrow_mut();
+        if !driver.dispatching() {
+            engine.update_time();
+        }
+        engine.schedule_timer(delay_ms.max(0.0).ceil() as u64, id);
+        Ok(())
     }
 
     #[napi]
