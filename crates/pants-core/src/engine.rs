@@ -20,7 +20,6 @@
 
 use std::collections::VecDeque;
 use std::io::{self, ErrorKind};
-use std::net::Shutdown;
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
@@ -31,13 +30,11 @@ use crate::address::SocketAddress;
 use crate::channel::{Channel, ListenerChannel, StreamChannel, StreamState};
 use crate::event::{Event, EventKind};
 use crate::framing::{Delimiter, Framer};
-use crate::socket::{Connection, ListenOptions, Listener};
+use crate::socket::{ListenOptions, Listener};
 use crate::timer_wheel::{TimerKey, TimerWheel};
 
 /// Size of the engine's shared receive buffer: the most one `read` returns.
 const READ_CHUNK: usize = 64 * 1024;
-/// Bytes a graceful close reads and discards so that the kernel sends a FIN, not a reset.
-const CLOSE_DRAIN_LIMIT: usize = 1 << 20;
 
 /// The result of [`Engine::read_frame`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,51 +51,51 @@ pub enum FrameRead {
 
 /// A single-threaded event loop over TCP and UNIX stream sockets.
 pub struct Engine {
-    poll: Poll,
-    events: Events,
-    ready: Vec<(usize, Readiness)>,
-    channels: Slab<Channel>,
-    queue: VecDeque<Event>,
-    dirty: Vec<usize>,
-    resumed: Vec<usize>,
-    scratch: Box<[u8]>,
-    timers: TimerWheel,
-    timer_keys: Vec<Option<TimerKey>>,
-    expired: Vec<u32>,
-    expired_taken: usize,
+    pub(crate) poll: Poll,
+    pub(crate) events: Events,
+    pub(crate) ready: Vec<(usize, Readiness)>,
+    pub(crate) channels: Slab<Channel>,
+    pub(crate) queue: VecDeque<Event>,
+    pub(crate) dirty: Vec<usize>,
+    pub(crate) resumed: Vec<usize>,
+    pub(crate) scratch: Box<[u8]>,
+    pub(crate) timers: TimerWheel,
+    pub(crate) timer_keys: Vec<Option<TimerKey>>,
+    pub(crate) expired: Vec<u32>,
+    pub(crate) expired_taken: usize,
     /// Listeners that stopped accepting for lack of descriptors (EMFILE, ...).
-    accept_paused: Vec<usize>,
+    pub(crate) accept_paused: Vec<usize>,
     /// A descriptor was freed since: retry `accept_paused` on the next poll.
-    accept_retry_now: bool,
-    epoch: Instant,
-    tick: u64,
+    pub(crate) accept_retry_now: bool,
+    pub(crate) epoch: Instant,
+    pub(crate) tick: u64,
 }
 
 #[derive(Clone, Copy, Debug)]
-struct Readiness {
-    readable: bool,
-    writable: bool,
-    read_closed: bool,
-    failed: bool,
+pub(crate) struct Readiness {
+    pub(crate) readable: bool,
+    pub(crate) writable: bool,
+    pub(crate) read_closed: bool,
+    pub(crate) failed: bool,
 }
 
-fn errno(error: &io::Error) -> i32 {
+pub(crate) fn errno(error: &io::Error) -> i32 {
     error.raw_os_error().unwrap_or(libc::EIO)
 }
 
 /// Errors that mean the peer is gone: the stream closes without an error callback.
-fn is_disconnect(error: &io::Error) -> bool {
+pub(crate) fn is_disconnect(error: &io::Error) -> bool {
     matches!(
         error.kind(),
         ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe | ErrorKind::NotConnected
     )
 }
 
-fn not_a_stream() -> io::Error {
+pub(crate) fn not_a_stream() -> io::Error {
     io::Error::new(ErrorKind::InvalidInput, "the token is not a stream")
 }
 
-fn not_open() -> io::Error {
+pub(crate) fn not_open() -> io::Error {
     io::Error::from_raw_os_error(libc::ENOTCONN)
 }
 
@@ -155,28 +152,6 @@ impl Engine {
         Ok(token)
     }
 
-    /// Starts connecting a stream. Never fails here: a failure arrives as a
-    /// `ConnectError` event, success as `Connect`.
-    pub fn connect(&mut self, address: &SocketAddress) -> usize {
-        let entry = self.channels.vacant_entry();
-        let token = entry.key();
-        let started = Connection::connect(address).and_then(|mut connection| {
-            self.poll.registry().register(&mut connection, Token(token), Interest::READABLE | Interest::WRITABLE)?;
-            Ok(connection)
-        });
-        match started {
-            Ok(connection) => {
-                let fd = connection.as_raw_fd();
-                entry.insert(Channel::Stream(StreamChannel::new(Some(connection), fd, StreamState::Connecting, None)));
-            }
-            Err(error) => {
-                entry.insert(Channel::Stream(StreamChannel::new(None, -1, StreamState::ConnectFailed, None)));
-                self.queue.push_back(Event::with(EventKind::ConnectError, token, errno(&error), 0));
-            }
-        }
-        token
-    }
-
     /// The channel's file descriptor, while its socket is open.
     pub fn fd(&self, token: usize) -> Option<RawFd> {
         match self.channels.get(token)? {
@@ -196,29 +171,6 @@ impl Engine {
         }
     }
 
-    /// The stream's peer, known once connected and kept after the close.
-    pub fn peer_address(&self, token: usize) -> Option<SocketAddress> {
-        match self.channels.get(token)? {
-            Channel::Stream(stream) => stream.peer.clone(),
-            Channel::Listener(_) => None,
-        }
-    }
-
-    /// The stream's state, `None` for listeners and unknown tokens.
-    pub fn stream_state(&self, token: usize) -> Option<StreamState> {
-        match self.channels.get(token)? {
-            Channel::Stream(stream) => Some(stream.state),
-            Channel::Listener(_) => None,
-        }
-    }
-
-    fn stream_mut(&mut self, token: usize) -> io::Result<&mut StreamChannel> {
-        match self.channels.get_mut(token) {
-            Some(Channel::Stream(stream)) => Ok(stream),
-            _ => Err(not_a_stream()),
-        }
-    }
-
     /// Sets how the stream frames its input. Takes effect for the next frame.
     pub fn set_delimiter(&mut self, token: usize, delimiter: Delimiter) -> io::Result<()> {
         let stream = self.stream_mut(token)?;
@@ -232,36 +184,6 @@ impl Engine {
         self.stream_mut(token)?.buffer_size = size.max(1);
         self.resume_if_room(token);
         Ok(())
-    }
-
-    /// Asks for a `Write` event every time the stream's send buffer empties.
-    pub fn set_notify_drain(&mut self, token: usize, on: bool) -> io::Result<()> {
-        self.stream_mut(token)?.notify_drain = on;
-        Ok(())
-    }
-
-    /// Turns `TCP_NODELAY` on or off (on by default).
-    pub fn set_no_delay(&mut self, token: usize, on: bool) -> io::Result<()> {
-        match &self.stream_mut(token)?.connection {
-            Some(connection) => connection.set_no_delay(on),
-            None => Ok(()),
-        }
-    }
-
-    /// Bytes written but not yet handed to the kernel.
-    pub fn pending_output(&self, token: usize) -> usize {
-        match self.channels.get(token) {
-            Some(Channel::Stream(stream)) => stream.outgoing.len(),
-            _ => 0,
-        }
-    }
-
-    /// Bytes received but not yet taken as frames.
-    pub fn pending_input(&self, token: usize) -> usize {
-        match self.channels.get(token) {
-            Some(Channel::Stream(stream)) => stream.incoming.len(),
-            _ => 0,
-        }
     }
 
     // ----- reading --------------------------------------------------------
@@ -305,36 +227,7 @@ impl Engine {
         Ok(())
     }
 
-    fn resume_if_room(&mut self, token: usize) {
-        if let Some(Channel::Stream(stream)) = self.channels.get_mut(token) {
-            if stream.read_blocked && stream.incoming.len() < stream.read_limit() {
-                stream.read_blocked = false;
-                self.resumed.push(token);
-            }
-        }
-    }
-
     // ----- writing --------------------------------------------------------
-
-    /// Appends to the stream's send buffer; sent by [`Engine::flush_dirty`]
-    /// or [`Engine::flush`]. `ENOTCONN` unless the stream is open.
-    pub fn write(&mut self, token: usize, bytes: &[u8]) -> io::Result<()> {
-        let stream = self.stream_mut(token)?;
-        if stream.state != StreamState::Open {
-            return Err(not_open());
-        }
-        stream.outgoing.extend(bytes);
-        if !stream.dirty {
-            stream.dirty = true;
-            self.dirty.push(token);
-        }
-        Ok(())
-    }
-
-    /// Sends the stream's buffered bytes now, as far as the kernel takes them.
-    pub fn flush(&mut self, token: usize) {
-        self.send(token);
-    }
 
     /// Sends what every stream written to since the last call has buffered.
     pub fn flush_dirty(&mut self) {
@@ -348,50 +241,6 @@ impl Engine {
         dirty.clear();
         if self.dirty.is_empty() {
             self.dirty = dirty;
-        }
-    }
-
-    fn send(&mut self, token: usize) {
-        let Some(Channel::Stream(stream)) = self.channels.get_mut(token) else { return };
-        let Some(connection) = stream.connection.as_mut() else { return };
-        if stream.outgoing.is_empty() || !matches!(stream.state, StreamState::Open | StreamState::Closing) {
-            return;
-        }
-        let mut failure = None;
-        while !stream.outgoing.is_empty() {
-            let pending = stream.outgoing.as_slice();
-            let pending_len = pending.len();
-            match connection.write(pending) {
-                Ok(sent) => {
-                    stream.outgoing.consume(sent);
-                    if sent < pending_len {
-                        break; // the kernel buffer is full: wait for writability
-                    }
-                }
-                Err(error) if error.kind() == ErrorKind::Interrupted => {}
-                Err(error) if error.kind() == ErrorKind::WouldBlock => break,
-                Err(error) => {
-                    failure = Some(error);
-                    break;
-                }
-            }
-        }
-        if let Some(error) = failure {
-            stream.outgoing.clear();
-            if is_disconnect(&error) {
-                self.close_now(token, false);
-            } else {
-                self.queue.push_back(Event::with(EventKind::WriteError, token, errno(&error), 0));
-            }
-            return;
-        }
-        if stream.outgoing.is_empty() {
-            if stream.notify_drain && stream.state == StreamState::Open {
-                self.queue.push_back(Event::new(EventKind::Write, token));
-            }
-            if stream.state == StreamState::Closing {
-                self.close_now(token, true);
-            }
         }
     }
 
@@ -424,29 +273,6 @@ impl Engine {
             },
             None => {}
         }
-    }
-
-    fn close_now(&mut self, token: usize, graceful: bool) {
-        let Some(Channel::Stream(stream)) = self.channels.get_mut(token) else { return };
-        if let Some(mut connection) = stream.connection.take() {
-            let _ = self.poll.registry().deregister(&mut connection);
-            self.accept_retry_now |= !self.accept_paused.is_empty();
-            stream.local = connection.local_address().ok();
-            if graceful {
-                let _ = connection.shutdown(Shutdown::Write);
-                let mut discarded = 0;
-                while discarded < CLOSE_DRAIN_LIMIT {
-                    match connection.read(&mut self.scratch) {
-                        Ok(0) | Err(_) => break,
-                        Ok(count) => discarded += count,
-                    }
-                }
-            }
-        }
-        stream.state = StreamState::Closed;
-        stream.outgoing.clear();
-        stream.read_blocked = false;
-        self.queue.push_back(Event::new(EventKind::Close, token));
     }
 
     /// Forgets a closed channel's token so that it can be reused. Call it
@@ -554,173 +380,5 @@ impl Engine {
         }
     }
 
-    fn stream_ready(&mut self, token: usize, readiness: Readiness) {
-        let Ok(stream) = self.stream_mut(token) else { return };
-        match stream.state {
-            StreamState::Connecting => {
-                if !self.finish_connect(token, readiness) {
-                    return;
-                }
-            }
-            StreamState::Open | StreamState::Closing => {}
-            StreamState::ConnectFailed | StreamState::Closed => return,
-        }
-        if readiness.writable {
-            self.send(token);
-        }
-        if readiness.readable || readiness.read_closed || readiness.failed {
-            self.receive(token, readiness.read_closed);
-        }
-    }
 
-    /// Settles a connect on its first readiness; true once connected.
-    fn finish_connect(&mut self, token: usize, readiness: Readiness) -> bool {
-        let Some(Channel::Stream(stream)) = self.channels.get_mut(token) else { return false };
-        let Some(connection) = stream.connection.as_ref() else { return false };
-        let outcome = match connection.take_error() {
-            Ok(Some(error)) | Err(error) => Err(error),
-            Ok(None) => match connection.peer_address() {
-                Ok(peer) => Ok(peer),
-                Err(_) if !readiness.failed && !readiness.read_closed => return false, // spurious wake-up
-                Err(_) => Err(io::Error::from_raw_os_error(libc::ECONNREFUSED)),
-            },
-        };
-        match outcome {
-            Ok(peer) => {
-                let _ = connection.set_no_delay(true);
-                stream.peer = Some(peer);
-                stream.state = StreamState::Open;
-                let fd = stream.fd;
-                self.queue.push_back(Event::with(EventKind::Connect, token, fd, 0));
-                true
-            }
-            Err(error) => {
-                if let Some(mut connection) = stream.connection.take() {
-                    let _ = self.poll.registry().deregister(&mut connection);
-                }
-                stream.state = StreamState::ConnectFailed;
-                self.queue.push_back(Event::with(EventKind::ConnectError, token, errno(&error), 0));
-                false
-            }
-        }
-    }
-
-    /// Reads what the kernel has, up to the stream's buffer limit.
-    fn receive(&mut self, token: usize, to_end: bool) {
-        let Some(Channel::Stream(stream)) = self.channels.get_mut(token) else { return };
-        if stream.state != StreamState::Open || stream.peer_closed {
-            return;
-        }
-        let limit = stream.read_limit();
-        let Some(connection) = stream.connection.as_mut() else { return };
-        let mut received = false;
-        let mut failure = None;
-        loop {
-            let room = limit.saturating_sub(stream.incoming.len());
-            if room == 0 {
-                stream.read_blocked = true;
-                break;
-            }
-            let wanted = room.min(self.scratch.len());
-            match connection.read(&mut self.scratch[..wanted]) {
-                Ok(0) => {
-                    stream.peer_closed = true;
-                    break;
-                }
-                Ok(count) => {
-                    stream.incoming.extend(&self.scratch[..count]);
-                    received = true;
-                    if count < wanted && !to_end {
-                        break;
-                    }
-                }
-                Err(error) if error.kind() == ErrorKind::Interrupted => {}
-                Err(error) if error.kind() == ErrorKind::WouldBlock => break,
-                Err(error) => {
-                    failure = Some(error);
-                    break;
-                }
-            }
-        }
-        if received && !stream.read_queued {
-            stream.read_queued = true;
-            self.queue.push_back(Event::new(EventKind::Read, token));
-        }
-        if stream.peer_closed {
-            self.queue.push_back(Event::new(EventKind::Hangup, token));
-        }
-        if let Some(error) = failure {
-            if is_disconnect(&error) {
-                self.close_now(token, false);
-            } else {
-                self.queue.push_back(Event::with(EventKind::ReadError, token, errno(&error), 0));
-            }
-        }
-    }
-
-    // ----- timers ---------------------------------------------------------
-
-    /// Milliseconds since the engine was created (monotonic).
-    pub fn elapsed_ms(&self) -> u64 {
-        self.epoch.elapsed().as_millis() as u64
-    }
-
-    /// Starts an iteration: engine time becomes now. Timers scheduled from
-    /// here on are due relative to this tick.
-    pub fn begin_iteration(&mut self) -> u64 {
-        self.update_time();
-        self.tick
-    }
-
-    /// Makes engine time now without starting an iteration: timers scheduled
-    /// outside an iteration count from the moment they are scheduled.
-    pub fn update_time(&mut self) {
-        self.tick = self.elapsed_ms();
-    }
-
-    /// Schedules timer `id` to expire `delay_ms` after the current
-    /// iteration's tick. Ids are the caller's (small integers, as from a
-    /// slab); an id must not be scheduled twice while pending.
-    pub fn schedule_timer(&mut self, delay_ms: u64, id: u32) {
-        let key = self.timers.insert(self.tick + delay_ms, id);
-        let index = id as usize;
-        if index >= self.timer_keys.len() {
-            self.timer_keys.resize(index + 1, None);
-        }
-        self.timer_keys[index] = Some(key);
-    }
-
-    /// Cancels pending timer `id`; false when it already expired or was cancelled.
-    pub fn cancel_timer(&mut self, id: u32) -> bool {
-        match self.timer_keys.get_mut(id as usize).and_then(Option::take) {
-            Some(key) => self.timers.cancel(key).is_some(),
-            None => false,
-        }
-    }
-
-    /// Copies the ids of timers due at the current tick to `out`, in due
-    /// order; call again until it returns 0.
-    pub fn take_expired_timers(&mut self, out: &mut [u32]) -> usize {
-        if self.expired_taken == self.expired.len() {
-            self.expired.clear();
-            self.expired_taken = 0;
-            self.timers.advance(self.tick, &mut self.expired);
-        }
-        let batch = &self.expired[self.expired_taken..];
-        let count = batch.len().min(out.len());
-        out[..count].copy_from_slice(&batch[..count]);
-        self.expired_taken += count;
-        count
-    }
-
-    /// Milliseconds from now until the earliest timer may be due, `None` without timers.
-    pub fn next_timer_delay(&self) -> Option<u64> {
-        let deadline = self.timers.next_deadline()?;
-        Some(deadline.saturating_sub(self.elapsed_ms()))
-    }
-
-    /// Number of pending timers.
-    pub fn timer_count(&self) -> usize {
-        self.timers.len()
-    }
 }

@@ -12,6 +12,8 @@ mod engine;
 mod event;
 mod framing;
 mod socket;
+mod stream_io;
+mod timers;
 pub mod timer_wheel;
 
 pub use address::SocketAddress;

@@ -1,0 +1,294 @@
+//! The engine's stream operations: connecting, receiving into the read
+//! buffer, sending the write buffer, and closing.
+
+use std::io::{self, ErrorKind};
+use std::net::Shutdown;
+use std::os::fd::AsRawFd;
+
+use mio::{Interest, Token};
+
+use crate::address::SocketAddress;
+use crate::channel::{Channel, StreamChannel, StreamState};
+use crate::engine::{errno, is_disconnect, not_a_stream, not_open, Engine, Readiness};
+use crate::event::{Event, EventKind};
+use crate::socket::Connection;
+
+/// Bytes a graceful close reads and discards so that the kernel sends a FIN, not a reset.
+const CLOSE_DRAIN_LIMIT: usize = 1 << 20;
+
+impl Engine {
+    /// Starts connecting a stream. Never fails here: a failure arrives as a
+    /// `ConnectError` event, success as `Connect`.
+    pub fn connect(&mut self, address: &SocketAddress) -> usize {
+        let entry = self.channels.vacant_entry();
+        let token = entry.key();
+        let started = Connection::connect(address).and_then(|mut connection| {
+            self.poll.registry().register(&mut connection, Token(token), Interest::READABLE | Interest::WRITABLE)?;
+            Ok(connection)
+        });
+        match started {
+            Ok(connection) => {
+                let fd = connection.as_raw_fd();
+                entry.insert(Channel::Stream(StreamChannel::new(Some(connection), fd, StreamState::Connecting, None)));
+            }
+            Err(error) => {
+                entry.insert(Channel::Stream(StreamChannel::new(None, -1, StreamState::ConnectFailed, None)));
+                self.queue.push_back(Event::with(EventKind::ConnectError, token, errno(&error), 0));
+            }
+        }
+        token
+    }
+
+    /// The stream's peer, known once connected and kept after the close.
+    pub fn peer_address(&self, token: usize) -> Option<SocketAddress> {
+        match self.channels.get(token)? {
+            Channel::Stream(stream) => stream.peer.clone(),
+            Channel::Listener(_) => None,
+        }
+    }
+
+    /// The stream's state, `None` for listeners and unknown tokens.
+    pub fn stream_state(&self, token: usize) -> Option<StreamState> {
+        match self.channels.get(token)? {
+            Channel::Stream(stream) => Some(stream.state),
+            Channel::Listener(_) => None,
+        }
+    }
+
+    pub(crate) fn stream_mut(&mut self, token: usize) -> io::Result<&mut StreamChannel> {
+        match self.channels.get_mut(token) {
+            Some(Channel::Stream(stream)) => Ok(stream),
+            _ => Err(not_a_stream()),
+        }
+    }
+
+    /// Asks for a `Write` event every time the stream's send buffer empties.
+    pub fn set_notify_drain(&mut self, token: usize, on: bool) -> io::Result<()> {
+        self.stream_mut(token)?.notify_drain = on;
+        Ok(())
+    }
+
+    /// Turns `TCP_NODELAY` on or off (on by default).
+    pub fn set_no_delay(&mut self, token: usize, on: bool) -> io::Result<()> {
+        match &self.stream_mut(token)?.connection {
+            Some(connection) => connection.set_no_delay(on),
+            None => Ok(()),
+        }
+    }
+
+    /// Bytes written but not yet handed to the kernel.
+    pub fn pending_output(&self, token: usize) -> usize {
+        match self.channels.get(token) {
+            Some(Channel::Stream(stream)) => stream.outgoing.len(),
+            _ => 0,
+        }
+    }
+
+    /// Bytes received but not yet taken as frames.
+    pub fn pending_input(&self, token: usize) -> usize {
+        match self.channels.get(token) {
+            Some(Channel::Stream(stream)) => stream.incoming.len(),
+            _ => 0,
+        }
+    }
+
+    /// Appends to the stream's send buffer; sent by [`Engine::flush_dirty`]
+    /// or [`Engine::flush`]. `ENOTCONN` unless the stream is open.
+    pub fn write(&mut self, token: usize, bytes: &[u8]) -> io::Result<()> {
+        let stream = self.stream_mut(token)?;
+        if stream.state != StreamState::Open {
+            return Err(not_open());
+        }
+        stream.outgoing.extend(bytes);
+        if !stream.dirty {
+            stream.dirty = true;
+            self.dirty.push(token);
+        }
+        Ok(())
+    }
+
+    /// Sends the stream's buffered bytes now, as far as the kernel takes them.
+    pub fn flush(&mut self, token: usize) {
+        self.send(token);
+    }
+
+    pub(crate) fn send(&mut self, token: usize) {
+        let Some(Channel::Stream(stream)) = self.channels.get_mut(token) else { return };
+        let Some(connection) = stream.connection.as_mut() else { return };
+        if stream.outgoing.is_empty() || !matches!(stream.state, StreamState::Open | StreamState::Closing) {
+            return;
+        }
+        let mut failure = None;
+        while !stream.outgoing.is_empty() {
+            let pending = stream.outgoing.as_slice();
+            let pending_len = pending.len();
+            match connection.write(pending) {
+                Ok(sent) => {
+                    stream.outgoing.consume(sent);
+                    if sent < pending_len {
+                        break; // the kernel buffer is full: wait for writability
+                    }
+                }
+                Err(error) if error.kind() == ErrorKind::Interrupted => {}
+                Err(error) if error.kind() == ErrorKind::WouldBlock => break,
+                Err(error) => {
+                    failure = Some(error);
+                    break;
+                }
+            }
+        }
+        if let Some(error) = failure {
+            stream.outgoing.clear();
+            if is_disconnect(&error) {
+                self.close_now(token, false);
+            } else {
+                self.queue.push_back(Event::with(EventKind::WriteError, token, errno(&error), 0));
+            }
+            return;
+        }
+        if stream.outgoing.is_empty() {
+            if stream.notify_drain && stream.state == StreamState::Open {
+                self.queue.push_back(Event::new(EventKind::Write, token));
+            }
+            if stream.state == StreamState::Closing {
+                self.close_now(token, true);
+            }
+        }
+    }
+
+    pub(crate) fn close_now(&mut self, token: usize, graceful: bool) {
+        let Some(Channel::Stream(stream)) = self.channels.get_mut(token) else { return };
+        if let Some(mut connection) = stream.connection.take() {
+            let _ = self.poll.registry().deregister(&mut connection);
+            self.accept_retry_now |= !self.accept_paused.is_empty();
+            stream.local = connection.local_address().ok();
+            if graceful {
+                let _ = connection.shutdown(Shutdown::Write);
+                let mut discarded = 0;
+                while discarded < CLOSE_DRAIN_LIMIT {
+                    match connection.read(&mut self.scratch) {
+                        Ok(0) | Err(_) => break,
+                        Ok(count) => discarded += count,
+                    }
+                }
+            }
+        }
+        stream.state = StreamState::Closed;
+        stream.outgoing.clear();
+        stream.read_blocked = false;
+        self.queue.push_back(Event::new(EventKind::Close, token));
+    }
+
+    pub(crate) fn stream_ready(&mut self, token: usize, readiness: Readiness) {
+        let Ok(stream) = self.stream_mut(token) else { return };
+        match stream.state {
+            StreamState::Connecting => {
+                if !self.finish_connect(token, readiness) {
+                    return;
+                }
+            }
+            StreamState::Open | StreamState::Closing => {}
+            StreamState::ConnectFailed | StreamState::Closed => return,
+        }
+        if readiness.writable {
+            self.send(token);
+        }
+        if readiness.readable || readiness.read_closed || readiness.failed {
+            self.receive(token, readiness.read_closed);
+        }
+    }
+
+    /// Settles a connect on its first readiness; true once connected.
+    pub(crate) fn finish_connect(&mut self, token: usize, readiness: Readiness) -> bool {
+        let Some(Channel::Stream(stream)) = self.channels.get_mut(token) else { return false };
+        let Some(connection) = stream.connection.as_ref() else { return false };
+        let outcome = match connection.take_error() {
+            Ok(Some(error)) | Err(error) => Err(error),
+            Ok(None) => match connection.peer_address() {
+                Ok(peer) => Ok(peer),
+                Err(_) if !readiness.failed && !readiness.read_closed => return false, // spurious wake-up
+                Err(_) => Err(io::Error::from_raw_os_error(libc::ECONNREFUSED)),
+            },
+        };
+        match outcome {
+            Ok(peer) => {
+                let _ = connection.set_no_delay(true);
+                stream.peer = Some(peer);
+                stream.state = StreamState::Open;
+                let fd = stream.fd;
+                self.queue.push_back(Event::with(EventKind::Connect, token, fd, 0));
+                true
+            }
+            Err(error) => {
+                if let Some(mut connection) = stream.connection.take() {
+                    let _ = self.poll.registry().deregister(&mut connection);
+                }
+                stream.state = StreamState::ConnectFailed;
+                self.queue.push_back(Event::with(EventKind::ConnectError, token, errno(&error), 0));
+                false
+            }
+        }
+    }
+
+    /// Reads what the kernel has, up to the stream's buffer limit.
+    pub(crate) fn receive(&mut self, token: usize, to_end: bool) {
+        let Some(Channel::Stream(stream)) = self.channels.get_mut(token) else { return };
+        if stream.state != StreamState::Open || stream.peer_closed {
+            return;
+        }
+        let limit = stream.read_limit();
+        let Some(connection) = stream.connection.as_mut() else { return };
+        let mut received = false;
+        let mut failure = None;
+        loop {
+            let room = limit.saturating_sub(stream.incoming.len());
+            if room == 0 {
+                stream.read_blocked = true;
+                break;
+            }
+            let wanted = room.min(self.scratch.len());
+            match connection.read(&mut self.scratch[..wanted]) {
+                Ok(0) => {
+                    stream.peer_closed = true;
+                    break;
+                }
+                Ok(count) => {
+                    stream.incoming.extend(&self.scratch[..count]);
+                    received = true;
+                    if count < wanted && !to_end {
+                        break;
+                    }
+                }
+                Err(error) if error.kind() == ErrorKind::Interrupted => {}
+                Err(error) if error.kind() == ErrorKind::WouldBlock => break,
+                Err(error) => {
+                    failure = Some(error);
+                    break;
+                }
+            }
+        }
+        if received && !stream.read_queued {
+            stream.read_queued = true;
+            self.queue.push_back(Event::new(EventKind::Read, token));
+        }
+        if stream.peer_closed {
+            self.queue.push_back(Event::new(EventKind::Hangup, token));
+        }
+        if let Some(error) = failure {
+            if is_disconnect(&error) {
+                self.close_now(token, false);
+            } else {
+                self.queue.push_back(Event::with(EventKind::ReadError, token, errno(&error), 0));
+            }
+        }
+    }
+
+    pub(crate) fn resume_if_room(&mut self, token: usize) {
+        if let Some(Channel::Stream(stream)) = self.channels.get_mut(token) {
+            if stream.read_blocked && stream.incoming.len() < stream.read_limit() {
+                stream.read_blocked = false;
+                self.resumed.push(token);
+            }
+        }
+    }
+}
