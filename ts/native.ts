@@ -44,6 +44,9 @@ export interface NativeFunctions {
   listenUnix(engine: number, path: string, backlog: number): number;
   connect(engine: number, host: string, port: number, flowinfo: number, scopeId: number): number;
   connectUnix(engine: number, path: string): number;
+  bindDatagram(engine: number, host: string, port: number, flowinfo: number, scopeId: number): number;
+  openDatagram(engine: number, host: string, port: number): number;
+  sendDatagram(engine: number, token: number, host: string, port: number, flowinfo: number, scopeId: number, data: Uint8Array): number;
   fd(engine: number, token: number): number;
   localAddress(engine: number, token: number): NativeAddress | null;
   peerAddress(engine: number, token: number): NativeAddress | null;
@@ -54,6 +57,7 @@ export interface NativeFunctions {
   readFrame(engine: number, token: number, out: Uint8Array, offset: number): number;
   peekInput(engine: number, token: number, out: Uint8Array, offset: number): number;
   consumeInput(engine: number, token: number, count: number): void;
+  discardInput(engine: number, token: number): void;
   pendingInput(engine: number, token: number): number;
   pendingOutput(engine: number, token: number): number;
   write(engine: number, token: number, data: Uint8Array): number;

@@ -1,12 +1,11 @@
 import { lookup, LookupAddress } from 'node:dns';
 
 import { Address, formatAddress, parseAddress, ParsedAddress } from './address.js';
-import { Channel, ChannelOptions, logCallbackError } from './channel.js';
-import { framingOf, Framing, ReadDelimiter } from './delimiter.js';
-import { Engine } from './engine.js';
+import type { ChannelOptions } from './channel.js';
 import { StreamBufferOverflow, StreamConnectError, systemError } from './errors.js';
-import { kAttach, kFramePool, kHandleEvent, kNative, kRegister, kUnregister } from './internal.js';
-import { EventKind, FRAME_INCOMPLETE, FRAME_OVERFLOW, MORE_INPUT, native, NEED_SPACE } from './native.js';
+import { FramedChannel } from './framed_channel.js';
+import { kAttach, kHandleEvent } from './internal.js';
+import { EventKind, native } from './native.js';
 import type { Server } from './server.js';
 
 /** Options of `new Stream()`. */
@@ -46,26 +45,17 @@ type Candidate = { kind: 'unix'; path: string } | { kind: 'inet'; host: string; 
  * its memory). Writes are buffered and sent together at the end of the
  * engine iteration (or at once when made outside one).
  */
-export class Stream extends Channel {
-  #engineId: number;
-  #token = -1;
+export class Stream extends FramedChannel {
   #state = State.Idle;
   #fileno: number | null = null;
   #server: Server | null = null;
   #remoteAddress: Address | null = null;
   #localAddress: Address | null = null;
   #candidates: Candidate[] = [];
-  #framing: Framing = framingOf(null);
-  #delimiter: ReadDelimiter = null;
-  #regexSearch = true;
-  #bufferSize = 65536;
-  #encoding: BufferEncoding | null = null;
   #noDelay = true;
-  #overflowed = false;
 
   constructor(options: StreamOptions = {}) {
     super(options);
-    this.#engineId = this.engine[kNative];
   }
 
   // ----- state ----------------------------------------------------------
@@ -92,74 +82,21 @@ export class Stream extends Channel {
 
   /** The peer's address once connected (kept after close), else `null`. */
   get remoteAddress(): Address | null {
-    if (this.#remoteAddress === null && this.#token >= 0) {
-      this.#remoteAddress = formatAddress(native.peerAddress(this.#engineId, this.#token));
+    if (this.#remoteAddress === null && this.token >= 0) {
+      this.#remoteAddress = formatAddress(native.peerAddress(this.engineId, this.token));
     }
     return this.#remoteAddress;
   }
 
   /** This end's address once connected (kept after close), else `null`. */
   get localAddress(): Address | null {
-    if (this.#localAddress === null && this.#token >= 0 && this.#state === State.Connected) {
-      this.#localAddress = formatAddress(native.localAddress(this.#engineId, this.#token));
+    if (this.#localAddress === null && this.token >= 0 && this.#state === State.Connected) {
+      this.#localAddress = formatAddress(native.localAddress(this.engineId, this.token));
     }
     return this.#localAddress;
   }
 
   // ----- settings -------------------------------------------------------
-
-  /**
-   * How incoming bytes are framed before `onRead` (see `ReadDelimiter`).
-   * Assigning inside `onRead` applies to the very next frame. Invalid
-   * values throw `TypeError`.
-   */
-  get readDelimiter(): ReadDelimiter {
-    return this.#delimiter;
-  }
-
-  set readDelimiter(value: ReadDelimiter) {
-    const framing = framingOf(value);
-    this.#framing = framing;
-    this.#delimiter = value ?? null;
-    if (this.#token >= 0) native.setDelimiter(this.#engineId, this.#token, framing.kind, framing.count, framing.sequence);
-  }
-
-  /** With a RegExp delimiter: search for it (true, default) or match it at the start of the buffer (false). */
-  get regexSearch(): boolean {
-    return this.#regexSearch;
-  }
-
-  set regexSearch(value: boolean) {
-    this.#regexSearch = Boolean(value);
-  }
-
-  /**
-   * Most unframed bytes buffered while waiting for a frame (default 65536);
-   * more calls `onOverflowError(StreamBufferOverflow)`. Not a positive integer: `TypeError`.
-   */
-  get bufferSize(): number {
-    return this.#bufferSize;
-  }
-
-  set bufferSize(value: number) {
-    if (!Number.isInteger(value) || value < 1) {
-      throw new TypeError(`bufferSize must be a positive integer; got ${String(value)}.`);
-    }
-    this.#bufferSize = value;
-    if (this.#token >= 0) native.setBufferSize(this.#engineId, this.#token, value);
-  }
-
-  /** Decode each frame to a string with this encoding; `null` (default) delivers Buffers. */
-  get encoding(): BufferEncoding | null {
-    return this.#encoding;
-  }
-
-  set encoding(value: BufferEncoding | null) {
-    if (value !== null && value !== undefined && !Buffer.isEncoding(value)) {
-      throw new TypeError(`Unknown encoding: ${String(value)}.`);
-    }
-    this.#encoding = value ?? null;
-  }
 
   /** TCP_NODELAY; on by default, since writes are already coalesced once per iteration. */
   get noDelay(): boolean {
@@ -168,12 +105,12 @@ export class Stream extends Channel {
 
   set noDelay(value: boolean) {
     this.#noDelay = Boolean(value);
-    if (this.#token >= 0 && this.#state === State.Connected) native.setNoDelay(this.#engineId, this.#token, this.#noDelay);
+    if (this.token >= 0 && this.#state === State.Connected) native.setNoDelay(this.engineId, this.token, this.#noDelay);
   }
 
   /** Bytes written but not yet handed to the operating system. */
   get bufferedAmount(): number {
-    return this.#token >= 0 ? native.pendingOutput(this.#engineId, this.#token) : 0;
+    return this.token >= 0 ? native.pendingOutput(this.engineId, this.token) : 0;
   }
 
   // ----- actions --------------------------------------------------------
@@ -190,7 +127,7 @@ export class Stream extends Channel {
       throw new Error(this.#state === State.Closed || this.#state === State.Closing ? 'The stream is closed.' : 'The stream is already connected or connecting.');
     }
     const parsed = parseAddress(address);
-    this.#adoptFieldSettings();
+    this.adoptFieldSettings(FIELD_SETTINGS);
     if (parsed.kind === 'inet' && parsed.resolve) {
       this.#state = State.Resolving;
       this.#resolve(parsed);
@@ -209,16 +146,16 @@ export class Stream extends Channel {
   write(data: string | Uint8Array, flush = false): void {
     if (this.#state !== State.Connected) throw this.#notWritable();
     let result: number;
-    if (typeof data === 'string') result = native.writeString(this.#engineId, this.#token, data);
-    else if (data instanceof Uint8Array) result = native.write(this.#engineId, this.#token, data);
+    if (typeof data === 'string') result = native.writeString(this.engineId, this.token, data);
+    else if (data instanceof Uint8Array) result = native.write(this.engineId, this.token, data);
     else throw new TypeError(`write() takes a string or a Uint8Array; got ${Object.prototype.toString.call(data)}.`);
     if (result < 0) throw systemError(result, 'write');
-    if (flush) native.flush(this.#engineId, this.#token);
+    if (flush) native.flush(this.engineId, this.token);
   }
 
   /** Tries to send buffered data now instead of at the end of the iteration. */
   flush(): void {
-    if (this.#token >= 0) native.flush(this.#engineId, this.#token);
+    if (this.token >= 0) native.flush(this.engineId, this.token);
   }
 
   /**
@@ -231,14 +168,14 @@ export class Stream extends Channel {
     switch (this.#state) {
       case State.Connected:
         this.#state = State.Closing;
-        native.close(this.#engineId, this.#token, flush);
+        native.close(this.engineId, this.token, flush);
         break;
       case State.Connecting:
         this.#state = State.Closing;
-        native.close(this.#engineId, this.#token, false);
+        native.close(this.engineId, this.token, false);
         break;
       case State.Closing:
-        if (!flush) native.close(this.#engineId, this.#token, false);
+        if (!flush) native.close(this.engineId, this.token, false);
         break;
       case State.Idle:
       case State.Resolving:
@@ -255,13 +192,6 @@ export class Stream extends Channel {
   /** Called once the connection is established (also for accepted streams, after `Server.onAccept`). */
   onConnect(): void {}
 
-  /**
-   * Called with each frame: a `Buffer` (a string when `encoding` is set),
-   * a `RegExpExecArray` for an anchored RegExp, or a Struct's values as
-   * separate arguments.
-   */
-  onRead(data: any, ...more: any[]): void {}
-
   /** Called when the send buffer has emptied. */
   onWrite(): void {}
 
@@ -270,22 +200,12 @@ export class Stream extends Channel {
     this.logAndClose('onConnectError', error);
   }
 
-  /** Receiving failed. Default: log it and `close(false)`. */
-  onReadError(error: Error): void {
-    this.logAndClose('onReadError', error);
-  }
-
-  /** Sending failed. Default: log it and `close(false)`. */
-  onWriteError(error: Error): void {
-    this.logAndClose('onWriteError', error);
-  }
-
   /**
    * More than `bufferSize` bytes arrived without completing a frame.
-   * Default: log it and `close(false)`. If the stream stays open and its
-   * delimiter still finds no frame, the unframed bytes are discarded.
+   * Default: log it and `close(false)`. If the handler keeps the stream
+   * open, the unframed bytes are discarded.
    */
-  onOverflowError(error: StreamBufferOverflow): void {
+  override onOverflowError(error: StreamBufferOverflow): void {
     this.logAndClose('onOverflowError', error);
   }
 
@@ -294,7 +214,7 @@ export class Stream extends Channel {
   /** Adopts a connection accepted by `server`. @internal */
   [kAttach](token: number, fd: number, server: Server): void {
     this.#server = server;
-    this.#adoptFieldSettings();
+    this.adoptFieldSettings(FIELD_SETTINGS);
     this.#bind(token);
     this.#opened(fd);
   }
@@ -303,7 +223,7 @@ export class Stream extends Channel {
   [kHandleEvent](kind: number, a: number): void {
     switch (kind) {
       case EventKind.Read:
-        this.#readFrames();
+        this.readFrames();
         break;
       case EventKind.Write:
         this.safely('onWrite', this.onWrite);
@@ -316,7 +236,7 @@ export class Stream extends Channel {
         this.#connectFailed(-a);
         break;
       case EventKind.Hangup:
-        this.#readFrames();
+        this.readFrames();
         if (this.#state === State.Connected) this.close(true);
         break;
       case EventKind.Close:
@@ -331,24 +251,9 @@ export class Stream extends Channel {
     }
   }
 
-  /** Settings a subclass declared as class fields shadow the accessors: move them onto them. */
-  #adoptFieldSettings(): void {
-    for (const key of FIELD_SETTINGS) {
-      if (Object.prototype.hasOwnProperty.call(this, key)) {
-        const value = (this as any)[key];
-        delete (this as any)[key];
-        (this as any)[key] = value;
-      }
-    }
-  }
-
   #bind(token: number): void {
-    this.#token = token;
-    this.engine[kRegister](token, this);
-    const framing = this.#framing;
-    if (framing.kind !== 0) native.setDelimiter(this.#engineId, token, framing.kind, framing.count, framing.sequence);
-    if (this.#bufferSize !== 65536) native.setBufferSize(this.#engineId, token, this.#bufferSize);
-    if (this.onWrite !== Stream.prototype.onWrite) native.setNotifyDrain(this.#engineId, token, true);
+    this.bindToken(token);
+    if (this.onWrite !== Stream.prototype.onWrite) native.setNotifyDrain(this.engineId, token, true);
   }
 
   #opened(fd: number): void {
@@ -356,7 +261,7 @@ export class Stream extends Channel {
     this.#state = State.Connected;
     this.#fileno = fd;
     this.#candidates = [];
-    if (!this.#noDelay) native.setNoDelay(this.#engineId, this.#token, false);
+    if (!this.#noDelay) native.setNoDelay(this.engineId, this.token, false);
   }
 
   #resolve(parsed: Extract<ParsedAddress, { kind: 'inet' }>): void {
@@ -380,14 +285,13 @@ export class Stream extends Channel {
 
   #connectNext(): void {
     const next = this.#candidates.shift()!;
-    const token = next.kind === 'unix' ? native.connectUnix(this.#engineId, next.path) : native.connect(this.#engineId, next.host, next.port, next.flowinfo, next.scopeId);
+    const token = next.kind === 'unix' ? native.connectUnix(this.engineId, next.path) : native.connect(this.engineId, next.host, next.port, next.flowinfo, next.scopeId);
     this.#bind(token);
   }
 
   #connectFailed(negativeErrno: number): void {
     if (this.#candidates.length > 0 && this.#state === State.Connecting) {
-      this.engine[kUnregister](this.#token);
-      this.#token = -1;
+      this.releaseToken();
       this.#connectNext();
       return;
     }
@@ -403,11 +307,10 @@ export class Stream extends Channel {
   #finishClose(): void {
     if (this.#state === State.Closed) return;
     this.#state = State.Closed;
-    if (this.#token >= 0) {
-      this.#remoteAddress ??= formatAddress(native.peerAddress(this.#engineId, this.#token));
-      this.#localAddress ??= formatAddress(native.localAddress(this.#engineId, this.#token));
-      this.engine[kUnregister](this.#token);
-      this.#token = -1;
+    if (this.token >= 0) {
+      this.#remoteAddress ??= formatAddress(native.peerAddress(this.engineId, this.token));
+      this.#localAddress ??= formatAddress(native.localAddress(this.engineId, this.token));
+      this.releaseToken();
     }
     if (this.#server && this.#fileno !== null && this.#server.channels.get(this.#fileno) === this) {
       this.#server.channels.delete(this.#fileno);
@@ -426,83 +329,13 @@ export class Stream extends Channel {
     }
   }
 
-  /** Takes every complete frame by the current delimiter and hands it to `onRead`. */
-  #readFrames(): void {
-    const pool = this.engine[kFramePool];
-    while (this.#state === State.Connected) {
-      const framing = this.#framing;
-      if (framing.search !== null) {
-        if (!this.#readRegexFrame(framing)) return;
-        continue;
-      }
-      const result = native.readFrame(this.#engineId, this.#token, pool.buffer, pool.offset);
-      if (result >= MORE_INPUT) {
-        this.#overflowed = false;
-        this.#deliver(pool.take(result - MORE_INPUT), framing);
-      } else if (result >= 0) {
-        this.#overflowed = false;
-        this.#deliver(pool.take(result), framing);
-        return; // nothing left buffered
-      } else if (result === FRAME_INCOMPLETE) {
-        return;
-      } else if (result === FRAME_OVERFLOW) {
-        if (!this.#overflow()) return;
-      } else {
-        pool.reserve(NEED_SPACE - result);
-      }
-    }
+  /** @internal */
+  protected get reading(): boolean {
+    return this.#state === State.Connected;
   }
 
-  #deliver(frame: Buffer, framing: Framing): void {
-    try {
-      if (framing.struct !== null) this.onRead(...(framing.struct.unpack(frame) as [unknown]));
-      else this.onRead(this.#encoding === null ? frame : frame.toString(this.#encoding));
-    } catch (error) {
-      logCallbackError(this, 'onRead', error);
-    }
-  }
-
-  /** Frames one match of a RegExp delimiter over the buffered bytes (latin1); false when there is none. */
-  #readRegexFrame(framing: Framing): boolean {
-    const pool = this.engine[kFramePool];
-    let length = native.peekInput(this.#engineId, this.#token, pool.buffer, pool.offset);
-    if (length <= NEED_SPACE) {
-      pool.reserve(NEED_SPACE - length);
-      length = native.peekInput(this.#engineId, this.#token, pool.buffer, pool.offset);
-    }
-    if (length <= 0) return false;
-    const text = pool.buffer.toString('latin1', pool.offset, pool.offset + length);
-    const pattern = this.#regexSearch ? framing.search! : framing.anchored!;
-    pattern.lastIndex = 0;
-    const match = pattern.exec(text);
-    const consumed = match === null ? 0 : match.index + match[0].length;
-    if (consumed === 0) {
-      return length > this.#bufferSize ? this.#overflow() : false;
-    }
-    this.#overflowed = false;
-    native.consumeInput(this.#engineId, this.#token, consumed);
-    if (this.#regexSearch) {
-      this.#deliver(pool.take(match!.index), framing);
-    } else {
-      try {
-        this.onRead(match);
-      } catch (error) {
-        logCallbackError(this, 'onRead', error);
-      }
-    }
-    return true;
-  }
-
-  /** Reports an overflow; on a repeat with no frame in between, discards the unframed bytes. */
-  #overflow(): boolean {
-    if (this.#overflowed) {
-      native.consumeInput(this.#engineId, this.#token, native.pendingInput(this.#engineId, this.#token));
-      this.#overflowed = false;
-      return false;
-    }
-    this.#overflowed = true;
-    const error = new StreamBufferOverflow(`More than bufferSize (${this.#bufferSize}) bytes arrived without a complete frame.`);
-    this.safely('onOverflowError', this.onOverflowError, error);
-    return true;
+  /** @internal */
+  protected overflowError(): Error {
+    return new StreamBufferOverflow(`More than bufferSize (${this.bufferSize}) bytes arrived without a complete frame.`);
   }
 }

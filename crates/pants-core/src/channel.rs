@@ -4,6 +4,8 @@ use std::os::fd::RawFd;
 
 use crate::address::SocketAddress;
 use crate::byte_queue::ByteQueue;
+use crate::datagram::DatagramChannel;
+use crate::engine::FrameRead;
 use crate::framing::Framer;
 use crate::socket::{Connection, Listener};
 
@@ -15,6 +17,7 @@ pub const DEFAULT_BUFFER_SIZE: usize = 65536;
 pub(crate) enum Channel {
     Stream(StreamChannel),
     Listener(ListenerChannel),
+    Datagram(DatagramChannel),
 }
 
 /// Where a stream is in its life.
@@ -79,6 +82,20 @@ impl StreamChannel {
     /// Most bytes the read buffer may hold: the user's limit plus room for a delimiter.
     pub fn read_limit(&self) -> usize {
         self.buffer_size + self.framer.slack()
+    }
+
+    /// Takes the next frame by the current delimiter into the start of `out`.
+    pub fn read_frame(&mut self, out: &mut [u8]) -> FrameRead {
+        match self.framer.decode(self.incoming.as_slice()) {
+            Some(frame) if frame.len > out.len() => FrameRead::NeedSpace(frame.len),
+            Some(frame) => {
+                out[..frame.len].copy_from_slice(&self.incoming.as_slice()[..frame.len]);
+                self.incoming.consume(frame.consumed);
+                FrameRead::Frame(frame.len)
+            }
+            None if self.incoming.len() > self.buffer_size => FrameRead::Overflow,
+            None => FrameRead::Incomplete,
+        }
     }
 }
 

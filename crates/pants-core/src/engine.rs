@@ -157,6 +157,7 @@ impl Engine {
         match self.channels.get(token)? {
             Channel::Stream(stream) => stream.connection.as_ref().map(|_| stream.fd),
             Channel::Listener(listener) => listener.listener.as_ref().map(|_| listener.fd),
+            Channel::Datagram(datagram) => datagram.socket.as_ref().map(|_| datagram.fd),
         }
     }
 
@@ -168,49 +169,59 @@ impl Engine {
                 None => stream.local.clone(),
             },
             Channel::Listener(listener) => listener.listener.as_ref()?.local_address().ok(),
+            Channel::Datagram(datagram) => datagram.socket.as_ref()?.local_addr().ok().map(SocketAddress::Inet),
         }
     }
 
-    /// Sets how the stream frames its input. Takes effect for the next frame.
+    /// Sets how the channel frames its input. Takes effect for the next frame.
     pub fn set_delimiter(&mut self, token: usize, delimiter: Delimiter) -> io::Result<()> {
-        let stream = self.stream_mut(token)?;
-        stream.framer = Framer::new(delimiter);
+        match self.channels.get_mut(token) {
+            Some(Channel::Stream(stream)) => stream.framer = Framer::new(delimiter),
+            Some(Channel::Datagram(datagram)) => datagram.set_delimiter(delimiter),
+            _ => return Err(not_a_stream()),
+        }
         self.resume_if_room(token);
         Ok(())
     }
 
-    /// Sets the most unframed bytes the stream buffers before `Overflow`.
+    /// Sets the most unframed bytes the channel buffers (per sender for
+    /// datagrams) before `Overflow`.
     pub fn set_buffer_size(&mut self, token: usize, size: usize) -> io::Result<()> {
-        self.stream_mut(token)?.buffer_size = size.max(1);
+        match self.channels.get_mut(token) {
+            Some(Channel::Stream(stream)) => stream.buffer_size = size.max(1),
+            Some(Channel::Datagram(datagram)) => datagram.set_buffer_size(size),
+            _ => return Err(not_a_stream()),
+        }
         self.resume_if_room(token);
         Ok(())
     }
 
     // ----- reading --------------------------------------------------------
 
-    /// Takes the next frame by the stream's current delimiter, copying its
-    /// bytes to the start of `out`.
+    /// Takes the next frame by the channel's current delimiter, copying its
+    /// bytes to the start of `out`. For a datagram channel,
+    /// [`Engine::peer_address`] then tells whose frame it was.
     pub fn read_frame(&mut self, token: usize, out: &mut [u8]) -> io::Result<FrameRead> {
-        let stream = self.stream_mut(token)?;
-        let result = match stream.framer.decode(stream.incoming.as_slice()) {
-            Some(frame) if frame.len > out.len() => return Ok(FrameRead::NeedSpace(frame.len)),
-            Some(frame) => {
-                out[..frame.len].copy_from_slice(&stream.incoming.as_slice()[..frame.len]);
-                stream.incoming.consume(frame.consumed);
-                FrameRead::Frame(frame.len)
-            }
-            None if stream.incoming.len() > stream.buffer_size => return Ok(FrameRead::Overflow),
-            None => return Ok(FrameRead::Incomplete),
+        let result = match self.channels.get_mut(token) {
+            Some(Channel::Stream(stream)) => stream.read_frame(out),
+            Some(Channel::Datagram(datagram)) => datagram.read_frame(out),
+            _ => return Err(not_a_stream()),
         };
-        self.resume_if_room(token);
+        if let FrameRead::Frame(_) = result {
+            self.resume_if_room(token);
+        }
         Ok(result)
     }
 
-    /// Copies every buffered byte to `out` without taking them (for framing
-    /// done by the caller). `Err(needed)` when `out` is too small.
-    pub fn peek_input(&self, token: usize, out: &mut [u8]) -> Result<usize, usize> {
-        let Some(Channel::Stream(stream)) = self.channels.get(token) else { return Ok(0) };
-        let bytes = stream.incoming.as_slice();
+    /// Copies the bytes framing would look at next to `out` without taking
+    /// them (for framing done by the caller): a stream's whole buffer, or a
+    /// datagram sender's. `Err(needed)` when `out` is too small.
+    pub fn peek_input(&mut self, token: usize, out: &mut [u8]) -> Result<usize, usize> {
+        let bytes = match self.channels.get_mut(token) {
+            Some(Channel::Stream(stream)) => stream.incoming.as_slice(),
+            Some(Channel::Datagram(datagram)) => datagram.peek(),
+            _ => return Ok(0),
+        };
         if bytes.len() > out.len() {
             return Err(bytes.len());
         }
@@ -218,13 +229,60 @@ impl Engine {
         Ok(bytes.len())
     }
 
-    /// Drops `count` buffered bytes (after framing done by the caller).
+    /// Drops `count` peeked bytes (after framing done by the caller). For a
+    /// datagram channel, 0 means "no frame in them": move to the next packet.
     pub fn consume_input(&mut self, token: usize, count: usize) -> io::Result<()> {
-        let stream = self.stream_mut(token)?;
-        stream.incoming.consume(count);
-        stream.framer.reset();
+        match self.channels.get_mut(token) {
+            Some(Channel::Stream(stream)) => {
+                stream.incoming.consume(count);
+                stream.framer.reset();
+            }
+            Some(Channel::Datagram(datagram)) => datagram.consume(count),
+            _ => return Err(not_a_stream()),
+        }
         self.resume_if_room(token);
         Ok(())
+    }
+
+    /// Drops unframed input: all of a stream's, or the current datagram sender's.
+    pub fn discard_input(&mut self, token: usize) {
+        match self.channels.get_mut(token) {
+            Some(Channel::Stream(stream)) => {
+                stream.incoming.clear();
+                stream.framer.reset();
+            }
+            Some(Channel::Datagram(datagram)) => datagram.discard_current(),
+            _ => return,
+        }
+        self.resume_if_room(token);
+    }
+
+    /// Bytes received but not yet taken as frames.
+    pub fn pending_input(&self, token: usize) -> usize {
+        match self.channels.get(token) {
+            Some(Channel::Stream(stream)) => stream.incoming.len(),
+            Some(Channel::Datagram(datagram)) => datagram.pending_input(),
+            _ => 0,
+        }
+    }
+
+    /// Lets a channel that stopped reading at its limit read again once
+    /// there is room (on the next poll).
+    fn resume_if_room(&mut self, token: usize) {
+        let resume = match self.channels.get_mut(token) {
+            Some(Channel::Stream(stream)) if stream.read_blocked && stream.incoming.len() < stream.read_limit() => {
+                stream.read_blocked = false;
+                true
+            }
+            Some(Channel::Datagram(datagram)) if datagram.read_blocked && datagram.has_room() => {
+                datagram.read_blocked = false;
+                true
+            }
+            _ => false,
+        };
+        if resume {
+            self.resumed.push(token);
+        }
     }
 
     // ----- writing --------------------------------------------------------
@@ -233,9 +291,16 @@ impl Engine {
     pub fn flush_dirty(&mut self) {
         let mut dirty = std::mem::take(&mut self.dirty);
         for &token in &dirty {
-            if let Some(Channel::Stream(stream)) = self.channels.get_mut(token) {
-                stream.dirty = false;
-                self.send(token);
+            match self.channels.get_mut(token) {
+                Some(Channel::Stream(stream)) => {
+                    stream.dirty = false;
+                    self.send(token);
+                }
+                Some(Channel::Datagram(datagram)) => {
+                    datagram.dirty = false;
+                    self.send_packets(token);
+                }
+                _ => {}
             }
         }
         dirty.clear();
@@ -271,6 +336,7 @@ impl Engine {
                 StreamState::Closing if flush => {}
                 _ => self.close_now(token, false),
             },
+            Some(Channel::Datagram(_)) => self.close_datagram(token, flush),
             None => {}
         }
     }
@@ -281,6 +347,7 @@ impl Engine {
         let closed = match self.channels.get(token) {
             Some(Channel::Stream(stream)) => stream.connection.is_none(),
             Some(Channel::Listener(listener)) => listener.listener.is_none(),
+            Some(Channel::Datagram(datagram)) => datagram.socket.is_none(),
             None => false,
         };
         if closed {
@@ -297,7 +364,11 @@ impl Engine {
         for token in std::mem::take(&mut self.resumed) {
             // The readiness edge (maybe the peer's FIN) may have come while
             // reading was paused at the limit: read on to WouldBlock or EOF.
-            self.receive(token, true);
+            match self.channels.get(token) {
+                Some(Channel::Stream(_)) => self.receive(token, true),
+                Some(Channel::Datagram(_)) => self.receive_packets(token),
+                _ => {}
+            }
         }
         if std::mem::take(&mut self.accept_retry_now) {
             for token in std::mem::take(&mut self.accept_paused) {
@@ -324,6 +395,7 @@ impl Engine {
             match self.channels.get(token) {
                 Some(Channel::Listener(_)) => self.accept(token),
                 Some(Channel::Stream(_)) => self.stream_ready(token, readiness),
+                Some(Channel::Datagram(_)) => self.datagram_ready(token, readiness),
                 None => {}
             }
         }
@@ -334,8 +406,10 @@ impl Engine {
     pub fn next_event(&mut self) -> Option<Event> {
         let event = self.queue.pop_front()?;
         if event.kind == EventKind::Read {
-            if let Some(Channel::Stream(stream)) = self.channels.get_mut(event.token) {
-                stream.read_queued = false;
+            match self.channels.get_mut(event.token) {
+                Some(Channel::Stream(stream)) => stream.read_queued = false,
+                Some(Channel::Datagram(datagram)) => datagram.read_queued = false,
+                _ => {}
             }
         }
         Some(event)

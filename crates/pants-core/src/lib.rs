@@ -8,6 +8,7 @@
 mod address;
 mod byte_queue;
 mod channel;
+mod datagram;
 mod engine;
 mod event;
 mod framing;

@@ -39,10 +39,12 @@ impl Engine {
         token
     }
 
-    /// The stream's peer, known once connected and kept after the close.
+    /// The stream's peer, known once connected and kept after the close;
+    /// for a datagram channel, the sender of the frame it reported last.
     pub fn peer_address(&self, token: usize) -> Option<SocketAddress> {
         match self.channels.get(token)? {
             Channel::Stream(stream) => stream.peer.clone(),
+            Channel::Datagram(datagram) => datagram.last_sender.map(SocketAddress::Inet),
             Channel::Listener(_) => None,
         }
     }
@@ -51,7 +53,7 @@ impl Engine {
     pub fn stream_state(&self, token: usize) -> Option<StreamState> {
         match self.channels.get(token)? {
             Channel::Stream(stream) => Some(stream.state),
-            Channel::Listener(_) => None,
+            _ => None,
         }
     }
 
@@ -80,14 +82,6 @@ impl Engine {
     pub fn pending_output(&self, token: usize) -> usize {
         match self.channels.get(token) {
             Some(Channel::Stream(stream)) => stream.outgoing.len(),
-            _ => 0,
-        }
-    }
-
-    /// Bytes received but not yet taken as frames.
-    pub fn pending_input(&self, token: usize) -> usize {
-        match self.channels.get(token) {
-            Some(Channel::Stream(stream)) => stream.incoming.len(),
             _ => 0,
         }
     }
@@ -283,12 +277,4 @@ impl Engine {
         }
     }
 
-    pub(crate) fn resume_if_room(&mut self, token: usize) {
-        if let Some(Channel::Stream(stream)) = self.channels.get_mut(token) {
-            if stream.read_blocked && stream.incoming.len() < stream.read_limit() {
-                stream.read_blocked = false;
-                self.resumed.push(token);
-            }
-        }
-    }
 }

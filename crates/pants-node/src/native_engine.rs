@@ -252,6 +252,43 @@ pub mod functions {
         })
     }
 
+    /// Binds a UDP socket; the token, or `-errno`.
+    #[napi]
+    pub fn bind_datagram(engine: u32, host: String, port: u32, flowinfo: u32, scope_id: u32) -> Result<i32> {
+        let driver = driver(engine)?;
+        let Some(SocketAddress::Inet(address)) = inet(&host, port, flowinfo, scope_id) else { return Ok(invalid_address()) };
+        let result = driver.engine.borrow_mut().bind_datagram(address);
+        Ok(result.map_or_else(|error| negative_errno(&error), |token| token as i32))
+    }
+
+    /// Opens a UDP socket on an ephemeral port of the family of the given
+    /// address; the token, or `-errno`.
+    #[napi]
+    pub fn open_datagram(engine: u32, host: String, port: u32) -> Result<i32> {
+        let driver = driver(engine)?;
+        let Some(SocketAddress::Inet(peer)) = inet(&host, port, 0, 0) else { return Ok(invalid_address()) };
+        let result = driver.engine.borrow_mut().open_datagram(peer);
+        Ok(result.map_or_else(|error| negative_errno(&error), |token| token as i32))
+    }
+
+    /// Queues a packet to an IP address; 0, or `-errno`.
+    #[napi]
+    pub fn send_datagram(engine: u32, token: u32, host: String, port: u32, flowinfo: u32, scope_id: u32, data: &[u8]) -> Result<i32> {
+        let driver = driver(engine)?;
+        let Some(SocketAddress::Inet(peer)) = inet(&host, port, flowinfo, scope_id) else { return Ok(invalid_address()) };
+        let result = driver.engine.borrow_mut().send_datagram(token as usize, peer, data);
+        Ok(written(driver, result))
+    }
+
+    /// Drops unframed input: all of a stream's, or the current datagram sender's.
+    #[napi]
+    pub fn discard_input(engine: u32, token: u32) -> Result<()> {
+        let driver = driver(engine)?;
+        driver.engine.borrow_mut().discard_input(token as usize);
+        driver.settle();
+        Ok(())
+    }
+
     /// Binds and listens on a UNIX socket path; the token, or `-errno`.
     #[napi]
     pub fn listen_unix(engine: u32, path: String, backlog: i32) -> Result<i32> {
@@ -441,7 +478,7 @@ pub mod functions {
             let out = unsafe { out.as_mut() };
             let start = (offset as usize).min(out.len());
             let out = &mut out[start..];
-            match driver.engine.borrow().peek_input(token as usize, out) {
+            match driver.engine.borrow_mut().peek_input(token as usize, out) {
                 Ok(len) => len as f64,
                 Err(needed) => need_space(needed),
             }

@@ -1,0 +1,236 @@
+import { Channel, ChannelOptions, logCallbackError } from './channel.js';
+import { framingOf, Framing, ReadDelimiter } from './delimiter.js';
+import { kFramePool, kNative, kRegister, kUnregister } from './internal.js';
+import { DelimiterKind, FRAME_INCOMPLETE, FRAME_OVERFLOW, MORE_INPUT, native, NEED_SPACE } from './native.js';
+
+const DEFAULT_BUFFER_SIZE = 65536;
+
+/** Settings a subclass may declare as class fields; they are moved onto the accessors. */
+const FIELD_SETTINGS = ['readDelimiter', 'regexSearch', 'bufferSize', 'encoding'] as const;
+
+/**
+ * A channel that receives bytes and frames them by `readDelimiter` before
+ * `onRead`: the common part of `Stream` and `Datagram`.
+ *
+ * A frame `Buffer` stays valid for as long as you keep it: the engine
+ * copies each frame into a pool that is never overwritten.
+ */
+export abstract class FramedChannel extends Channel {
+  readonly #engineId: number;
+  #token = -1;
+  #framing: Framing = framingOf(null);
+  #delimiter: ReadDelimiter = null;
+  #regexSearch = true;
+  #bufferSize = DEFAULT_BUFFER_SIZE;
+  #encoding: BufferEncoding | null = null;
+
+  constructor(options: ChannelOptions = {}) {
+    super(options);
+    this.#engineId = this.engine[kNative];
+  }
+
+  // ----- settings -------------------------------------------------------
+
+  /**
+   * How incoming bytes are framed before `onRead` (see `ReadDelimiter`).
+   * Assigning inside `onRead` applies to the very next frame. Invalid
+   * values throw `TypeError`.
+   */
+  get readDelimiter(): ReadDelimiter {
+    return this.#delimiter;
+  }
+
+  set readDelimiter(value: ReadDelimiter) {
+    const framing = framingOf(value);
+    this.#framing = framing;
+    this.#delimiter = value ?? null;
+    if (this.#token >= 0) native.setDelimiter(this.#engineId, this.#token, framing.kind, framing.count, framing.sequence);
+  }
+
+  /** With a RegExp delimiter: search for it (true, default) or match it at the start of the buffer (false). */
+  get regexSearch(): boolean {
+    return this.#regexSearch;
+  }
+
+  set regexSearch(value: boolean) {
+    this.#regexSearch = Boolean(value);
+  }
+
+  /**
+   * Most unframed bytes buffered while waiting for a frame (default 65536;
+   * per sender for datagrams); more calls `onOverflowError`. Not a positive
+   * integer: `TypeError`.
+   */
+  get bufferSize(): number {
+    return this.#bufferSize;
+  }
+
+  set bufferSize(value: number) {
+    if (!Number.isInteger(value) || value < 1) {
+      throw new TypeError(`bufferSize must be a positive integer; got ${String(value)}.`);
+    }
+    this.#bufferSize = value;
+    if (this.#token >= 0) native.setBufferSize(this.#engineId, this.#token, value);
+  }
+
+  /** Decode each frame to a string with this encoding; `null` (default) delivers Buffers. */
+  get encoding(): BufferEncoding | null {
+    return this.#encoding;
+  }
+
+  set encoding(value: BufferEncoding | null) {
+    if (value !== null && value !== undefined && !Buffer.isEncoding(value)) {
+      throw new TypeError(`Unknown encoding: ${String(value)}.`);
+    }
+    this.#encoding = value ?? null;
+  }
+
+  /**
+   * Called with each frame: a `Buffer` (a string when `encoding` is set),
+   * a `RegExpExecArray` for an anchored RegExp, or a Struct's values as
+   * separate arguments.
+   */
+  onRead(data: any, ...more: any[]): void {}
+
+  /** More than `bufferSize` bytes arrived without completing a frame. Default: log it and `close(false)`. */
+  onOverflowError(error: Error): void {
+    this.logAndClose('onOverflowError', error);
+  }
+
+  /** Receiving failed. Default: log it and `close(false)`. */
+  onReadError(error: Error): void {
+    this.logAndClose('onReadError', error);
+  }
+
+  /** Sending failed. Default: log it and `close(false)`. */
+  onWriteError(error: Error): void {
+    this.logAndClose('onWriteError', error);
+  }
+
+  // ----- for subclasses -------------------------------------------------
+
+  /** The native engine's id. @internal */
+  protected get engineId(): number {
+    return this.#engineId;
+  }
+
+  /** The channel's native token, -1 without one. @internal */
+  protected get token(): number {
+    return this.#token;
+  }
+
+  /** Takes a native token: registers for its events and applies the settings. @internal */
+  protected bindToken(token: number): void {
+    this.#token = token;
+    this.engine[kRegister](token, this);
+    const framing = this.#framing;
+    if (framing.kind !== DelimiterKind.Chunk) native.setDelimiter(this.#engineId, token, framing.kind, framing.count, framing.sequence);
+    if (this.#bufferSize !== DEFAULT_BUFFER_SIZE) native.setBufferSize(this.#engineId, token, this.#bufferSize);
+  }
+
+  /** Gives the native token back to the engine. @internal */
+  protected releaseToken(): void {
+    if (this.#token < 0) return;
+    this.engine[kUnregister](this.#token);
+    this.#token = -1;
+  }
+
+  /** Settings a subclass declared as class fields shadow the accessors: move them onto them. @internal */
+  protected adoptFieldSettings(keys: readonly string[] = FIELD_SETTINGS): void {
+    for (const key of keys) {
+      if (Object.prototype.hasOwnProperty.call(this, key)) {
+        const value = (this as any)[key];
+        delete (this as any)[key];
+        (this as any)[key] = value;
+      }
+    }
+  }
+
+  /** True while frames should be delivered. @internal */
+  protected abstract get reading(): boolean;
+
+  /** Called before each frame is delivered (datagrams set their sender). @internal */
+  protected frameArrived(): void {}
+
+  /** The error `onOverflowError` gets. @internal */
+  protected abstract overflowError(): Error;
+
+  /** Takes every complete frame by the current delimiter and hands it to `onRead`. @internal */
+  protected readFrames(): void {
+    const pool = this.engine[kFramePool];
+    while (this.reading) {
+      const framing = this.#framing;
+      if (framing.search !== null) {
+        if (!this.#readRegexFrame(framing)) return;
+        continue;
+      }
+      const result = native.readFrame(this.#engineId, this.#token, pool.buffer, pool.offset);
+      if (result >= MORE_INPUT) {
+        this.#deliver(pool.take(result - MORE_INPUT), framing);
+      } else if (result >= 0) {
+        this.#deliver(pool.take(result), framing);
+        return; // nothing left buffered
+      } else if (result === FRAME_INCOMPLETE) {
+        return;
+      } else if (result === FRAME_OVERFLOW) {
+        this.#overflow();
+      } else {
+        pool.reserve(NEED_SPACE - result);
+      }
+    }
+  }
+
+  #deliver(frame: Buffer, framing: Framing): void {
+    this.frameArrived();
+    try {
+      if (framing.struct !== null) this.onRead(...(framing.struct.unpack(frame) as [unknown]));
+      else this.onRead(this.#encoding === null ? frame : frame.toString(this.#encoding));
+    } catch (error) {
+      logCallbackError(this, 'onRead', error);
+    }
+  }
+
+  /** Frames one match of a RegExp delimiter over the buffered bytes (latin1); false when there is none. */
+  #readRegexFrame(framing: Framing): boolean {
+    const pool = this.engine[kFramePool];
+    let length = native.peekInput(this.#engineId, this.#token, pool.buffer, pool.offset);
+    if (length <= NEED_SPACE) {
+      pool.reserve(NEED_SPACE - length);
+      length = native.peekInput(this.#engineId, this.#token, pool.buffer, pool.offset);
+    }
+    if (length <= 0) return false;
+    const text = pool.buffer.toString('latin1', pool.offset, pool.offset + length);
+    const pattern = this.#regexSearch ? framing.search! : framing.anchored!;
+    pattern.lastIndex = 0;
+    const match = pattern.exec(text);
+    const consumed = match === null ? 0 : match.index + match[0].length;
+    if (consumed === 0) {
+      if (length > this.#bufferSize) {
+        this.#overflow();
+        return true;
+      }
+      // No frame in these bytes; a datagram channel moves on to its next packet.
+      native.consumeInput(this.#engineId, this.#token, 0);
+      return native.pendingInput(this.#engineId, this.#token) > length;
+    }
+    native.consumeInput(this.#engineId, this.#token, consumed);
+    if (this.#regexSearch) {
+      this.#deliver(pool.take(match!.index), framing);
+    } else {
+      this.frameArrived();
+      try {
+        this.onRead(match);
+      } catch (error) {
+        logCallbackError(this, 'onRead', error);
+      }
+    }
+    return true;
+  }
+
+  /** Reports an overflow, then discards the unframed bytes (if the handler left the channel open). */
+  #overflow(): void {
+    this.frameArrived();
+    this.safely('onOverflowError', this.onOverflowError, this.overflowError());
+    if (this.#token >= 0) native.discardInput(this.#engineId, this.#token);
+  }
+}
