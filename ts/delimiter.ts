@@ -1,4 +1,5 @@
 import { DelimiterKind } from './native.js';
+import { NetStruct } from './netstruct.js';
 import { Struct } from './struct.js';
 
 /**
@@ -8,23 +9,25 @@ import { Struct } from './struct.js';
  * - a string (UTF-8) or bytes: everything up to the delimiter, which is dropped;
  * - a `RegExp`: with `regexSearch` the bytes before the first match (dropped),
  *   otherwise the `RegExpExecArray` of a match anchored at the start;
- * - a `Struct`: its unpacked values, as separate `onRead` arguments.
+ * - a `Struct` or `NetStruct`: its unpacked values, as separate `onRead` arguments.
  */
-export type ReadDelimiter = null | number | string | Uint8Array | RegExp | Struct;
+export type ReadDelimiter = null | number | string | Uint8Array | RegExp | Struct | NetStruct;
 
 /** A delimiter checked and prepared for the engine. @internal */
 export interface Framing {
   kind: DelimiterKind;
   count: number;
+  /** The delimiter bytes, or a record layout (little-endian i32s). */
   sequence: Uint8Array | null;
-  struct: Struct | null;
+  /** What unpacks each frame into `onRead`'s arguments. */
+  record: Struct | NetStruct | null;
   /** The RegExp without `g`/`y`, for `regexSearch = true`. */
   search: RegExp | null;
   /** The RegExp made sticky, for `regexSearch = false`. */
   anchored: RegExp | null;
 }
 
-const CHUNK: Framing = { kind: DelimiterKind.Chunk, count: 0, sequence: null, struct: null, search: null, anchored: null };
+const CHUNK: Framing = { kind: DelimiterKind.Chunk, count: 0, sequence: null, record: null, search: null, anchored: null };
 
 /** Checks a `readDelimiter` value; throws `TypeError` for anything else. @internal */
 export function framingOf(value: unknown): Framing {
@@ -51,9 +54,16 @@ export function framingOf(value: unknown): Framing {
   }
   if (value instanceof Struct) {
     if (value.size < 1) throw new TypeError('A Struct readDelimiter must have a size of at least one byte.');
-    return { ...CHUNK, kind: DelimiterKind.Count, count: value.size, struct: value };
+    return { ...CHUNK, kind: DelimiterKind.Count, count: value.size, record: value };
+  }
+  if (value instanceof NetStruct) {
+    const layout = value.frameLayout();
+    if (layout.length === 0 || (layout.length === 4 && layout[0] === 0 && layout[1] < 0)) {
+      throw new TypeError('A NetStruct readDelimiter must describe at least one byte.');
+    }
+    return { ...CHUNK, kind: DelimiterKind.Records, sequence: new Uint8Array(Int32Array.from(layout).buffer), record: value };
   }
   throw new TypeError(
-    `Invalid readDelimiter: expected null, a positive integer, a string, a Buffer, a RegExp or a Struct; got ${Object.prototype.toString.call(value)}.`,
+    `Invalid readDelimiter: expected null, a positive integer, a string, a Buffer, a RegExp, a Struct or a NetStruct; got ${Object.prototype.toString.call(value)}.`,
   );
 }

@@ -183,7 +183,7 @@ export abstract class FramedChannel extends Channel {
   #deliver(frame: Buffer, framing: Framing): void {
     this.frameArrived();
     try {
-      if (framing.struct !== null) this.onRead(...(framing.struct.unpack(frame) as [unknown]));
+      if (framing.record !== null) this.onRead(...(framing.record.unpack(frame) as [unknown]));
       else this.onRead(this.#encoding === null ? frame : frame.toString(this.#encoding));
     } catch (error) {
       logCallbackError(this, 'onRead', error);

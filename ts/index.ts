@@ -5,9 +5,12 @@
  */
 export type { Address } from './address.js';
 export { Channel } from './channel.js';
+export { Datagram } from './datagram.js';
+export type { DatagramOptions } from './datagram.js';
 export type { ChannelOptions } from './channel.js';
 export type { ReadDelimiter } from './delimiter.js';
 export { Engine } from './engine.js';
+export { FramedChannel } from './framed_channel.js';
 export {
   DatagramBufferOverflow,
   InvalidAddressFormatError,
@@ -20,5 +23,6 @@ export { Server } from './server.js';
 export type { ListenOptions, ServerOptions, StreamClass } from './server.js';
 export { Stream } from './stream.js';
 export type { StreamOptions } from './stream.js';
+export { NetStruct } from './netstruct.js';
 export { Struct } from './struct.js';
 export type { Timer } from './timer.js';

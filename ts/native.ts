@@ -62,6 +62,7 @@ export interface NativeFunctions {
   pendingOutput(engine: number, token: number): number;
   write(engine: number, token: number, data: Uint8Array): number;
   writeString(engine: number, token: number, data: string): number;
+  writeFile(engine: number, token: number, path: string, fd: number, offset: number, length: number): number;
   flush(engine: number, token: number): void;
   close(engine: number, token: number, flush: boolean): void;
   release(engine: number, token: number): void;
@@ -87,6 +88,7 @@ export const enum DelimiterKind {
   Count = 1,
   Sequence = 2,
   External = 3,
+  Records = 4,
 }
 
 /** `readFrame` / `peekInput` results below zero. */

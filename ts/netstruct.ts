@@ -47,27 +47,6 @@ function maxLength(size: number, signed: boolean): number {
   return 2 ** (size * 8 - (signed ? 1 : 0)) - 1;
 }
 
-/**
- * One piece of a compiled format: fixed bytes packed by a {@link Struct},
- * optionally followed by a `$` string whose length is the segment's last item.
- */
-interface Segment {
-  readonly struct: Struct;
-  /** `struct.size`: fixed bytes of the segment. */
-  readonly size: number;
-  /** Values of the segment as seen by the user (the length item stands for the string). */
-  readonly items: number;
-  /** Byte size of the length field; 0 when no `$` string follows. */
-  readonly lenSize: number;
-  /** Offset of the length field within the segment; -1 when no `$` string follows. */
-  readonly lenOffset: number;
-  readonly lenSigned: boolean;
-  /** Longest string the length field can describe. */
-  readonly maxLength: number;
-  /** Index of the segment's first value in the record's value list. */
-  readonly firstValue: number;
-}
-
 function isDigit(ch: string): boolean {
   return ch >= '0' && ch <= '9';
 }
@@ -115,6 +94,23 @@ function toView(buffer: unknown, format: string): Uint8Array {
   throw new TypeError(`NetStruct ${JSON.stringify(format)}: expected a Buffer or Uint8Array, got ${describe(buffer)}`);
 }
 
+/** Below this many bytes a plain loop beats `set()` / `Buffer.from()`. */
+const SMALL_COPY = 32;
+
+/** Copy `n` bytes of `src` from `from` into `dst` at `to`. */
+function copyBytes(dst: Uint8Array, to: number, src: Uint8Array, from: number, n: number): void {
+  if (n > SMALL_COPY) dst.set(from === 0 && n === src.length ? src : src.subarray(from, from + n), to);
+  else for (let k = 0; k < n; k++) dst[to + k] = src[from + k];
+}
+
+/** A fresh Buffer holding `n` bytes of `src` from `from`. */
+function copyOut(src: Uint8Array, from: number, n: number): Buffer {
+  if (n > SMALL_COPY) return Buffer.from(src.subarray(from, from + n));
+  const out = Buffer.allocUnsafe(n);
+  for (let k = 0; k < n; k++) out[k] = src[from + k];
+  return out;
+}
+
 /**
  * A compiled format of the Python
  * [`netstruct`](https://pypi.org/project/netstruct/) library: a
@@ -129,11 +125,13 @@ function toView(buffer: unknown, format: string): Uint8Array {
  *   That length is not a value of its own: {@link NetStruct.pack} computes
  *   it from the string, and {@link NetStruct.unpack} consumes it, returning
  *   only the string. `'ih$5b'` takes and returns `[i, bytes, b, b, b, b, b]`.
- *   Several `$` may appear (`'b$b$'`).
+ *   Several `$` may appear (`'b$b$'`). The `$` must directly follow its
+ *   integer code, which takes no repeat count.
  * - Every other code means what it means to {@link Struct}. As in `netstruct`,
- *   the format is compiled as independent Struct pieces cut after each `$`,
- *   each with the format's byte order; in native `@` mode alignment therefore
- *   restarts after every string.
+ *   the format behaves as independent Struct pieces cut after each `$`, each
+ *   with the format's byte order; in native `@` mode alignment therefore
+ *   restarts after every string (`'@b$bi'` has 3 pad bytes after the second
+ *   `b`, counted from the end of the string).
  *
  * ## Values
  * As for {@link Struct} (numbers, `bigint` for 8-byte integers, `Buffer`s for
@@ -172,12 +170,37 @@ export class NetStruct {
    */
   readonly minimumSize: number;
 
-  private readonly _segments: readonly Segment[];
   /** Number of values taken by pack and returned by unpack. */
   private readonly _count: number;
   private readonly _le: boolean;
-  /** Whether the format has no `$`: a single Struct does all the work. */
+  /**
+   * One Struct for all the fixed parts, laid out one after the other (in
+   * native mode each starting at a multiple of 8, so that alignment inside a
+   * part is the same as when the part is compiled alone). Its values are the
+   * record's values with each `$` string replaced by its length.
+   */
+  private readonly _fixed: Struct;
+  /** `_fixed` itself when the format has no `$`: pack/unpack go straight to it. */
   private readonly _simple: Struct | null;
+  /** Reused buffer of `_fixed.size` bytes where unpack gathers the fixed parts. */
+  private readonly _scratch: Buffer;
+  /** Reused by unpack: where each segment's string starts in the record, and its length. */
+  private readonly _stringAt: Float64Array;
+  private readonly _stringLen: Float64Array;
+  // Per segment (a fixed part and the `$` string after it, if any):
+  /** Offset of the fixed part in `_fixed`. */
+  private readonly _segStart: readonly number[];
+  /** Fixed bytes of the segment. */
+  private readonly _segSize: readonly number[];
+  /** Offset of the length field within the segment, -1 when no `$` follows. */
+  private readonly _lenOffset: readonly number[];
+  /** Length field size in bytes, 0 when no `$` follows. */
+  private readonly _lenSize: readonly number[];
+  private readonly _lenSigned: readonly boolean[];
+  /** Longest string the length field can describe. */
+  private readonly _maxLength: readonly number[];
+  /** Index of the `$` value in the record's values, -1 when no `$` follows. */
+  private readonly _stringIndex: readonly number[];
   private readonly _layout: readonly number[];
 
   /**
@@ -197,8 +220,7 @@ export class NetStruct {
       throw new TypeError(`NetStruct format must be a string, got ${describe(format)}`);
     }
     this.format = format;
-    const bad = (why: string): TypeError =>
-      new TypeError(`bad netstruct format ${JSON.stringify(format)}: ${why}`);
+    const bad = (why: string): TypeError => new TypeError(`bad netstruct format ${JSON.stringify(format)}: ${why}`);
 
     let order = '!';
     let body = format;
@@ -209,78 +231,97 @@ export class NetStruct {
     const native = order === '@';
     const le = order === '<' || ((order === '@' || order === '=') && HOST_LITTLE_ENDIAN);
     const lengthCodes = native ? NATIVE_LENGTH_CODES : STANDARD_LENGTH_CODES;
+    const codeList = Object.keys(lengthCodes).join(' ');
 
-    const pieces = body.split('$');
-    const segments: Segment[] = [];
+    const segStart: number[] = [];
+    const segSize: number[] = [];
+    const lenOffset: number[] = [];
+    const lenSize: number[] = [];
+    const lenSigned: boolean[] = [];
+    const maxLengths: number[] = [];
+    const stringIndex: number[] = [];
     const layout: number[] = [];
+    let fixedFormat = order;
+    let fixedSize = 0;
     let count = 0;
     let minimumSize = 0;
+
+    const pieces = body.split('$');
     let textPos = format.length - body.length;
     for (let k = 0; k < pieces.length; k++) {
       const text = pieces[k];
       const hasString = k < pieces.length - 1;
       const dollarAt = textPos + text.length;
-      let lenSize = 0;
-      let lenSigned = false;
+      let size = 0;
+      let signed = false;
       if (hasString) {
         const code = text.length > 0 ? text[text.length - 1] : '';
-        if (code === '') {
-          throw bad(
-            `'$' at position ${dollarAt} must follow an integer code (${Object.keys(lengthCodes).join(' ')})`,
-          );
-        }
+        if (code === '') throw bad(`'$' at position ${dollarAt} must follow an integer code (${codeList})`);
         if (!Object.prototype.hasOwnProperty.call(lengthCodes, code)) {
-          throw bad(
-            `'$' at position ${dollarAt} follows ${JSON.stringify(code)}, not an integer code ` +
-              `(${Object.keys(lengthCodes).join(' ')})`,
-          );
+          throw bad(`'$' at position ${dollarAt} follows ${JSON.stringify(code)}, not an integer code (${codeList})`);
         }
         if (text.length > 1 && isDigit(text[text.length - 2])) {
           throw bad(`the length code before '$' at position ${dollarAt} must not have a repeat count`);
         }
-        [lenSize, lenSigned] = lengthCodes[code];
+        [size, signed] = lengthCodes[code];
       }
 
-      let struct: Struct;
+      let piece: Struct;
       try {
-        struct = new Struct(order + text);
+        piece = new Struct(order + text);
       } catch (e) {
         throw bad(`piece ${JSON.stringify(text)} (at position ${textPos}): ${(e as Error).message}`);
       }
-      // Number of values of the piece: unpacking zero bytes never fails and
-      // yields exactly one value per item.
-      const items = struct.unpack(Buffer.alloc(struct.size)).length;
       textPos = dollarAt + 1;
-      if (!hasString && items === 0 && struct.size === 0) continue; // e.g. the empty tail of 'b$'
+      // Unpacking zero bytes never fails and yields one value per item.
+      const items = piece.unpack(Buffer.alloc(piece.size)).length;
+      if (!hasString && items === 0 && piece.size === 0) continue; // e.g. the empty tail of 'b$'
 
-      const lenOffset = hasString ? struct.size - lenSize : -1;
-      segments.push({
-        struct,
-        size: struct.size,
-        items,
-        lenSize,
-        lenOffset,
-        lenSigned,
-        maxLength: hasString ? maxLength(lenSize, lenSigned) : 0,
-        firstValue: count,
-      });
-      count += items;
-      minimumSize += struct.size;
-      if (hasString || struct.size > 0) {
+      if (native && fixedSize % 8 !== 0) {
+        const pad = 8 - (fixedSize % 8);
+        fixedFormat += `${pad}x`;
+        fixedSize += pad;
+      }
+      fixedFormat += text;
+      segStart.push(fixedSize);
+      segSize.push(piece.size);
+      lenOffset.push(hasString ? piece.size - size : -1);
+      lenSize.push(size);
+      lenSigned.push(signed);
+      maxLengths.push(hasString ? maxLength(size, signed) : 0);
+      stringIndex.push(hasString ? count + items - 1 : -1);
+      if (hasString || piece.size > 0) {
         layout.push(
-          struct.size,
-          lenOffset,
-          lenSize,
-          hasString ? (le ? FLAG_LITTLE_ENDIAN : 0) | (lenSigned ? FLAG_SIGNED : 0) : 0,
+          piece.size,
+          hasString ? piece.size - size : -1,
+          size,
+          hasString ? (le ? FLAG_LITTLE_ENDIAN : 0) | (signed ? FLAG_SIGNED : 0) : 0,
         );
       }
+      fixedSize += piece.size;
+      count += items;
+      minimumSize += piece.size;
     }
 
+    const fixed = new Struct(fixedFormat);
+    if (fixed.size !== fixedSize || fixed.unpack(Buffer.alloc(fixed.size)).length !== count) {
+      throw new Error(`NetStruct ${JSON.stringify(format)}: internal error compiling ${JSON.stringify(fixedFormat)}`);
+    }
     this.minimumSize = minimumSize;
-    this._segments = segments;
     this._count = count;
     this._le = le;
-    this._simple = segments.length === 1 && segments[0].lenSize === 0 ? segments[0].struct : null;
+    this._fixed = fixed;
+    this._simple = stringIndex.every((i) => i < 0) ? fixed : null;
+    this._scratch = Buffer.alloc(fixed.size);
+    this._stringAt = new Float64Array(segSize.length);
+    this._stringLen = new Float64Array(segSize.length);
+    this._segStart = segStart;
+    this._segSize = segSize;
+    this._lenOffset = lenOffset;
+    this._lenSize = lenSize;
+    this._lenSigned = lenSigned;
+    this._maxLength = maxLengths;
+    this._stringIndex = stringIndex;
     this._layout = layout;
   }
 
@@ -308,55 +349,51 @@ export class NetStruct {
         `NetStruct ${JSON.stringify(this.format)}: pack expected ${this._count} value(s), got ${values.length}`,
       );
     }
-    const simple = this._simple;
-    if (simple !== null) return this._packPiece(simple, values, 0);
-    const segments = this._segments;
-    const n = segments.length;
-    const packed: Buffer[] = new Array(n);
+    if (this._simple !== null) return this._packFixed(values);
+    const stringIndex = this._stringIndex;
+    const n = stringIndex.length;
+    // `values` is this call's own rest array: put each string's length in its place.
     const strings: unknown[] = new Array(n);
-    let total = 0;
+    let total = this.minimumSize;
     for (let k = 0; k < n; k++) {
-      const seg = segments[k];
-      const first = seg.firstValue;
-      const args = values.slice(first, first + seg.items);
-      if (seg.lenSize > 0) {
-        const last = seg.items - 1;
-        const v = args[last];
-        let len: number;
-        if (v instanceof Uint8Array) len = v.length;
-        else if (typeof v === 'string') len = Buffer.byteLength(v, 'utf8');
-        else {
-          throw new TypeError(
-            `NetStruct ${JSON.stringify(this.format)}: value at index ${first + last} for '$' (${describe(v)}): ` +
-              'expected a Buffer, Uint8Array or string',
-          );
-        }
-        if (len > seg.maxLength) {
-          throw new RangeError(
-            `NetStruct ${JSON.stringify(this.format)}: value at index ${first + last} for '$' is ${len} bytes long, ` +
-              `more than its length field can hold (${seg.maxLength})`,
-          );
-        }
-        args[last] = len;
-        strings[k] = v;
-        total += len;
+      const at = stringIndex[k];
+      if (at < 0) continue;
+      const v = values[at];
+      let len: number;
+      if (v instanceof Uint8Array) len = v.length;
+      else if (typeof v === 'string') len = Buffer.byteLength(v, 'utf8');
+      else {
+        throw new TypeError(
+          `NetStruct ${JSON.stringify(this.format)}: value at index ${at} for '$' (${describe(v)}): ` +
+            'expected a Buffer, Uint8Array or string',
+        );
       }
-      const piece = this._packPiece(seg.struct, args, first);
-      packed[k] = piece;
-      total += piece.length;
+      if (len > this._maxLength[k]) {
+        throw new RangeError(
+          `NetStruct ${JSON.stringify(this.format)}: value at index ${at} for '$' is ${len} bytes long, ` +
+            `more than its length field can hold (${this._maxLength[k]})`,
+        );
+      }
+      strings[k] = v;
+      values[at] = len;
+      total += len;
     }
+    const fixed = this._packFixed(values);
     const out = Buffer.allocUnsafe(total);
+    const segStart = this._segStart;
+    const segSize = this._segSize;
     let pos = 0;
     for (let k = 0; k < n; k++) {
-      const piece = packed[k];
-      out.set(piece, pos);
-      pos += piece.length;
+      const size = segSize[k];
+      copyBytes(out, pos, fixed, segStart[k], size);
+      pos += size;
       const s = strings[k];
       if (s === undefined) continue;
       if (typeof s === 'string') pos += out.write(s, pos, 'utf8');
       else {
-        out.set(s as Uint8Array, pos);
-        pos += (s as Uint8Array).length;
+        const bytes = s as Uint8Array;
+        copyBytes(out, pos, bytes, 0, bytes.length);
+        pos += bytes.length;
       }
     }
     return out;
@@ -387,29 +424,35 @@ export class NetStruct {
       if (len !== simple.size) throw this._lengthError(len, len < simple.size ? -1 : simple.size);
       return simple.unpack(b);
     }
-    const segments = this._segments;
-    const out: unknown[] = new Array(this._count);
-    let vi = 0;
+    // Gather the fixed parts into the scratch buffer, noting where strings lie.
+    const scratch = this._scratch;
+    const segStart = this._segStart;
+    const segSize = this._segSize;
+    const lenSize = this._lenSize;
+    const n = segSize.length;
+    const stringAt = this._stringAt;
+    const stringLen = this._stringLen;
     let pos = 0;
-    for (let k = 0; k < segments.length; k++) {
-      const seg = segments[k];
-      if (pos + seg.size > len) throw this._lengthError(len, -1);
-      const values = seg.struct.unpackFrom(b, pos);
-      pos += seg.size;
-      if (seg.lenSize === 0) {
-        for (let j = 0; j < values.length; j++) out[vi++] = values[j];
-        continue;
-      }
-      const last = values.length - 1;
-      for (let j = 0; j < last; j++) out[vi++] = values[j];
-      const raw = values[last];
-      const n = typeof raw === 'bigint' ? Number(raw) : (raw as number);
-      if (n < 0) throw this._negativeError(raw, pos - seg.size + seg.lenOffset);
-      if (pos + n > len) throw this._lengthError(len, -1);
-      out[vi++] = Buffer.from(b.subarray(pos, pos + n));
-      pos += n;
+    for (let k = 0; k < n; k++) {
+      const size = segSize[k];
+      if (pos + size > len) throw this._lengthError(len, -1);
+      copyBytes(scratch, segStart[k], b, pos, size);
+      pos += size;
+      if (lenSize[k] === 0) continue;
+      const field = pos - size + this._lenOffset[k];
+      const strLen = readLength(b, field, lenSize[k], this._le, this._lenSigned[k]);
+      if (strLen < 0) throw this._negativeError(strLen, field);
+      if (pos + strLen > len) throw this._lengthError(len, -1);
+      stringAt[k] = pos;
+      stringLen[k] = strLen;
+      pos += strLen;
     }
     if (pos !== len) throw this._lengthError(len, pos);
+    const out = this._fixed.unpack(scratch);
+    const stringIndex = this._stringIndex;
+    for (let k = 0; k < n; k++) {
+      if (stringIndex[k] >= 0) out[stringIndex[k]] = copyOut(b, stringAt[k], stringLen[k]);
+    }
     return out;
   }
 
@@ -443,21 +486,20 @@ export class NetStruct {
         `NetStruct ${JSON.stringify(this.format)}: offset ${offset} out of range for a ${len}-byte buffer`,
       );
     }
-    const segments = this._segments;
-    const le = this._le;
+    const segSize = this._segSize;
+    const lenSize = this._lenSize;
     let pos = offset;
-    for (let k = 0; k < segments.length; k++) {
-      const seg = segments[k];
-      const end = pos + seg.size;
+    for (let k = 0; k < segSize.length; k++) {
+      const end = pos + segSize[k];
       if (end > len) return -1;
-      if (seg.lenSize === 0) {
+      if (lenSize[k] === 0) {
         pos = end;
         continue;
       }
-      const at = pos + seg.lenOffset;
-      const n = readLength(b, at, seg.lenSize, le, seg.lenSigned);
-      if (n < 0) throw this._negativeError(n, at);
-      pos = end + n;
+      const field = pos + this._lenOffset[k];
+      const strLen = readLength(b, field, lenSize[k], this._le, this._lenSigned[k]);
+      if (strLen < 0) throw this._negativeError(strLen, field);
+      pos = end + strLen;
       if (pos > len) return -1;
     }
     return pos - offset;
@@ -495,16 +537,15 @@ export class NetStruct {
   // internals
   // -------------------------------------------------------------------------
 
-  /** Pack one piece, reporting errors with the NetStruct format and value index. */
-  private _packPiece(struct: Struct, args: unknown[], firstValue: number): Buffer {
+  /** Pack the fixed parts, reporting errors with the NetStruct format. */
+  private _packFixed(values: unknown[]): Buffer {
     try {
-      return struct.pack(...args);
+      return this._fixed.pack(...values);
     } catch (e) {
       if (e instanceof RangeError || e instanceof TypeError) {
         const Ctor = e instanceof RangeError ? RangeError : TypeError;
-        throw new Ctor(
-          `NetStruct ${JSON.stringify(this.format)} (values from index ${firstValue}): ${e.message}`,
-        );
+        // Value indexes are the record's: a length sits where its string goes.
+        throw new Ctor(`NetStruct ${JSON.stringify(this.format)}: ${e.message}`);
       }
       throw e;
     }

@@ -5,6 +5,9 @@ import type { ChannelOptions } from './channel.js';
 import { StreamBufferOverflow, StreamConnectError, systemError } from './errors.js';
 import { FramedChannel } from './framed_channel.js';
 import { kAttach, kHandleEvent } from './internal.js';
+import type { NetStruct } from './netstruct.js';
+import { packerFor } from './packing.js';
+import type { Struct } from './struct.js';
 import { EventKind, native } from './native.js';
 import type { Server } from './server.js';
 
@@ -151,6 +154,41 @@ export class Stream extends FramedChannel {
     else throw new TypeError(`write() takes a string or a Uint8Array; got ${Object.prototype.toString.call(data)}.`);
     if (result < 0) throw systemError(result, 'write');
     if (flush) native.flush(this.engineId, this.token);
+  }
+
+  /**
+   * Sends a file (a path, or an open file descriptor that stays yours),
+   * after everything written before and before anything written after:
+   * `nbytes` bytes from `offset` (`nbytes = 0`: to the end of the file).
+   * Linux sends it with `sendfile`, without copying it through JavaScript.
+   * Throws `Error` on a stream that is not connected, and the open error
+   * (`code` `'ENOENT'`, ...) for a file that cannot be read.
+   */
+  writeFile(file: string | number, nbytes = 0, offset = 0, flush = false): void {
+    if (typeof file !== 'string' && !(Number.isInteger(file) && file >= 0)) {
+      throw new TypeError(`writeFile() takes a path or a file descriptor; got ${String(file)}.`);
+    }
+    for (const [name, value] of [['nbytes', nbytes], ['offset', offset]] as const) {
+      if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer; got ${String(value)}.`);
+    }
+    if (this.#state !== State.Connected) throw this.#notWritable();
+    const path = typeof file === 'string' ? file : '';
+    const result = native.writeFile(this.engineId, this.token, path, typeof file === 'number' ? file : -1, offset, nbytes);
+    if (result < 0) throw systemError(result, typeof file === 'string' ? 'open' : 'dup');
+    if (flush) native.flush(this.engineId, this.token);
+  }
+
+  /**
+   * Packs `values` with `format` (a Struct, a NetStruct, or a format
+   * string) or, without one, with the current Struct/NetStruct
+   * `readDelimiter`, and writes the bytes. No format:
+   * `Error('No format is available for writing packed data.')`, checked
+   * before the connection state.
+   */
+  writePacked(values: unknown[], format?: string | Struct | NetStruct, flush = false): void {
+    const packer = packerFor(format ?? this.readDelimiter);
+    if (!Array.isArray(values)) throw new TypeError('writePacked() takes an array of values.');
+    this.write(packer.pack(...values), flush);
   }
 
   /** Tries to send buffered data now instead of at the end of the iteration. */

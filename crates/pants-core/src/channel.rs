@@ -7,6 +7,7 @@ use crate::byte_queue::ByteQueue;
 use crate::datagram::DatagramChannel;
 use crate::engine::FrameRead;
 use crate::framing::Framer;
+use crate::outgoing::Outgoing;
 use crate::socket::{Connection, Listener};
 
 /// Default for [`StreamChannel::buffer_size`], as in Pants.
@@ -41,7 +42,7 @@ pub(crate) struct StreamChannel {
     pub state: StreamState,
     pub fd: RawFd,
     pub incoming: ByteQueue,
-    pub outgoing: ByteQueue,
+    pub outgoing: Outgoing,
     pub framer: Framer,
     pub buffer_size: usize,
     pub peer: Option<SocketAddress>,
@@ -66,7 +67,7 @@ impl StreamChannel {
             state,
             fd,
             incoming: ByteQueue::new(),
-            outgoing: ByteQueue::new(),
+            outgoing: Outgoing::default(),
             framer: Framer::default(),
             buffer_size: DEFAULT_BUFFER_SIZE,
             peer,

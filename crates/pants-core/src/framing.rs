@@ -18,6 +18,70 @@ pub enum Delimiter {
     /// Framed by the caller (for example a JavaScript RegExp); the codec only
     /// reports the whole buffer as undecided.
     External,
+    /// Variable-length records (netstruct's `$` strings): segments of fixed
+    /// bytes, each possibly followed by a string whose length is an integer
+    /// field of the segment. Never empty.
+    Records(Vec<RecordSegment>),
+}
+
+/// One part of a [`Delimiter::Records`] layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordSegment {
+    /// Fixed bytes of the segment.
+    pub fixed: usize,
+    /// Where the length of the string after the segment is, if one follows.
+    pub length_field: Option<LengthField>,
+}
+
+/// An integer field giving the length of a string.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LengthField {
+    /// Offset within its segment.
+    pub offset: usize,
+    /// Size in bytes: 1, 2, 4 or 8.
+    pub size: usize,
+    /// Little-endian (else big-endian).
+    pub little_endian: bool,
+    /// Two's-complement signed (a negative length never completes a record).
+    pub signed: bool,
+}
+
+impl LengthField {
+    fn read(&self, bytes: &[u8]) -> usize {
+        let mut raw = [0u8; 8];
+        let field = &bytes[self.offset..self.offset + self.size];
+        if self.little_endian {
+            raw[..self.size].copy_from_slice(field);
+        } else {
+            for (index, byte) in field.iter().rev().enumerate() {
+                raw[index] = *byte;
+            }
+        }
+        let value = u64::from_le_bytes(raw);
+        let negative = self.signed && field[if self.little_endian { self.size - 1 } else { 0 }] & 0x80 != 0;
+        if negative {
+            usize::MAX
+        } else {
+            usize::try_from(value).unwrap_or(usize::MAX)
+        }
+    }
+}
+
+/// The length of the first complete record at the start of `buf`, if there is one.
+fn record_length(segments: &[RecordSegment], buf: &[u8]) -> Option<usize> {
+    let mut position = 0usize;
+    for segment in segments {
+        let end = position.checked_add(segment.fixed)?;
+        let fixed = buf.get(position..end)?;
+        position = end;
+        if let Some(field) = segment.length_field {
+            position = position.checked_add(field.read(fixed))?;
+            if position > buf.len() {
+                return None;
+            }
+        }
+    }
+    Some(position)
 }
 
 /// Where the next frame lies in the buffer: its bytes are `buf[..len]`, and
@@ -53,6 +117,10 @@ impl Framer {
     pub fn new(delimiter: Delimiter) -> Self {
         let finder = match &delimiter {
             Delimiter::Count(0) => panic!("a count delimiter must be positive"),
+            Delimiter::Records(segments) => {
+                assert!(!segments.is_empty(), "a record layout must not be empty");
+                None
+            }
             Delimiter::Sequence(bytes) => {
                 assert!(!bytes.is_empty(), "a sequence delimiter must not be empty");
                 Some(memmem::Finder::new(bytes).into_owned())
@@ -74,7 +142,7 @@ impl Framer {
         match &self.delimiter {
             Delimiter::Chunk => 0,
             Delimiter::Sequence(bytes) => bytes.len(),
-            Delimiter::Count(_) | Delimiter::External => 1,
+            Delimiter::Count(_) | Delimiter::External | Delimiter::Records(_) => 1,
         }
     }
 
@@ -98,6 +166,10 @@ impl Framer {
                         None
                     }
                 }
+            }
+            Delimiter::Records(segments) => {
+                let len = record_length(segments, buf)?;
+                Some(Frame { len, consumed: len })
             }
             _ => None,
         }
@@ -181,6 +253,36 @@ mod tests {
     fn slack_leaves_room_for_the_delimiter() {
         assert_eq!(Framer::new(Delimiter::Sequence(b"\r\n".to_vec())).slack(), 2);
         assert_eq!(Framer::new(Delimiter::Chunk).slack(), 0);
+    }
+
+    /// `'!h$b'`: a big-endian i16 length, the string, then one byte.
+    fn netstruct_h_string_b() -> Delimiter {
+        Delimiter::Records(vec![
+            RecordSegment { fixed: 2, length_field: Some(LengthField { offset: 0, size: 2, little_endian: false, signed: true }) },
+            RecordSegment { fixed: 1, length_field: None },
+        ])
+    }
+
+    #[test]
+    fn records_at_every_chunk_size() {
+        let input = b"\x00\x03abc\x07\x00\x00\x08\x00\x02xy";
+        check_every_chunk_size(netstruct_h_string_b(), input, &[b"\x00\x03abc\x07", b"\x00\x00\x08"], b"\x00\x02xy");
+    }
+
+    #[test]
+    fn little_endian_unsigned_length_fields() {
+        let layout = Delimiter::Records(vec![RecordSegment {
+            fixed: 5,
+            length_field: Some(LengthField { offset: 1, size: 4, little_endian: true, signed: false }),
+        }]);
+        let input = b"Z\x02\x00\x00\x00hiZ\x00\x00\x00\x00";
+        check_every_chunk_size(layout, input, &[b"Z\x02\x00\x00\x00hi", b"Z\x00\x00\x00\x00"], b"");
+    }
+
+    #[test]
+    fn a_negative_length_never_completes_a_record() {
+        let mut framer = Framer::new(netstruct_h_string_b());
+        assert_eq!(framer.decode(b"\xff\xffabcdefgh"), None);
     }
 
     #[test]

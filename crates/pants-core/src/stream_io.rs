@@ -1,6 +1,7 @@
 //! The engine's stream operations: connecting, receiving into the read
 //! buffer, sending the write buffer, and closing.
 
+use std::fs::File;
 use std::io::{self, ErrorKind};
 use std::net::Shutdown;
 use std::os::fd::AsRawFd;
@@ -93,12 +94,31 @@ impl Engine {
         if stream.state != StreamState::Open {
             return Err(not_open());
         }
-        stream.outgoing.extend(bytes);
+        stream.outgoing.push_bytes(bytes);
         if !stream.dirty {
             stream.dirty = true;
             self.dirty.push(token);
         }
         Ok(())
+    }
+
+    /// Queues `length` bytes of `file` from `offset` (0: to the end of the
+    /// file) after what was written before; sent with `sendfile` on Linux.
+    /// Returns the number of bytes queued. `ENOTCONN` unless the stream is open.
+    pub fn write_file(&mut self, token: usize, file: File, offset: u64, length: u64) -> io::Result<u64> {
+        let stream = self.stream_mut(token)?;
+        if stream.state != StreamState::Open {
+            return Err(not_open());
+        }
+        let size = file.metadata()?.len();
+        let available = size.saturating_sub(offset);
+        let length = if length == 0 { available } else { length.min(available) };
+        stream.outgoing.push_file(file, offset, length);
+        if !stream.dirty {
+            stream.dirty = true;
+            self.dirty.push(token);
+        }
+        Ok(length)
     }
 
     /// Sends the stream's buffered bytes now, as far as the kernel takes them.
@@ -112,25 +132,7 @@ impl Engine {
         if stream.outgoing.is_empty() || !matches!(stream.state, StreamState::Open | StreamState::Closing) {
             return;
         }
-        let mut failure = None;
-        while !stream.outgoing.is_empty() {
-            let pending = stream.outgoing.as_slice();
-            let pending_len = pending.len();
-            match connection.write(pending) {
-                Ok(sent) => {
-                    stream.outgoing.consume(sent);
-                    if sent < pending_len {
-                        break; // the kernel buffer is full: wait for writability
-                    }
-                }
-                Err(error) if error.kind() == ErrorKind::Interrupted => {}
-                Err(error) if error.kind() == ErrorKind::WouldBlock => break,
-                Err(error) => {
-                    failure = Some(error);
-                    break;
-                }
-            }
-        }
+        let failure = stream.outgoing.send_to(connection).err();
         if let Some(error) = failure {
             stream.outgoing.clear();
             if is_disconnect(&error) {

@@ -9,11 +9,13 @@
 //! arrays the caller owns; frames are copied into the caller's pool buffer.
 
 use std::cell::RefCell;
+use std::fs::File;
+use std::os::fd::BorrowedFd;
 use std::time::Duration;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use pants_core::{Delimiter, Engine, FrameRead, ListenOptions, SocketAddress};
+use pants_core::{Delimiter, LengthField, RecordSegment, Engine, FrameRead, ListenOptions, SocketAddress};
 use slab::Slab;
 
 use crate::address::{inet, unix, AddressInfo};
@@ -388,6 +390,7 @@ pub mod functions {
                 (1, _) if count > 0 => Delimiter::Count(count as usize),
                 (2, Some(bytes)) if !bytes.is_empty() => Delimiter::Sequence(bytes.to_vec()),
                 (3, _) => Delimiter::External,
+                (4, Some(bytes)) => record_layout(bytes).map_or(Delimiter::Chunk, Delimiter::Records),
                 _ => Delimiter::Chunk,
             };
             let _ = driver
@@ -519,6 +522,27 @@ pub mod functions {
         })
     }
 
+    /// Queues a file (a path, or a descriptor when `path` is empty) after
+    /// what was written before: the number of bytes queued, or `-errno`.
+    #[napi]
+    pub fn write_file(engine: u32, token: u32, path: String, fd: i32, offset: f64, length: f64) -> Result<f64> {
+        let driver = driver(engine)?;
+        let file = if path.is_empty() {
+            // SAFETY: the descriptor is only borrowed to duplicate it; the caller keeps its own.
+            unsafe { BorrowedFd::borrow_raw(fd) }.try_clone_to_owned().map(File::from)
+        } else {
+            File::open(path)
+        };
+        let result = file.and_then(|file| driver.engine.borrow_mut().write_file(token as usize, file, offset as u64, length as u64));
+        Ok(match result {
+            Ok(queued) => {
+                driver.settle();
+                queued as f64
+            }
+            Err(error) => f64::from(negative_errno(&error)),
+        })
+    }
+
     /// Buffers a string as UTF-8; see `write`.
     #[napi]
     pub fn write_string(engine: u32, token: u32, data: String) -> Result<i32> {
@@ -567,6 +591,26 @@ pub mod functions {
             driver.engine.borrow_mut().release(token as usize);
         })
     }
+}
+
+/// Decodes a record layout: little-endian i32 quadruples (fixed bytes,
+/// length field offset or -1, its size, flags: 1 little-endian, 2 signed).
+fn record_layout(bytes: &[u8]) -> Option<Vec<RecordSegment>> {
+    let numbers: Vec<i32> = bytes.chunks_exact(4).map(|word| i32::from_le_bytes(word.try_into().unwrap())).collect();
+    let segments: Vec<RecordSegment> = numbers
+        .chunks_exact(4)
+        .map(|segment| {
+            let [fixed, offset, size, flags] = [segment[0], segment[1], segment[2], segment[3]];
+            let length_field = (offset >= 0 && matches!(size, 1 | 2 | 4 | 8) && offset + size <= fixed).then_some(LengthField {
+                offset: offset as usize,
+                size: size as usize,
+                little_endian: flags & 1 != 0,
+                signed: flags & 2 != 0,
+            });
+            RecordSegment { fixed: fixed.max(0) as usize, length_field }
+        })
+        .collect();
+    (!segments.is_empty()).then_some(segments)
 }
 
 /// Copies queued events into `out` as (kind, token, a, b) quadruples.

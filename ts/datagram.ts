@@ -1,0 +1,255 @@
+import { lookup } from 'node:dns';
+
+import { Address, formatAddress, parseAddress } from './address.js';
+import type { ChannelOptions } from './channel.js';
+import { DatagramBufferOverflow, InvalidAddressFormatError, systemError } from './errors.js';
+import { FramedChannel } from './framed_channel.js';
+import { kHandleEvent } from './internal.js';
+import { EventKind, native } from './native.js';
+
+/** Options of `new Datagram()`. */
+export type DatagramOptions = ChannelOptions;
+
+const enum State {
+  Idle,
+  Resolving,
+  Open,
+  Closing,
+  Closed,
+}
+
+/** An IP address to send to, checked and resolved. */
+interface Target {
+  host: string;
+  port: number;
+  flowinfo: number;
+  scopeId: number;
+}
+
+/**
+ * A UDP socket. Subclass it and override `onRead`:
+ *
+ * ```ts
+ * class UdpEcho extends Datagram {
+ *   onRead(data: Buffer) { this.write(data); } // back to the sender
+ * }
+ * new UdpEcho().listen(['127.0.0.1', 9000]);
+ * ```
+ *
+ * Incoming bytes are framed per sender: a `readDelimiter` of `'\n'` makes
+ * lines out of each sender's packets, which never mix with other senders'.
+ * With the default `null` delimiter, each packet is one frame. During
+ * `onRead`, `remoteAddress` is the sender of the frame, and `write(data)`
+ * without an address replies to it. A packet larger than `bufferSize`, or
+ * a sender's unfinished frame growing past it, calls
+ * `onOverflowError(DatagramBufferOverflow)`.
+ */
+export class Datagram extends FramedChannel {
+  #state = State.Idle;
+  #fileno: number | null = null;
+  #remoteAddress: Address | null = null;
+  #localAddress: Address | null = null;
+  /** Packets written while the socket is still being set up (a hostname resolving). */
+  #waiting: { data: Uint8Array; address: Address }[] = [];
+
+  constructor(options: DatagramOptions = {}) {
+    super(options);
+  }
+
+  /** The socket's file descriptor while it is open, else `null`. */
+  get fileno(): number | null {
+    return this.#fileno;
+  }
+
+  /** The sender of the frame being delivered (during `onRead`; kept until the next one), else `null`. */
+  get remoteAddress(): Address | null {
+    return this.#remoteAddress;
+  }
+
+  /** Where the socket is bound (with the real port after binding port 0), else `null`. */
+  get localAddress(): Address | null {
+    return this.#localAddress;
+  }
+
+  /**
+   * Binds to `address` (an IP address or hostname; port 0: ephemeral).
+   * Bind errors throw at once with Node's `code`; a hostname is resolved
+   * first and its errors reach `onError`. Not an IP address form:
+   * `InvalidAddressFormatError`.
+   */
+  listen(address: Address): this {
+    if (this.#state !== State.Idle) throw new Error(this.#state === State.Closed ? 'The datagram channel is closed.' : 'The datagram channel is already bound.');
+    const parsed = parseAddress(address);
+    if (parsed.kind !== 'inet') throw new InvalidAddressFormatError(`A datagram channel needs an IP address; got ${JSON.stringify(address)}.`);
+    this.adoptFieldSettings();
+    if (!parsed.resolve) {
+      this.#bind(native.bindDatagram(this.engineId, parsed.host, parsed.port, parsed.flowinfo, parsed.scopeId), 'bind');
+      return this;
+    }
+    this.#state = State.Resolving;
+    lookup(parsed.host, { family: parsed.family === 6 ? 6 : 0 }, (error, host) => {
+      this.engine.callback(() => {
+        if (this.#state !== State.Resolving) return;
+        this.#state = State.Idle;
+        try {
+          if (error) throw error;
+          this.#bind(native.bindDatagram(this.engineId, host, parsed.port, parsed.flowinfo, parsed.scopeId), 'bind');
+        } catch (failure) {
+          this.safely('onError', this.onError, failure as Error);
+        }
+        this.#drainWaiting();
+      });
+    });
+    return this;
+  }
+
+  /**
+   * Sends `data` (strings as UTF-8) as one packet to `address`, by default
+   * `remoteAddress` (the sender being answered). Packets are sent together
+   * at the end of the engine iteration; `flush` sends at once. An unbound
+   * channel is bound to an ephemeral port first. Throws `Error` when closed
+   * or when there is no address, `InvalidAddressFormatError` for a bad one.
+   */
+  write(data: string | Uint8Array, address?: Address, flush = false): void {
+    if (this.#state === State.Closing || this.#state === State.Closed) throw new Error('Cannot write to a closed datagram channel.');
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    if (!(bytes instanceof Uint8Array)) throw new TypeError(`write() takes a string or a Uint8Array; got ${Object.prototype.toString.call(data)}.`);
+    const to = address ?? this.#remoteAddress;
+    if (to === null) throw new Error('No address to write to: give one, or write while answering a sender.');
+    const parsed = parseAddress(to);
+    if (parsed.kind !== 'inet') throw new InvalidAddressFormatError(`A datagram needs an IP address; got ${JSON.stringify(to)}.`);
+    if (this.#state === State.Resolving || parsed.resolve || this.#waiting.length > 0) {
+      this.#writeLater(bytes, to);
+      return;
+    }
+    this.#send(bytes, parsed, flush);
+  }
+
+  /** Tries to send queued packets now. */
+  flush(): void {
+    if (this.token >= 0) native.flush(this.engineId, this.token);
+  }
+
+  /**
+   * Closes the socket. With `flush` (default), queued packets are sent
+   * first. `onClose()` runs once, from the engine.
+   */
+  close(flush = true): void {
+    switch (this.#state) {
+      case State.Open:
+        this.#state = State.Closing;
+        native.close(this.engineId, this.token, flush);
+        break;
+      case State.Idle:
+      case State.Resolving:
+        this.#state = State.Closing;
+        this.engine.callback(() => this.#finishClose());
+        break;
+      default:
+        break;
+    }
+  }
+
+  /**
+   * More than `bufferSize` bytes arrived from one sender without completing
+   * a frame (or one packet was larger). `remoteAddress` is that sender.
+   * Default: log it and `close(false)`. The sender's unframed bytes are discarded.
+   */
+  override onOverflowError(error: DatagramBufferOverflow): void {
+    this.logAndClose('onOverflowError', error);
+  }
+
+  // ----- engine side ----------------------------------------------------
+
+  /** @internal */
+  [kHandleEvent](kind: number, a: number): void {
+    switch (kind) {
+      case EventKind.Read:
+        this.readFrames();
+        break;
+      case EventKind.Close:
+        this.#finishClose();
+        break;
+      case EventKind.ReadError:
+        this.safely('onReadError', this.onReadError, systemError(-a, 'recvfrom'));
+        break;
+      case EventKind.WriteError:
+        this.safely('onWriteError', this.onWriteError, systemError(-a, 'sendto'));
+        break;
+    }
+  }
+
+  /** @internal */
+  protected get reading(): boolean {
+    return this.#state === State.Open;
+  }
+
+  /** @internal */
+  protected override frameArrived(): void {
+    this.#remoteAddress = formatAddress(native.peerAddress(this.engineId, this.token));
+  }
+
+  /** @internal */
+  protected overflowError(): Error {
+    return new DatagramBufferOverflow(`More than bufferSize (${this.bufferSize}) bytes arrived from one sender without a complete frame.`);
+  }
+
+  #bind(token: number, syscall: string): void {
+    if (token < 0) throw systemError(token, syscall);
+    this.bindToken(token);
+    this.#state = State.Open;
+    this.#fileno = native.fd(this.engineId, token);
+    this.#localAddress = formatAddress(native.localAddress(this.engineId, token));
+  }
+
+  #send(bytes: Uint8Array, target: Target, flush: boolean): void {
+    if (this.#state === State.Idle) this.#bind(native.openDatagram(this.engineId, target.host, target.port), 'bind');
+    const result = native.sendDatagram(this.engineId, this.token, target.host, target.port, target.flowinfo, target.scopeId, bytes);
+    if (result < 0) throw systemError(result, 'sendto');
+    if (flush) native.flush(this.engineId, this.token);
+  }
+
+  /** Queues a packet until hostnames (of the target, or of `listen`) are resolved: packets keep their order. */
+  #writeLater(bytes: Uint8Array, address: Address): void {
+    this.#waiting.push({ data: bytes, address });
+    if (this.#waiting.length === 1) this.#drainWaiting();
+  }
+
+  #drainWaiting(): void {
+    while (this.#waiting.length > 0 && this.#state !== State.Resolving) {
+      const { data, address } = this.#waiting[0];
+      const parsed = parseAddress(address) as Extract<ReturnType<typeof parseAddress>, { kind: 'inet' }>;
+      if (parsed.resolve) {
+        lookup(parsed.host, { family: parsed.family === 6 ? 6 : 0 }, (error, host) => {
+          this.engine.callback(() => {
+            this.#waiting.shift();
+            if (error) this.safely('onWriteError', this.onWriteError, error);
+            else this.#trySend(data, { ...parsed, host });
+            this.#drainWaiting();
+          });
+        });
+        return;
+      }
+      this.#waiting.shift();
+      this.#trySend(data, parsed);
+    }
+  }
+
+  #trySend(bytes: Uint8Array, target: Target): void {
+    if (this.#state === State.Closing || this.#state === State.Closed) return;
+    try {
+      this.#send(bytes, target, false);
+    } catch (error) {
+      this.safely('onWriteError', this.onWriteError, error as Error);
+    }
+  }
+
+  #finishClose(): void {
+    if (this.#state === State.Closed) return;
+    this.#state = State.Closed;
+    this.releaseToken();
+    this.#fileno = null;
+    this.#waiting = [];
+    this.safely('onClose', this.onClose);
+  }
+}
