@@ -111,7 +111,12 @@ export class Stream extends FramedChannel {
     if (this.token >= 0 && this.#state === State.Connected) native.setNoDelay(this.engineId, this.token, this.#noDelay);
   }
 
-  /** Bytes written but not yet handed to the operating system. */
+  /**
+   * Bytes written (files included) but not yet handed to the operating
+   * system. Above 1 MiB the stream stops reading from its peer until they
+   * drain, so a peer that sends without reading cannot grow memory without
+   * bound; `onWrite` tells when the buffer has emptied.
+   */
   get bufferedAmount(): number {
     return this.token >= 0 ? native.pendingOutput(this.engineId, this.token) : 0;
   }

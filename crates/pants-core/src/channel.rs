@@ -13,6 +13,10 @@ use crate::socket::{Connection, Listener};
 /// Default for [`StreamChannel::buffer_size`], as in Pants.
 pub const DEFAULT_BUFFER_SIZE: usize = 65536;
 
+/// Unsent bytes above which a stream stops reading until they drain: a
+/// peer that sends faster than it reads cannot grow our memory without bound.
+pub const OUTGOING_HIGH_WATER: usize = 1 << 20;
+
 /// A channel in the engine's slab.
 #[derive(Debug)]
 pub(crate) enum Channel {
@@ -83,6 +87,16 @@ impl StreamChannel {
     /// Most bytes the read buffer may hold: the user's limit plus room for a delimiter.
     pub fn read_limit(&self) -> usize {
         self.buffer_size + self.framer.slack()
+    }
+
+    /// Bytes the stream may read now: none while its read buffer is full or
+    /// its unsent bytes are above [`OUTGOING_HIGH_WATER`].
+    pub fn read_room(&self) -> usize {
+        if self.outgoing.len() > OUTGOING_HIGH_WATER {
+            0
+        } else {
+            self.read_limit().saturating_sub(self.incoming.len())
+        }
     }
 
     /// Takes the next frame by the current delimiter into the start of `out`.

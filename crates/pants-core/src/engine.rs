@@ -268,9 +268,9 @@ impl Engine {
 
     /// Lets a channel that stopped reading at its limit read again once
     /// there is room (on the next poll).
-    fn resume_if_room(&mut self, token: usize) {
+    pub(crate) fn resume_if_room(&mut self, token: usize) {
         let resume = match self.channels.get_mut(token) {
-            Some(Channel::Stream(stream)) if stream.read_blocked && stream.incoming.len() < stream.read_limit() => {
+            Some(Channel::Stream(stream)) if stream.read_blocked && stream.read_room() > 0 => {
                 stream.read_blocked = false;
                 true
             }

@@ -20,7 +20,7 @@ pub mod timer_wheel;
 
 pub use address::SocketAddress;
 pub use byte_queue::ByteQueue;
-pub use channel::{StreamState, DEFAULT_BUFFER_SIZE};
+pub use channel::{StreamState, DEFAULT_BUFFER_SIZE, OUTGOING_HIGH_WATER};
 pub use engine::{Engine, FrameRead};
 pub use event::{Event, EventKind};
 pub use framing::{Delimiter, Frame, Framer, LengthField, RecordSegment};

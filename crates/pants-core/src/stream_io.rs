@@ -9,7 +9,7 @@ use std::os::fd::AsRawFd;
 use mio::{Interest, Token};
 
 use crate::address::SocketAddress;
-use crate::channel::{Channel, StreamChannel, StreamState};
+use crate::channel::{Channel, StreamChannel, StreamState, OUTGOING_HIGH_WATER};
 use crate::engine::{errno, is_disconnect, not_a_stream, not_open, Engine, Readiness};
 use crate::event::{Event, EventKind};
 use crate::socket::Connection;
@@ -142,6 +142,10 @@ impl Engine {
             }
             return;
         }
+        if stream.read_blocked {
+            self.resume_if_room(token);
+        }
+        let Some(Channel::Stream(stream)) = self.channels.get_mut(token) else { return };
         if stream.outgoing.is_empty() {
             if stream.notify_drain && stream.state == StreamState::Open {
                 self.queue.push_back(Event::new(EventKind::Write, token));
@@ -232,7 +236,8 @@ impl Engine {
         if stream.state != StreamState::Open || stream.peer_closed {
             return;
         }
-        let limit = stream.read_limit();
+        // Unsent bytes do not change while reading: room depends on the read buffer only.
+        let limit = if stream.outgoing.len() > OUTGOING_HIGH_WATER { 0 } else { stream.read_limit() };
         let Some(connection) = stream.connection.as_mut() else { return };
         let mut received = false;
         let mut failure = None;

@@ -949,3 +949,51 @@ fn released_tokens_are_reused_without_crossing_streams() {
     assert_eq!(seen_tokens.len(), 1, "the released token is reused: {seen_tokens:?}");
     assert_eq!(engine.channel_count(), 1);
 }
+
+/// A peer that sends without reading: once our unsent replies pass the
+/// high-water mark, the stream stops reading, so neither buffer grows without bound.
+#[test]
+fn a_peer_that_never_reads_cannot_grow_our_buffers_without_bound() {
+    let mut engine = Engine::new().unwrap();
+    let (_listener, address) = listen_loopback(&mut engine);
+    let writer = std::thread::spawn(move || {
+        let mut peer = std::net::TcpStream::connect(address).unwrap();
+        peer.set_write_timeout(Some(Duration::from_millis(500))).unwrap();
+        let chunk = vec![7u8; 64 * 1024];
+        let mut sent = 0usize;
+        while sent < 64 << 20 {
+            match peer.write(&chunk) {
+                Ok(count) => sent += count,
+                Err(_) => break, // we stopped reading: the peer's send buffer is full
+            }
+        }
+        (peer, sent)
+    });
+    let mut stream = None;
+    let mut most_pending = 0;
+    let start = Instant::now();
+    let mut out = vec![0u8; 1 << 17];
+    while start.elapsed() < Duration::from_secs(3) {
+        engine.poll(Some(Duration::from_millis(10))).unwrap();
+        while let Some(event) = engine.next_event() {
+            match event.kind {
+                EventKind::Accept => stream = Some(event.a as usize),
+                EventKind::Read => {
+                    let token = event.token;
+                    while let Ok(FrameRead::Frame(len)) = engine.read_frame(token, &mut out) {
+                        engine.write(token, &out[..len]).unwrap(); // echo to a peer that never reads
+                    }
+                }
+                _ => {}
+            }
+        }
+        engine.flush_dirty();
+        if let Some(token) = stream {
+            most_pending = most_pending.max(engine.pending_output(token) + engine.pending_input(token));
+        }
+    }
+    let (_peer, sent) = writer.join().unwrap();
+    assert!(sent < 64 << 20, "the peer could send everything ({sent} bytes): we never stopped reading");
+    let bound = pants_core::OUTGOING_HIGH_WATER + 2 * pants_core::DEFAULT_BUFFER_SIZE + (1 << 17);
+    assert!(most_pending <= bound, "buffered {most_pending} bytes, more than {bound}");
+}
