@@ -8,10 +8,11 @@ const MAX_COMPILED = 64;
 /**
  * What packs values for `writePacked`: the given Struct or NetStruct, or a
  * format string compiled as a NetStruct when it has `$` strings, else as a
- * Struct. Nothing usable: `Error('No format is available for writing packed data.')`.
+ * Struct; without a format, a Struct or NetStruct read delimiter. Nothing usable: `Error('No format is available for writing packed data.')`.
  * @internal
  */
-export function packerFor(format: unknown): Struct | NetStruct {
+export function packerFor(format: unknown, delimiter: unknown): Struct | NetStruct {
+  if (format === undefined || format === null) format = delimiter instanceof Struct || delimiter instanceof NetStruct ? delimiter : undefined;
   if (format instanceof Struct || format instanceof NetStruct) return format;
   if (typeof format !== 'string') throw new Error('No format is available for writing packed data.');
   let packer = compiled.get(format);

@@ -191,7 +191,7 @@ export class Stream extends FramedChannel {
    * before the connection state.
    */
   writePacked(values: unknown[], format?: string | Struct | NetStruct, flush = false): void {
-    const packer = packerFor(format ?? this.readDelimiter);
+    const packer = packerFor(format, this.readDelimiter);
     if (!Array.isArray(values)) throw new TypeError('writePacked() takes an array of values.');
     this.write(packer.pack(...values), flush);
   }
