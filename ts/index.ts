@@ -26,3 +26,4 @@ export type { StreamOptions } from './stream.js';
 export { NetStruct } from './netstruct.js';
 export { Struct } from './struct.js';
 export type { Timer } from './timer.js';
+export type { Pem, SslOptions } from './tls.js';

@@ -27,6 +27,19 @@ export interface NativeEngine {
  */
 export interface NativeFunctions {
   NativeEngine: new () => NativeEngine;
+  NativeTlsConfig: new (
+    server: boolean,
+    cert: Buffer | null,
+    key: Buffer | null,
+    ca: Buffer | null,
+    rejectUnauthorized: boolean,
+    requestCert: boolean,
+    alpn: string[],
+  ) => { readonly id: number };
+  startTls(engine: number, token: number, config: number, serverName: string): void;
+  setListenerTls(engine: number, token: number, config: number): void;
+  tlsFailure(engine: number, token: number): [code: string, message: string] | null;
+  alpnProtocol(engine: number, token: number): string | null;
   start(engine: number, iterate: () => number): void;
   stop(engine: number): void;
   wake(engine: number): void;
@@ -80,6 +93,9 @@ export const enum EventKind {
   ReadError = 8,
   WriteError = 9,
   AcceptError = 10,
+  SslHandshake = 11,
+  SslHandshakeError = 12,
+  SslError = 13,
 }
 
 /** Delimiter kinds of `setDelimiter`. */

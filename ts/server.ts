@@ -7,6 +7,7 @@ import { systemError } from './errors.js';
 import { kAttach, kHandleEvent, kNative, kRegister, kUnregister } from './internal.js';
 import { EventKind, native } from './native.js';
 import { Stream, StreamOptions } from './stream.js';
+import { SslOptions, TlsContext, tlsContext } from './tls.js';
 
 /** A Stream class a server wraps accepted connections in. */
 export type StreamClass = new (options?: StreamOptions) => Stream;
@@ -16,7 +17,7 @@ export interface ServerOptions extends ChannelOptions {
   /** The class accepted connections are wrapped in (default `Stream`). */
   ConnectionClass?: StreamClass;
   /** TLS options; given, the server behaves as if `startSSL(sslOptions)` was called. */
-  sslOptions?: Record<string, unknown>;
+  sslOptions?: SslOptions;
 }
 
 /** Options of `listen()` beyond Pants' positional ones. */
@@ -55,6 +56,7 @@ export class Server extends Channel {
   #state = State.Idle;
   #fileno: number | null = null;
   #localAddress: Address | null = null;
+  #tls: TlsContext | null = null;
 
   constructor(connectionClass?: StreamClass | ServerOptions, options: ServerOptions = {}) {
     const merged: ServerOptions = typeof connectionClass === 'function' ? { ...options, ConnectionClass: connectionClass } : { ...options, ...connectionClass };
@@ -64,6 +66,19 @@ export class Server extends Channel {
       this.ConnectionClass = merged.ConnectionClass;
     }
     this.#engineId = this.engine[kNative];
+    if (merged.sslOptions !== undefined) this.startSSL(merged.sslOptions);
+  }
+
+  /**
+   * Every connection accepted from now on speaks TLS, with `cert` and
+   * `key` (and, with `requestCert`, client certificates verified against
+   * `ca`). Bad options throw at once, naming the option.
+   */
+  startSSL(sslOptions: SslOptions = {}): this {
+    if (this.#state === State.Closing || this.#state === State.Closed) throw new Error('The server is closed.');
+    this.#tls = tlsContext(sslOptions, 'server');
+    if (this.#state === State.Listening) native.setListenerTls(this.#engineId, this.#token, this.#tls.id);
+    return this;
   }
 
   /** True while listening. */
@@ -155,6 +170,7 @@ export class Server extends Channel {
     this.#fileno = native.fd(this.#engineId, token);
     this.#localAddress = formatAddress(native.localAddress(this.#engineId, token));
     this.engine[kRegister](token, this);
+    if (this.#tls !== null) native.setListenerTls(this.#engineId, token, this.#tls.id);
     this.engine.callback(() => {
       if (this.#state === State.Listening) this.safely('onListen', this.onListen);
     });
@@ -185,7 +201,7 @@ export class Server extends Channel {
       native.close(this.#engineId, token, false);
       return;
     }
-    stream[kAttach](token, fd, this);
+    stream[kAttach](token, fd, this, this.#tls);
     this.channels.set(fd, stream);
     this.safely('onAccept', this.onAccept, stream);
     if (stream.connected) {

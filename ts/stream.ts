@@ -8,13 +8,14 @@ import { kAttach, kHandleEvent } from './internal.js';
 import type { NetStruct } from './netstruct.js';
 import { packerFor } from './packing.js';
 import type { Struct } from './struct.js';
+import { SslOptions, TlsContext, tlsContext } from './tls.js';
 import { EventKind, native } from './native.js';
 import type { Server } from './server.js';
 
 /** Options of `new Stream()`. */
 export interface StreamOptions extends ChannelOptions {
   /** TLS options; given, the stream behaves as if `startSSL(sslOptions)` was called. */
-  sslOptions?: Record<string, unknown>;
+  sslOptions?: SslOptions;
 }
 
 /** Where a stream is in its life. */
@@ -56,9 +57,14 @@ export class Stream extends FramedChannel {
   #localAddress: Address | null = null;
   #candidates: Candidate[] = [];
   #noDelay = true;
+  /** TLS for this stream, once `startSSL()` was called (or the server speaks TLS). */
+  #tls: TlsContext | null = null;
+  /** The host given to `connect()`: the default TLS server name. */
+  #host = '';
 
   constructor(options: StreamOptions = {}) {
     super(options);
+    if (options.sslOptions !== undefined) this.startSSL(options.sslOptions);
   }
 
   // ----- state ----------------------------------------------------------
@@ -136,6 +142,7 @@ export class Stream extends FramedChannel {
     }
     const parsed = parseAddress(address);
     this.adoptFieldSettings(FIELD_SETTINGS);
+    this.#host = parsed.kind === 'inet' ? parsed.host : 'localhost';
     if (parsed.kind === 'inet' && parsed.resolve) {
       this.#state = State.Resolving;
       this.#resolve(parsed);
@@ -159,6 +166,33 @@ export class Stream extends FramedChannel {
     else throw new TypeError(`write() takes a string or a Uint8Array; got ${Object.prototype.toString.call(data)}.`);
     if (result < 0) throw systemError(result, 'write');
     if (flush) native.flush(this.engineId, this.token);
+  }
+
+  /**
+   * Secures the stream with TLS. Call it before `connect()` for a client,
+   * or on a connected stream (STARTTLS style): TLS then starts after the
+   * data already written is sent, and bytes already received are read as
+   * TLS. A stream accepted by a server acts as the TLS server (give `cert`
+   * and `key`). `onSslHandshake()` follows the handshake; failures reach
+   * `onSslHandshakeError` and nothing from that peer reaches `onRead`.
+   * Bad options throw at once, naming the option.
+   */
+  startSSL(sslOptions: SslOptions = {}): this {
+    if (this.#state === State.Closing || this.#state === State.Closed) throw new Error('The stream is closed.');
+    if (this.#tls !== null) throw new Error('TLS has already been started on this stream.');
+    this.#tls = tlsContext(sslOptions, this.#server !== null ? 'server' : 'client');
+    if (this.token >= 0) this.#beginTls();
+    return this;
+  }
+
+  /** The protocol ALPN agreed on during the TLS handshake, else `null`. */
+  get alpnProtocol(): string | null {
+    return this.#tls !== null && this.token >= 0 ? native.alpnProtocol(this.engineId, this.token) : null;
+  }
+
+  /** True once TLS has been started on this stream. */
+  get secure(): boolean {
+    return this.#tls !== null;
   }
 
   /**
@@ -238,6 +272,19 @@ export class Stream extends FramedChannel {
   /** Called when the send buffer has emptied. */
   onWrite(): void {}
 
+  /** The TLS handshake completed (the peer is verified, if it was to be). */
+  onSslHandshake(): void {}
+
+  /** The TLS handshake failed (`error.code` like `'CERT_HAS_EXPIRED'`). Default: log it and `close(false)`. */
+  onSslHandshakeError(error: Error): void {
+    this.logAndClose('onSslHandshakeError', error);
+  }
+
+  /** TLS failed after the handshake. Default: log it and `close(false)`. */
+  onSslError(error: Error): void {
+    this.logAndClose('onSslError', error);
+  }
+
   /** A connect failed. Default: log it and `close(false)`. */
   onConnectError(error: StreamConnectError): void {
     this.logAndClose('onConnectError', error);
@@ -255,8 +302,9 @@ export class Stream extends FramedChannel {
   // ----- engine side ----------------------------------------------------
 
   /** Adopts a connection accepted by `server`. @internal */
-  [kAttach](token: number, fd: number, server: Server): void {
+  [kAttach](token: number, fd: number, server: Server, tls: TlsContext | null): void {
     this.#server = server;
+    this.#tls ??= tls;
     this.adoptFieldSettings(FIELD_SETTINGS);
     this.#bind(token);
     this.#opened(fd);
@@ -288,6 +336,15 @@ export class Stream extends FramedChannel {
       case EventKind.ReadError:
         this.safely('onReadError', this.onReadError, systemError(-a, 'read'));
         break;
+      case EventKind.SslHandshake:
+        this.safely('onSslHandshake', this.onSslHandshake);
+        break;
+      case EventKind.SslHandshakeError:
+        this.safely('onSslHandshakeError', this.onSslHandshakeError, this.#tlsError());
+        break;
+      case EventKind.SslError:
+        this.safely('onSslError', this.onSslError, this.#tlsError());
+        break;
       case EventKind.WriteError:
         this.safely('onWriteError', this.onWriteError, systemError(-a, 'write'));
         break;
@@ -297,6 +354,17 @@ export class Stream extends FramedChannel {
   #bind(token: number): void {
     this.bindToken(token);
     if (this.onWrite !== Stream.prototype.onWrite) native.setNotifyDrain(this.engineId, token, true);
+    if (this.#tls !== null) this.#beginTls();
+  }
+
+  #beginTls(): void {
+    const context = this.#tls!;
+    native.startTls(this.engineId, this.token, context.id, context.servername ?? this.#host);
+  }
+
+  #tlsError(): Error {
+    const [code, message] = native.tlsFailure(this.engineId, this.token) ?? ['ERR_SSL_HANDSHAKE_FAILURE', 'TLS failed'];
+    return Object.assign(new Error(message), { code });
   }
 
   #opened(fd: number): void {

@@ -1,6 +1,7 @@
 //! The per-channel state the engine keeps in its slab.
 
 use std::os::fd::RawFd;
+use std::sync::Arc;
 
 use crate::address::SocketAddress;
 use crate::byte_queue::ByteQueue;
@@ -8,6 +9,7 @@ use crate::datagram::DatagramChannel;
 use crate::engine::FrameRead;
 use crate::framing::Framer;
 use crate::outgoing::Outgoing;
+use crate::tls::TlsSession;
 use crate::socket::{Connection, Listener};
 
 /// Default for [`StreamChannel::buffer_size`], as in Pants.
@@ -62,6 +64,8 @@ pub(crate) struct StreamChannel {
     pub dirty: bool,
     /// Report a Write event whenever the send buffer empties.
     pub notify_drain: bool,
+    /// The TLS session, once TLS has started.
+    pub tls: Option<Box<TlsSession>>,
 }
 
 impl StreamChannel {
@@ -81,6 +85,7 @@ impl StreamChannel {
             read_queued: false,
             dirty: false,
             notify_drain: false,
+            tls: None,
         }
     }
 
@@ -118,4 +123,6 @@ impl StreamChannel {
 pub(crate) struct ListenerChannel {
     pub listener: Option<Listener>,
     pub fd: RawFd,
+    /// Accepted streams speak TLS with this configuration.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }

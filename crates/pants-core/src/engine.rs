@@ -32,6 +32,7 @@ use crate::event::{Event, EventKind};
 use crate::framing::{Delimiter, Framer};
 use crate::socket::{ListenOptions, Listener};
 use crate::timer_wheel::{TimerKey, TimerWheel};
+use crate::tls::{TlsConfig, TlsSession};
 
 /// Size of the engine's shared receive buffer: the most one `read` returns.
 const READ_CHUNK: usize = 64 * 1024;
@@ -148,8 +149,22 @@ impl Engine {
         let token = entry.key();
         self.poll.registry().register(&mut listener, Token(token), Interest::READABLE)?;
         let fd = listener.as_raw_fd();
-        entry.insert(Channel::Listener(ListenerChannel { listener: Some(listener), fd }));
+        entry.insert(Channel::Listener(ListenerChannel { listener: Some(listener), fd, tls: None }));
         Ok(token)
+    }
+
+    /// Makes every stream the listener accepts from now on speak TLS with
+    /// `config` (a server configuration); `None` turns that off.
+    pub fn set_listener_tls(&mut self, token: usize, config: Option<&TlsConfig>) -> io::Result<()> {
+        let Some(Channel::Listener(listener)) = self.channels.get_mut(token) else {
+            return Err(io::Error::new(ErrorKind::InvalidInput, "the token is not a listener"));
+        };
+        listener.tls = match config {
+            None => None,
+            Some(TlsConfig::Server(server)) => Some(server.clone()),
+            Some(TlsConfig::Client(_)) => return Err(io::Error::new(ErrorKind::InvalidInput, "a listener needs a server configuration")),
+        };
+        Ok(())
     }
 
     /// The channel's file descriptor, while its socket is open.
@@ -324,6 +339,15 @@ impl Engine {
                 }
             }
             Some(Channel::Stream(stream)) => match stream.state {
+                StreamState::Open if flush && stream.tls.is_some() => {
+                    // A clean TLS close: close_notify goes out after the data.
+                    stream.tls.as_mut().expect("checked").close(&mut stream.outgoing);
+                    stream.state = StreamState::Closing;
+                    if !stream.dirty {
+                        stream.dirty = true;
+                        self.dirty.push(token);
+                    }
+                }
                 StreamState::Closed => {}
                 StreamState::Open if flush && !stream.outgoing.is_empty() => {
                     stream.state = StreamState::Closing;
@@ -417,10 +441,11 @@ impl Engine {
 
     fn accept(&mut self, token: usize) {
         loop {
-            let Some(Channel::Listener(ListenerChannel { listener: Some(listener), .. })) = self.channels.get(token)
+            let Some(Channel::Listener(ListenerChannel { listener: Some(listener), tls, .. })) = self.channels.get(token)
             else {
                 return;
             };
+            let tls = tls.clone();
             match listener.accept() {
                 Ok((mut connection, peer)) => {
                     let _ = connection.set_no_delay(true);
@@ -436,7 +461,9 @@ impl Engine {
                         continue;
                     }
                     let fd = connection.as_raw_fd();
-                    entry.insert(Channel::Stream(StreamChannel::new(Some(connection), fd, StreamState::Open, Some(peer))));
+                    let mut stream = StreamChannel::new(Some(connection), fd, StreamState::Open, Some(peer));
+                    stream.tls = tls.map(|config| Box::new(TlsSession::server(config)));
+                    entry.insert(Channel::Stream(stream));
                     self.queue.push_back(Event::with(EventKind::Accept, token, stream_token as i32, fd));
                 }
                 Err(error) if error.kind() == ErrorKind::WouldBlock => return,

@@ -27,6 +27,12 @@ pub enum EventKind {
     /// Accepting failed with errno `a` (for example EMFILE); the listener
     /// retries on its own.
     AcceptError = 10,
+    /// The TLS handshake completed.
+    SslHandshake = 11,
+    /// The TLS handshake failed (see `Engine::tls_failure`); nothing was read.
+    SslHandshakeError = 12,
+    /// TLS failed after the handshake (see `Engine::tls_failure`).
+    SslError = 13,
 }
 
 /// One event for the channel `token`; `a` and `b` depend on the kind.

@@ -17,6 +17,7 @@ mod socket;
 mod stream_io;
 mod timers;
 pub mod timer_wheel;
+mod tls;
 
 pub use address::SocketAddress;
 pub use byte_queue::ByteQueue;
@@ -26,3 +27,4 @@ pub use event::{Event, EventKind};
 pub use framing::{Delimiter, Frame, Framer, LengthField, RecordSegment};
 pub use socket::ListenOptions;
 pub use timer_wheel::{TimerKey, TimerWheel};
+pub use tls::{TlsConfig, TlsFailure, TlsOptionError, TlsOptions};

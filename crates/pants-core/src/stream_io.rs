@@ -10,6 +10,7 @@ use mio::{Interest, Token};
 
 use crate::address::SocketAddress;
 use crate::channel::{Channel, StreamChannel, StreamState, OUTGOING_HIGH_WATER};
+use crate::tls::{TlsConfig, TlsFailure, TlsOptionError, TlsProgress, TlsSession};
 use crate::engine::{errno, is_disconnect, not_a_stream, not_open, Engine, Readiness};
 use crate::event::{Event, EventKind};
 use crate::socket::Connection;
@@ -94,7 +95,10 @@ impl Engine {
         if stream.state != StreamState::Open {
             return Err(not_open());
         }
-        stream.outgoing.push_bytes(bytes);
+        match &mut stream.tls {
+            Some(session) => session.send(bytes, &mut stream.outgoing),
+            None => stream.outgoing.push_bytes(bytes),
+        }
         if !stream.dirty {
             stream.dirty = true;
             self.dirty.push(token);
@@ -113,7 +117,16 @@ impl Engine {
         let size = file.metadata()?.len();
         let available = size.saturating_sub(offset);
         let length = if length == 0 { available } else { length.min(available) };
-        stream.outgoing.push_file(file, offset, length);
+        match &mut stream.tls {
+            // Encrypted in the engine: the file's bytes must pass through TLS.
+            Some(session) => {
+                use std::os::unix::fs::FileExt;
+                let mut bytes = vec![0; usize::try_from(length).map_err(|_| io::Error::from_raw_os_error(libc::EFBIG))?];
+                file.read_exact_at(&mut bytes, offset)?;
+                session.send(&bytes, &mut stream.outgoing);
+            }
+            None => stream.outgoing.push_file(file, offset, length),
+        }
         if !stream.dirty {
             stream.dirty = true;
             self.dirty.push(token);
@@ -233,16 +246,19 @@ impl Engine {
     /// Reads what the kernel has, up to the stream's buffer limit.
     pub(crate) fn receive(&mut self, token: usize, to_end: bool) {
         let Some(Channel::Stream(stream)) = self.channels.get_mut(token) else { return };
-        if stream.state != StreamState::Open || stream.peer_closed {
+        if stream.state != StreamState::Open || stream.peer_closed || stream.tls.as_ref().is_some_and(|tls| tls.failure().is_some()) {
             return;
         }
         // Unsent bytes do not change while reading: room depends on the read buffer only.
         let limit = if stream.outgoing.len() > OUTGOING_HIGH_WATER { 0 } else { stream.read_limit() };
-        let Some(connection) = stream.connection.as_mut() else { return };
-        let mut received = false;
+        let StreamChannel { connection, tls, incoming, outgoing, .. } = stream;
+        let Some(connection) = connection.as_mut() else { return };
+        let before = incoming.len();
+        let mut progress = TlsProgress::default();
         let mut failure = None;
+        let mut ended = false;
         loop {
-            let room = limit.saturating_sub(stream.incoming.len());
+            let room = limit.saturating_sub(incoming.len());
             if room == 0 {
                 stream.read_blocked = true;
                 break;
@@ -250,12 +266,22 @@ impl Engine {
             let wanted = room.min(self.scratch.len());
             match connection.read(&mut self.scratch[..wanted]) {
                 Ok(0) => {
-                    stream.peer_closed = true;
+                    ended = true;
                     break;
                 }
                 Ok(count) => {
-                    stream.incoming.extend(&self.scratch[..count]);
-                    received = true;
+                    match tls {
+                        Some(session) => {
+                            let step = session.receive(&self.scratch[..count], incoming, outgoing);
+                            progress.handshake_done |= step.handshake_done;
+                            progress.closed |= step.closed;
+                            progress.failed |= step.failed;
+                            if step.failed || step.closed {
+                                break;
+                            }
+                        }
+                        None => incoming.extend(&self.scratch[..count]),
+                    }
                     if count < wanted && !to_end {
                         break;
                     }
@@ -268,12 +294,26 @@ impl Engine {
                 }
             }
         }
-        if received && !stream.read_queued {
+        let wrote = tls.is_some() && !outgoing.is_empty();
+        if progress.handshake_done {
+            self.queue.push_back(Event::new(EventKind::SslHandshake, token));
+        }
+        if progress.failed {
+            let during_handshake = tls.as_ref().and_then(|session| session.failure()).is_some_and(|failure| failure.during_handshake);
+            let kind = if during_handshake { EventKind::SslHandshakeError } else { EventKind::SslError };
+            self.queue.push_back(Event::new(kind, token));
+        }
+        if incoming.len() > before && !stream.read_queued {
             stream.read_queued = true;
             self.queue.push_back(Event::new(EventKind::Read, token));
         }
-        if stream.peer_closed {
+        if ended || progress.closed {
+            stream.peer_closed = true;
             self.queue.push_back(Event::new(EventKind::Hangup, token));
+        }
+        if wrote && !stream.dirty {
+            stream.dirty = true;
+            self.dirty.push(token);
         }
         if let Some(error) = failure {
             if is_disconnect(&error) {
@@ -281,6 +321,47 @@ impl Engine {
             } else {
                 self.queue.push_back(Event::with(EventKind::ReadError, token, errno(&error), 0));
             }
+        }
+    }
+
+    // ----- TLS ------------------------------------------------------------
+
+    /// Starts TLS on a stream (before or after it connects; on an open
+    /// stream, after the data already written). Bytes already received are
+    /// taken as the first TLS records.
+    pub fn start_tls(&mut self, token: usize, config: &TlsConfig, server_name: &str) -> Result<(), TlsOptionError> {
+        let Ok(stream) = self.stream_mut(token) else { return Err(TlsOptionError { option: "stream", message: "not a stream".into() }) };
+        let mut session = match config {
+            TlsConfig::Client(client) => TlsSession::client(client.clone(), server_name)?,
+            TlsConfig::Server(server) => TlsSession::server(server.clone()),
+        };
+        session.start(&mut stream.outgoing);
+        let early = std::mem::take(&mut stream.incoming);
+        stream.tls = Some(Box::new(session));
+        if !early.is_empty() {
+            let session = stream.tls.as_mut().expect("just set");
+            session.receive(early.as_slice(), &mut stream.incoming, &mut stream.outgoing);
+        }
+        if !stream.outgoing.is_empty() && !stream.dirty {
+            stream.dirty = true;
+            self.dirty.push(token);
+        }
+        Ok(())
+    }
+
+    /// Why a stream's TLS session failed.
+    pub fn tls_failure(&self, token: usize) -> Option<TlsFailure> {
+        match self.channels.get(token)? {
+            Channel::Stream(stream) => stream.tls.as_ref()?.failure().cloned(),
+            _ => None,
+        }
+    }
+
+    /// The ALPN protocol a stream's TLS handshake agreed on.
+    pub fn alpn_protocol(&self, token: usize) -> Option<Vec<u8>> {
+        match self.channels.get(token)? {
+            Channel::Stream(stream) => stream.tls.as_ref()?.alpn_protocol().map(<[u8]>::to_vec),
+            _ => None,
         }
     }
 

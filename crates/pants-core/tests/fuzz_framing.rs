@@ -201,7 +201,6 @@ fn delimiters() -> impl Strategy<Value = Delimiter> {
         (1usize..40).prop_map(Delimiter::Count),
         sequences().prop_map(Delimiter::Sequence),
         record_layouts().prop_map(Delimiter::Records),
-        Just(Delimiter::Chunk),
     ]
 }
 
@@ -247,6 +246,27 @@ fn switching_delimiters_after_each_frame_matches_the_reference() {
 fn arbitrary_bytes_never_panic_any_framer() {
     run((delimiters(), prop::collection::vec(any::<u8>(), 0..600), chunkings()), |(delimiter, input, chunks)| {
         check(&[delimiter], &input, &chunks, None)
+    });
+}
+
+/// `Chunk` frames depend on how the bytes arrive: each piece fed is one frame.
+#[test]
+fn chunk_framing_returns_each_piece_as_it_arrives() {
+    run((prop::collection::vec(any::<u8>(), 0..600), chunkings()), |(input, chunks)| {
+        let (frames, rest) = feed(&[Delimiter::Chunk], &input, &chunks, None);
+        prop_assert!(rest.is_empty());
+        let mut expected = Vec::new();
+        let mut offset = 0;
+        for &size in chunks.iter().cycle() {
+            if offset == input.len() {
+                break;
+            }
+            let end = (offset + size.max(1)).min(input.len());
+            expected.push(input[offset..end].to_vec());
+            offset = end;
+        }
+        prop_assert_eq!(frames, expected);
+        Ok(())
     });
 }
 

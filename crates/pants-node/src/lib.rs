@@ -5,4 +5,5 @@
 mod address;
 mod driver;
 mod native_engine;
+mod tls_config;
 mod uv;

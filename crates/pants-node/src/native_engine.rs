@@ -20,6 +20,7 @@ use slab::Slab;
 
 use crate::address::{inet, unix, AddressInfo};
 use crate::driver::Driver;
+use crate::tls_config;
 
 /// Result of `readFrame` and `peekInput` when no complete frame is buffered.
 const INCOMPLETE: f64 = -1.0;
@@ -280,6 +281,42 @@ pub mod functions {
         let Some(SocketAddress::Inet(peer)) = inet(&host, port, flowinfo, scope_id) else { return Ok(invalid_address()) };
         let result = driver.engine.borrow_mut().send_datagram(token as usize, peer, data);
         Ok(written(driver, result))
+    }
+
+    /// Starts TLS on a stream with configuration `config` (see
+    /// `NativeTlsConfig`); `server_name` is checked against the server's
+    /// certificate and sent as SNI (clients). Throws for a bad server name.
+    #[napi]
+    pub fn start_tls(engine: u32, token: u32, config: u32, server_name: String) -> Result<()> {
+        let driver = driver(engine)?;
+        let config = tls_config::config(config)?;
+        let started = driver.engine.borrow_mut().start_tls(token as usize, &config, &server_name);
+        started.map_err(|error| Error::new(Status::InvalidArg, error.to_string()))?;
+        driver.settle();
+        Ok(())
+    }
+
+    /// Makes a listener's accepted streams speak TLS with server configuration `config`.
+    #[napi]
+    pub fn set_listener_tls(engine: u32, token: u32, config: u32) -> Result<()> {
+        let driver = driver(engine)?;
+        let config = tls_config::config(config)?;
+        let set = driver.engine.borrow_mut().set_listener_tls(token as usize, Some(&config));
+        set.map_err(|error| Error::from_reason(error.to_string()))
+    }
+
+    /// Why a stream's TLS session failed: `[code, message]`, or null.
+    #[napi]
+    pub fn tls_failure(engine: u32, token: u32) -> Result<Option<Vec<String>>> {
+        let failure = driver(engine)?.engine.borrow().tls_failure(token as usize);
+        Ok(failure.map(|failure| vec![failure.code.to_owned(), failure.message]))
+    }
+
+    /// The protocol a stream's TLS handshake agreed on with ALPN, or null.
+    #[napi]
+    pub fn alpn_protocol(engine: u32, token: u32) -> Result<Option<String>> {
+        let protocol = driver(engine)?.engine.borrow().alpn_protocol(token as usize);
+        Ok(protocol.map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
     }
 
     /// Drops unframed input: all of a stream's, or the current datagram sender's.
