@@ -67,6 +67,6 @@ export function parseAddress(address: unknown): ParsedAddress {
 /** A native address in the `Address` forms. @internal */
 export function formatAddress(address: NativeAddress | null): Address | null {
   if (!address) return null;
-  if (address.path != null) return address.path;
+  if (address.path != null) return address.path === '' ? null : address.path; // an unnamed UNIX socket
   return address.ipv6 ? [address.host, address.port, address.flowinfo, address.scopeId] : [address.host, address.port];
 }
