@@ -8,6 +8,7 @@ import { kAttach, kHandleEvent } from './internal.js';
 import type { NetStruct } from './netstruct.js';
 import { packerFor } from './packing.js';
 import type { Struct } from './struct.js';
+import type { Timer } from './timer.js';
 import { SslOptions, TlsContext, tlsContext } from './tls.js';
 import { EventKind, native } from './native.js';
 import type { Server } from './server.js';
@@ -16,6 +17,8 @@ import type { Server } from './server.js';
 export interface StreamOptions extends ChannelOptions {
   /** TLS options; given, the stream behaves as if `startSSL(sslOptions)` was called. */
   sslOptions?: SslOptions;
+  /** Seconds a `connect()` may take (name resolution included) before it fails with `ETIMEDOUT`; default none. */
+  connectTimeout?: number | null;
 }
 
 /** Where a stream is in its life. */
@@ -61,10 +64,30 @@ export class Stream extends FramedChannel {
   #tls: TlsContext | null = null;
   /** The host given to `connect()`: the default TLS server name. */
   #host = '';
+  #connectTimeout: number | null = null;
+  #connectTimer: Timer | null = null;
 
   constructor(options: StreamOptions = {}) {
     super(options);
+    if (options.connectTimeout !== undefined) this.connectTimeout = options.connectTimeout;
     if (options.sslOptions !== undefined) this.startSSL(options.sslOptions);
+  }
+
+  /**
+   * Seconds a `connect()` may take, name resolution included, before it
+   * fails through `onConnectError` with a `StreamConnectError` coded
+   * `'ETIMEDOUT'`; `null` (default): no limit but the operating system's.
+   * Not positive and finite: `RangeError`.
+   */
+  get connectTimeout(): number | null {
+    return this.#connectTimeout;
+  }
+
+  set connectTimeout(value: number | null) {
+    if (value !== null && (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value))) {
+      throw new RangeError(`connectTimeout must be a positive number of seconds or null; got ${String(value)}.`);
+    }
+    this.#connectTimeout = value;
   }
 
   // ----- state ----------------------------------------------------------
@@ -143,6 +166,7 @@ export class Stream extends FramedChannel {
     const parsed = parseAddress(address);
     this.adoptFieldSettings(FIELD_SETTINGS);
     this.#host = parsed.kind === 'inet' ? parsed.host : 'localhost';
+    if (this.#connectTimeout !== null) this.#connectTimer = this.engine.defer(this.#connectTimeout, () => this.#connectTimedOut());
     if (parsed.kind === 'inet' && parsed.resolve) {
       this.#state = State.Resolving;
       this.#resolve(parsed);
@@ -367,7 +391,16 @@ export class Stream extends FramedChannel {
     return Object.assign(new Error(message), { code });
   }
 
+  #connectTimedOut(): void {
+    if (!this.connecting) return;
+    const error = new StreamConnectError(`connect ETIMEDOUT after ${this.#connectTimeout} s`, { code: 'ETIMEDOUT', errno: -110, syscall: 'connect' });
+    this.#candidates = [];
+    this.#reportConnectError(error);
+  }
+
   #opened(fd: number): void {
+    this.#connectTimer?.cancel();
+    this.#connectTimer = null;
     if (this.#state === State.Closing || this.#state === State.Closed) return;
     this.#state = State.Connected;
     this.#fileno = fd;
@@ -416,6 +449,7 @@ export class Stream extends FramedChannel {
   }
 
   #finishClose(): void {
+    this.#connectTimer?.cancel();
     if (this.#state === State.Closed) return;
     this.#state = State.Closed;
     if (this.token >= 0) {
