@@ -5,7 +5,7 @@ use std::time::Duration;
 
 pub const USAGE: &str = "\
 usage: loadgen [--host 127.0.0.1] --port P [--connections 50] [--size 64]
-               [--inflight 1] [--duration 5] [--warmup 1] [--line] [--marks]
+               [--inflight 1] [--duration 5] [--warmup 1] [--line] [--tls] [--marks]
 
   --host H          server address (default 127.0.0.1)
   --port P          server port (required)
@@ -15,6 +15,7 @@ usage: loadgen [--host 127.0.0.1] --port P [--connections 50] [--size 64]
   --duration S      measured seconds, after the warmup (default 5)
   --warmup S        seconds run but not counted (default 1)
   --line            newline-terminated messages (payload never contains '\\n')
+  --tls             speak TLS (the server's certificate is not verified: a benchmark only)
   --marks           print `loadgen: measuring` and `loadgen: done` lines on
                     stderr when the measured window starts and ends (lets a
                     caller sample the server's CPU time over that window)
@@ -32,6 +33,7 @@ pub struct Config {
     pub duration: Duration,
     pub warmup: Duration,
     pub line: bool,
+    pub tls: bool,
     pub marks: bool,
 }
 
@@ -80,6 +82,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Config, ArgsErro
     let mut duration = Duration::from_secs(5);
     let mut warmup = Duration::from_secs(1);
     let mut line = false;
+    let mut tls = false;
     let mut marks = false;
 
     let mut it = args.into_iter();
@@ -106,14 +109,14 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Config, ArgsErro
             "--inflight" => inflight = number(&flag, &value()?)?,
             "--duration" => duration = seconds(&flag, &value()?)?,
             "--warmup" => warmup = seconds(&flag, &value()?)?,
-            "--line" | "--marks" => {
+            "--line" | "--tls" | "--marks" => {
                 if inline.is_some() {
                     return Err(invalid(format!("{flag} takes no value")));
                 }
-                if flag == "--line" {
-                    line = true;
-                } else {
-                    marks = true;
+                match flag.as_str() {
+                    "--line" => line = true,
+                    "--tls" => tls = true,
+                    _ => marks = true,
                 }
             }
             other => return Err(invalid(format!("unknown argument {other:?}"))),
@@ -144,6 +147,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Config, ArgsErro
         duration,
         warmup,
         line,
+        tls,
         marks,
     })
 }

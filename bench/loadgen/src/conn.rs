@@ -6,6 +6,7 @@ use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
+use rustls::ClientConnection;
 
 /// A tiny xorshift generator so every message has different contents and a
 /// mis-ordered or corrupted echo is caught.
@@ -40,6 +41,8 @@ pub enum State {
 
 pub struct Conn {
     pub stream: TcpStream,
+    /// The TLS session, with `--tls`: messages are encrypted through it.
+    tls: Option<ClientConnection>,
     pub state: State,
     size: usize,
     line: bool,
@@ -58,9 +61,10 @@ pub struct Conn {
 }
 
 impl Conn {
-    pub fn new(stream: TcpStream, id: usize, size: usize, line: bool) -> Self {
+    pub fn new(stream: TcpStream, id: usize, size: usize, line: bool, tls: Option<ClientConnection>) -> Self {
         Conn {
             stream,
+            tls,
             state: State::Connecting,
             size,
             line,
@@ -124,6 +128,19 @@ impl Conn {
 
     /// Writes queued bytes until done or the socket would block.
     pub fn flush(&mut self) -> io::Result<()> {
+        if let Some(tls) = &mut self.tls {
+            tls.writer().write_all(&self.out[self.out_pos..])?;
+            self.out_pos = self.out.len();
+            while tls.wants_write() {
+                match tls.write_tls(&mut self.stream) {
+                    Ok(_) => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            return Ok(());
+        }
         while self.out_pos < self.out.len() {
             match self.stream.write(&self.out[self.out_pos..]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
@@ -147,7 +164,7 @@ impl Conn {
     ) -> io::Result<Progress> {
         let mut progress = Progress::default();
         loop {
-            let n = match self.stream.read(buf) {
+            let n = match self.read_some(buf) {
                 Ok(0) => {
                     return Err(io::Error::new(
                         io::ErrorKind::UnexpectedEof,
@@ -191,6 +208,24 @@ impl Conn {
             }
         }
         Ok(progress)
+    }
+}
+
+impl Conn {
+    /// Reads plaintext: from the socket, or decrypted from TLS records.
+    fn read_some(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let Some(tls) = &mut self.tls else { return self.stream.read(buf) };
+        loop {
+            match tls.reader().read(buf) {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+            if tls.read_tls(&mut self.stream)? == 0 {
+                return Ok(0);
+            }
+            tls.process_new_packets().map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        }
     }
 }
 

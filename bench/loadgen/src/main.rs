@@ -8,6 +8,7 @@
 mod args;
 mod conn;
 mod histogram;
+mod tls;
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -79,6 +80,7 @@ fn run(cfg: &Config) -> io::Result<Report> {
     let mut events = Events::with_capacity(1024);
     let mut buf = vec![0u8; 64 * 1024];
 
+    let tls_config = cfg.tls.then(tls::client_config);
     let mut conns = Vec::with_capacity(cfg.connections);
     for id in 0..cfg.connections {
         let mut stream = TcpStream::connect(addr)?;
@@ -87,7 +89,8 @@ fn run(cfg: &Config) -> io::Result<Report> {
             Token(id),
             Interest::READABLE | Interest::WRITABLE,
         )?;
-        conns.push(Conn::new(stream, id, cfg.size, cfg.line));
+        let session = tls_config.as_ref().map(|config| tls::session(config, &cfg.host));
+        conns.push(Conn::new(stream, id, cfg.size, cfg.line, session));
     }
 
     let mut errors = 0u64;
