@@ -4,6 +4,7 @@
 
 mod address;
 mod driver;
+mod functions;
 mod native_engine;
 mod tls_config;
 mod uv;

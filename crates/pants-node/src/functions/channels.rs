@@ -1,0 +1,150 @@
+//! Opening, configuring and closing channels.
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use pants_core::{Delimiter, Engine, LengthField, ListenOptions, RecordSegment, SocketAddress};
+
+use super::INVALID_ADDRESS;
+use crate::address::{inet, unix, AddressInfo};
+use crate::native_engine::{inspect, negative_errno, operate};
+
+/// A token, or `-errno`.
+fn token_or_errno(result: std::io::Result<usize>) -> i32 {
+    result.map_or_else(|error| negative_errno(&error), |token| token as i32)
+}
+
+/// Runs `open` with an IP address built from the arguments (hostnames are
+/// resolved in JavaScript first); `-EINVAL` when `host` is not an IP address.
+fn with_inet(engine: u32, host: &str, port: u32, flowinfo: u32, scope_id: u32, open: impl FnOnce(&mut Engine, SocketAddress) -> i32) -> Result<i32> {
+    match inet(host, port, flowinfo, scope_id) {
+        Some(address) => operate(engine, |engine| open(engine, address)),
+        None => Ok(INVALID_ADDRESS),
+    }
+}
+
+/// Binds and listens on an IP address; the token, or `-errno`.
+#[napi]
+pub fn listen(engine: u32, host: String, port: u32, flowinfo: u32, scope_id: u32, backlog: i32, v6_only: bool, reuse_port: bool) -> Result<i32> {
+    let options = ListenOptions { backlog, v6_only, reuse_port };
+    with_inet(engine, &host, port, flowinfo, scope_id, |engine, address| token_or_errno(engine.listen(&address, options)))
+}
+
+/// Binds and listens on a UNIX socket path; the token, or `-errno`.
+#[napi]
+pub fn listen_unix(engine: u32, path: String, backlog: i32) -> Result<i32> {
+    let options = ListenOptions { backlog, ..ListenOptions::default() };
+    operate(engine, |engine| token_or_errno(engine.listen(&unix(path), options)))
+}
+
+/// Starts connecting to an IP address; the token (`-EINVAL` for a non-IP host).
+#[napi]
+pub fn connect(engine: u32, host: String, port: u32, flowinfo: u32, scope_id: u32) -> Result<i32> {
+    with_inet(engine, &host, port, flowinfo, scope_id, |engine, address| engine.connect(&address) as i32)
+}
+
+/// Starts connecting to a UNIX socket path; the token.
+#[napi]
+pub fn connect_unix(engine: u32, path: String) -> Result<i32> {
+    operate(engine, |engine| engine.connect(&unix(path)) as i32)
+}
+
+/// Binds a UDP socket; the token, or `-errno`.
+#[napi]
+pub fn bind_datagram(engine: u32, host: String, port: u32, flowinfo: u32, scope_id: u32) -> Result<i32> {
+    with_inet(engine, &host, port, flowinfo, scope_id, |engine, address| match address {
+        SocketAddress::Inet(address) => token_or_errno(engine.bind_datagram(address)),
+        SocketAddress::Unix(_) => INVALID_ADDRESS,
+    })
+}
+
+/// Opens a UDP socket on an ephemeral port, of the family of the address
+/// it will send to; the token, or `-errno`.
+#[napi]
+pub fn open_datagram(engine: u32, host: String, port: u32) -> Result<i32> {
+    with_inet(engine, &host, port, 0, 0, |engine, peer| match peer {
+        SocketAddress::Inet(peer) => token_or_errno(engine.open_datagram(peer)),
+        SocketAddress::Unix(_) => INVALID_ADDRESS,
+    })
+}
+
+#[napi]
+pub fn fd(engine: u32, token: u32) -> Result<i32> {
+    inspect(engine, |engine| engine.fd(token as usize).unwrap_or(-1))
+}
+
+#[napi]
+pub fn local_address(engine: u32, token: u32) -> Result<Option<AddressInfo>> {
+    inspect(engine, |engine| engine.local_address(token as usize).map(AddressInfo::from))
+}
+
+/// A stream's peer, or the sender of a datagram channel's latest frame.
+#[napi]
+pub fn peer_address(engine: u32, token: u32) -> Result<Option<AddressInfo>> {
+    inspect(engine, |engine| engine.peer_address(token as usize).map(AddressInfo::from))
+}
+
+/// `kind`: 0 every chunk, 1 `count` bytes, 2 up to `sequence`, 3 framed in
+/// JavaScript, 4 records laid out by `sequence` (see `record_layout`).
+#[napi]
+pub fn set_delimiter(engine: u32, token: u32, kind: u32, count: u32, sequence: Option<&[u8]>) -> Result<()> {
+    let delimiter = match (kind, sequence) {
+        (1, _) if count > 0 => Delimiter::Count(count as usize),
+        (2, Some(bytes)) if !bytes.is_empty() => Delimiter::Sequence(bytes.to_vec()),
+        (3, _) => Delimiter::External,
+        (4, Some(bytes)) => record_layout(bytes).map_or(Delimiter::Chunk, Delimiter::Records),
+        _ => Delimiter::Chunk,
+    };
+    operate(engine, |engine| {
+        let _ = engine.set_delimiter(token as usize, delimiter);
+    })
+}
+
+/// Decodes a record layout: little-endian i32 quadruples (fixed bytes,
+/// length field offset or -1, its size, flags: 1 little-endian, 2 signed).
+fn record_layout(bytes: &[u8]) -> Option<Vec<RecordSegment>> {
+    let numbers: Vec<i32> = bytes.chunks_exact(4).map(|word| i32::from_le_bytes(word.try_into().unwrap())).collect();
+    let segments: Vec<RecordSegment> = numbers
+        .chunks_exact(4)
+        .map(|segment| {
+            let [fixed, offset, size, flags] = [segment[0], segment[1], segment[2], segment[3]];
+            let length_field = (offset >= 0 && matches!(size, 1 | 2 | 4 | 8) && offset + size <= fixed).then_some(LengthField {
+                offset: offset as usize,
+                size: size as usize,
+                little_endian: flags & 1 != 0,
+                signed: flags & 2 != 0,
+            });
+            RecordSegment { fixed: fixed.max(0) as usize, length_field }
+        })
+        .collect();
+    (!segments.is_empty()).then_some(segments)
+}
+
+#[napi]
+pub fn set_buffer_size(engine: u32, token: u32, size: f64) -> Result<()> {
+    operate(engine, |engine| {
+        let _ = engine.set_buffer_size(token as usize, size as usize);
+    })
+}
+
+#[napi]
+pub fn set_notify_drain(engine: u32, token: u32, on: bool) -> Result<()> {
+    operate(engine, |engine| {
+        let _ = engine.set_notify_drain(token as usize, on);
+    })
+}
+
+/// 0, or `-errno`.
+#[napi]
+pub fn set_no_delay(engine: u32, token: u32, on: bool) -> Result<i32> {
+    operate(engine, |engine| engine.set_no_delay(token as usize, on).map_or_else(|error| negative_errno(&error), |()| 0))
+}
+
+#[napi]
+pub fn close(engine: u32, token: u32, flush: bool) -> Result<()> {
+    operate(engine, |engine| engine.close(token as usize, flush))
+}
+
+#[napi]
+pub fn release(engine: u32, token: u32) -> Result<()> {
+    operate(engine, |engine| engine.release(token as usize))
+}
