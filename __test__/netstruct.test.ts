@@ -423,6 +423,7 @@ function randomCase(): Case {
     values.push(randBytes(rand32() % 4 === 0 ? 0 : randInt(0, code === 'b' ? 127 : 60)));
   }
   for (let f = randInt(0, 2); f > 0; f--) field();
+  if (parts.length === 0) field(); // netstruct cannot compile a bare byte order ('!'): IndexError
   return { fmt: p + parts.join(''), values, label: 'random', ns: true };
 }
 const randomCases: Case[] = [];
@@ -439,7 +440,7 @@ interface UnpackCase {
 }
 const unpackCases: UnpackCase[] = [
   { fmt: 'b$', bytes: Buffer.from([0xff]), label: 'negative b length' },
-  { fmt: 'b$', bytes: Buffer.from([0x80, 1, 2]), label: '-128 b length' },
+  { fmt: 'b$', bytes: Buffer.from([0x80, 1, 2]), label: 'negative -128 b length' },
   { fmt: '<h$', bytes: Buffer.from([0xfe, 0xff, 0, 0]), label: 'negative <h length' },
   { fmt: 'i$', bytes: Buffer.from([0x80, 0, 0, 0]), label: 'negative i length' },
   { fmt: '<q$', bytes: Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0]), label: 'negative <q length' },
@@ -563,6 +564,9 @@ test('python3 reference runs; netstruct package availability is reported', (t) =
       ? `comparing against the real netstruct ${pyReply.netstruct} and CPython struct`
       : 'python netstruct is not installed: comparing against the CPython struct reference only',
   );
+  const withNs = pyReply?.results.filter((r) => r.ns !== undefined).length ?? 0;
+  t.log(`${pyCases.length} python cases, ${withNs} of them also run through netstruct`);
+  if (pyReply?.netstruct) t.true(withNs > 300);
 });
 
 test('API example: ih$5b', (t) => {
@@ -589,16 +593,16 @@ cases.forEach((c, i) => {
     // Against the CPython struct reference.
     t.is(r.ref.formatError, undefined, 'the reference rejected the format');
     t.is(r.ref.packError, undefined, 'the reference rejected the values');
-    t.is(ns.minimumSize, r.ref.minimumSize, 'minimumSize');
-    t.is(packed.toString('hex'), r.ref.pack, 'pack must equal CPython struct pieces joined with the strings');
+    t.is<number | undefined, number | undefined>(ns.minimumSize, r.ref.minimumSize, 'minimumSize');
+    t.is<string | undefined, string | undefined>(packed.toString('hex'), r.ref.pack, 'pack must equal CPython struct pieces joined with the strings');
     t.deepEqual(diffPython(back, r.ref.unpack ?? []), [], 'unpack must match the reference');
 
     // Against the real netstruct, when installed.
     if (r.ns) {
       t.is(r.ns.formatError, undefined, 'netstruct rejected the format');
       t.is(r.ns.packError, undefined, 'netstruct rejected the values');
-      t.is(ns.minimumSize, r.ns.minimumSize, 'minimumSize = netstruct minimum_size');
-      t.is(packed.toString('hex'), r.ns.pack, 'pack must be byte-identical to netstruct.pack');
+      t.is<number | undefined, number | undefined>(ns.minimumSize, r.ns.minimumSize, 'minimumSize = netstruct minimum_size');
+      t.is<string | undefined, string | undefined>(packed.toString('hex'), r.ns.pack, 'pack must be byte-identical to netstruct.pack');
       t.deepEqual(diffPython(back, r.ns.unpack ?? []), [], 'unpack must match netstruct.unpack');
     }
 
@@ -666,13 +670,10 @@ test('default byte order is network order; prefixes are honoured', (t) => {
 });
 
 test('value types: numbers, bigints for 8-byte codes, fresh Buffers for $', (t) => {
-  const ns = new NetStruct('<q$Q$bi?c3s@');
-  // '@' is not first: a format error.
-  t.truthy(ns === ns);
-  t.throws(() => new NetStruct('<q$@'), { instanceOf: TypeError });
+  t.throws(() => new NetStruct('<q$@'), { instanceOf: TypeError }, "'@' after the first character");
   const a = new NetStruct('<qQ$i?c3s');
   const input = Buffer.from('abc');
-  const out = a.unpack(a.pack(-5n, 6, input, 7, true, 'Z', 'xyz'));
+  const out = a.unpack(a.pack(-5n, input, 7, true, 'Z', 'xyz'));
   t.deepEqual(out.map((v) => (Buffer.isBuffer(v) ? 'Buffer' : typeof v)), [
     'bigint',
     'Buffer',

@@ -11,6 +11,9 @@
 //
 // The server is pinned to CPU 0 and loadgen to CPU 1 with taskset when it
 // exists, so the two never compete for a core.
+//
+// HTTP rows are driven by wrk instead of loadgen (`apt-get install wrk`); without
+// wrk they report n/a. Their "node:net" column is the node:http baseline.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -30,6 +33,8 @@ interface Row {
   name: string;
   /** loadgen arguments except --host/--port/--duration/--warmup. */
   loadgen: string[];
+  /** Drive the row with wrk instead of loadgen: its arguments except --duration and the URL. */
+  wrk?: string[];
   servers: Record<ServerName, ServerCommand>;
 }
 
@@ -45,6 +50,12 @@ const ROWS: Row[] = [
     name: 'Line echo 50x64B',
     loadgen: ['--connections', '50', '--size', '64', '--inflight', '1', '--line'],
     servers: { pants: ['pants-echo.js', ['--line']], net: ['net-echo.js', ['--line']] },
+  },
+  {
+    name: 'HTTP keep-alive 50 conns (node:http)',
+    loadgen: [],
+    wrk: ['--threads', '1', '--connections', '50'],
+    servers: { pants: ['http-pants.js', []], net: ['http-node.js', []] },
   },
 ];
 
@@ -295,6 +306,70 @@ function runLoadgen(
   });
 }
 
+const hasWrk = spawnSync('wrk', ['--version'], { stdio: 'ignore' }).error === undefined;
+
+/** A wrk latency figure (`491.00us`, `2.22ms`, `1.01s`) in microseconds. */
+function wrkMicroseconds(text: string | undefined): number {
+  const match = /^([\d.]+)(us|ms|s)$/.exec(text ?? '');
+  if (match === null) return NaN;
+  return Number(match[1]) * { us: 1, ms: 1e3, s: 1e6 }[match[2] as 'us' | 'ms' | 's'];
+}
+
+/** Runs wrk against `port` for `seconds`, in the same shape as loadgen's result. */
+function runWrk(port: number, args: string[], seconds: number): Promise<LoadgenResult> {
+  const [command, argv] = pinned(LOADGEN_CPU, 'wrk', [
+    ...args,
+    '--duration', `${seconds}s`,
+    '--latency',
+    `http://127.0.0.1:${port}/`,
+  ]);
+  const child = spawn(command, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let output = '';
+  child.stdout!.setEncoding('utf8').on('data', (s: string) => (output += s));
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => (output += s));
+  return new Promise((resolve, reject) => {
+    child.once('error', (e) => reject(new Error(`wrk: ${e.message}`)));
+    child.once('close', (code, signal) => {
+      children.delete(child);
+      const requests = /(\d+) requests in ([\d.]+)(m?s)/.exec(output);
+      const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
+      const badStatus = /Non-2xx or 3xx responses: (\d+)/.exec(output);
+      const errors =
+        (socketErrors ? socketErrors.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0) +
+        (badStatus ? Number(badStatus[1]) : 0);
+      if (code !== 0 || requests === null || errors !== 0) {
+        reject(new Error(`wrk ${argv.join(' ')} failed (${signal ?? `exit ${code}`})\n${output.trimEnd()}`));
+        return;
+      }
+      const msgs = Number(requests[1]);
+      const elapsed = Number(requests[2]) / (requests[3] === 'ms' ? 1000 : 1);
+      resolve({
+        msgs,
+        seconds: elapsed,
+        msgsPerSec: Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1] ?? msgs / elapsed),
+        p50us: wrkMicroseconds(/^\s+50%\s+(\S+)/m.exec(output)?.[1]),
+        p99us: wrkMicroseconds(/^\s+99%\s+(\S+)/m.exec(output)?.[1]),
+        errors,
+      });
+    });
+  });
+}
+
+/** A warm-up run of wrk, then a measured one with the server's CPU time sampled around it. */
+async function measureWithWrk(row: Row, running: RunningServer, opts: Options): Promise<Sample> {
+  if (opts.warmup > 0) await runWrk(running.port, row.wrk!, opts.warmup);
+  const before = cpuTicks(running.pid);
+  const result = await runWrk(running.port, row.wrk!, opts.duration);
+  const cpuSeconds = (cpuTicks(running.pid) - before) / CLK_TCK;
+  return {
+    msgsPerSec: result.msgsPerSec,
+    cpuUsPerMsg: result.msgs > 0 ? (cpuSeconds * 1e6) / result.msgs : NaN,
+    p50us: result.p50us,
+    p99us: result.p99us,
+  };
+}
+
 // ---------------------------------------------------------------------------
 // Measurement
 
@@ -308,6 +383,7 @@ interface Sample {
 async function measure(row: Row, server: ServerName, opts: Options): Promise<Sample> {
   const running = await startServer(row.servers[server]);
   try {
+    if (row.wrk) return await measureWithWrk(row, running, opts);
     // Sampled when loadgen's measured window starts and ends; the outer
     // samples are a fallback in case the marks never come.
     let before = cpuTicks(running.pid);
@@ -356,9 +432,17 @@ interface ServerSummary {
 interface RowResult {
   row: Row;
   servers: Record<ServerName, ServerSummary>;
+  /** Why the row was not measured (its figures are n/a), else undefined. */
+  skipped?: string;
 }
 
 async function runRow(row: Row, opts: Options): Promise<RowResult> {
+  if (row.wrk && !hasWrk) {
+    const skipped = 'wrk is not installed (apt-get install wrk)';
+    console.log(`  ${row.name}: skipped: ${skipped}`);
+    const none: ServerSummary = { msgsPerSec: NaN, cpuUsPerMsg: NaN, p50us: NaN, p99us: NaN, error: null };
+    return { row, servers: { pants: none, net: none }, skipped };
+  }
   const samples: Record<ServerName, Sample[]> = { pants: [], net: [] };
   const errors: Record<ServerName, string | null> = { pants: null, net: null };
   for (let round = 0; round < opts.rounds; round++) {
@@ -475,7 +559,7 @@ function markdownReport(results: RowResult[], opts: Options): string {
   return [
     '# Benchmark results',
     '',
-    'Generated by `npm run bench` (bench/run.ts); echo servers in bench/, load from bench/loadgen.',
+    'Generated by `npm run bench` (bench/run.ts); servers in bench/, load from bench/loadgen (HTTP: wrk, against node:http).',
     '',
     markdownTable(HEADER, tableRows(results)),
     '',
@@ -485,6 +569,7 @@ function markdownReport(results: RowResult[], opts: Options): string {
     '',
     markdownTable(LATENCY_HEADER, latencyRows(results)),
     ...(failures.length ? ['', '## Failures', '', ...failures] : []),
+    ...results.filter((r) => r.skipped).map((r) => `\n${r.row.name}: not measured, ${r.skipped}.`),
     '',
   ].join('\n');
 }
@@ -499,7 +584,7 @@ async function main(): Promise<number> {
 
   const results: RowResult[] = [];
   for (const row of rows) {
-    console.log(`${row.name}: loadgen ${row.loadgen.join(' ')}`);
+    console.log(`${row.name}: ${row.wrk ? `wrk ${row.wrk.join(' ')}` : `loadgen ${row.loadgen.join(' ')}`}`);
     results.push(await runRow(row, opts));
   }
 

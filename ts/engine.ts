@@ -232,7 +232,6 @@ export class Engine {
   /** Milliseconds until something is due: 0 with callbacks or loops, Infinity with nothing. */
   #idleDelay(): number {
     if (this.#callbacks.length > 0 || this.#loops.length > 0) return 0;
-    if (this.#timers.length === this.#freeTimerIds.length + this.#heldTimerIds.length) return Infinity;
     const delay = native.nextTimerDelay(this.#id);
     return delay < 0 ? Infinity : delay;
   }

@@ -117,6 +117,7 @@ export const MORE_INPUT = 2 ** 32;
 
 function platformTag(): string {
   const { platform, arch } = process;
+  if (platform === 'win32') return `${platform}-${arch}-msvc`;
   if (platform !== 'linux') return `${platform}-${arch}`;
   const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
   const abi = report?.header?.glibcVersionRuntime ? 'gnu' : 'musl';

@@ -1,4 +1,5 @@
 import { lookup, LookupAddress } from 'node:dns';
+import { constants } from 'node:os';
 
 import { Address, formatAddress, parseAddress, ParsedAddress } from './address.js';
 import type { ChannelOptions } from './channel.js';
@@ -20,6 +21,13 @@ export interface StreamOptions extends ChannelOptions {
   /** Seconds a `connect()` may take (name resolution included) before it fails with `ETIMEDOUT`; default none. */
   connectTimeout?: number | null;
 }
+
+/**
+ * The native result of a write to a connection the engine has already
+ * closed (a reset seen in this iteration) before the stream heard of it:
+ * the data is dropped, as the socket would, and `onClose` follows.
+ */
+const GONE = -constants.errno.ENOTCONN;
 
 /** Where a stream is in its life. */
 const enum State {
@@ -188,6 +196,7 @@ export class Stream extends FramedChannel {
     if (typeof data === 'string') result = native.writeString(this.engineId, this.token, data);
     else if (data instanceof Uint8Array) result = native.write(this.engineId, this.token, data);
     else throw new TypeError(`write() takes a string or a Uint8Array; got ${Object.prototype.toString.call(data)}.`);
+    if (result === GONE) return; // the peer reset the connection: onClose is on its way
     if (result < 0) throw systemError(result, 'write');
     if (flush) native.flush(this.engineId, this.token);
   }
@@ -237,6 +246,7 @@ export class Stream extends FramedChannel {
     if (this.#state !== State.Connected) throw this.#notWritable();
     const path = typeof file === 'string' ? file : '';
     const result = native.writeFile(this.engineId, this.token, path, typeof file === 'number' ? file : -1, offset, nbytes);
+    if (result === GONE) return;
     if (result < 0) throw systemError(result, typeof file === 'string' ? 'open' : 'dup');
     if (flush) native.flush(this.engineId, this.token);
   }

@@ -206,7 +206,8 @@ fn unspecified_for(peer: &SocketAddr) -> SocketAddr {
 }
 
 fn bind_udp(address: SocketAddr) -> io::Result<UdpSocket> {
-    let socket = Socket::new(Domain::for_address(address), Type::DGRAM.nonblocking().cloexec(), None)?;
+    let socket = Socket::new(Domain::for_address(address), Type::DGRAM, None)?;
+    socket.set_nonblocking(true)?;
     socket.set_reuse_address(true)?;
     socket.set_broadcast(true)?;
     if address.is_ipv6() {

@@ -34,6 +34,10 @@ use crate::socket::{ListenOptions, Listener};
 use crate::timer_wheel::{TimerKey, TimerWheel};
 use crate::tls::{TlsConfig, TlsSession};
 
+/// How long a listener out of descriptors waits before trying again (when
+/// no socket of the engine closes first).
+const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(100);
+
 /// Size of the engine's shared receive buffer: the most one `read` returns.
 const READ_CHUNK: usize = 64 * 1024;
 
@@ -68,6 +72,9 @@ pub struct Engine {
     pub(crate) accept_paused: Vec<usize>,
     /// A descriptor was freed since: retry `accept_paused` on the next poll.
     pub(crate) accept_retry_now: bool,
+    /// When to retry `accept_paused` anyway (descriptors may be freed
+    /// outside the engine).
+    pub(crate) accept_retry_at: Option<Instant>,
     pub(crate) epoch: Instant,
     pub(crate) tick: u64,
 }
@@ -118,6 +125,7 @@ impl Engine {
             expired_taken: 0,
             accept_paused: Vec::new(),
             accept_retry_now: false,
+            accept_retry_at: None,
             epoch: Instant::now(),
             tick: 0,
         })
@@ -339,9 +347,13 @@ impl Engine {
                 }
             }
             Some(Channel::Stream(stream)) => match stream.state {
-                StreamState::Open if flush && stream.tls.is_some() => {
-                    // A clean TLS close: close_notify goes out after the data.
-                    stream.tls.as_mut().expect("checked").close(&mut stream.outgoing);
+                StreamState::Open if flush && stream.tls.is_some() && !(stream.peer_closed && stream.tls.as_ref().is_some_and(|tls| tls.handshaking())) => {
+                    // A clean TLS close: close_notify goes out after the data (after
+                    // the handshake, when it is still running: see `receive`).
+                    let session = stream.tls.as_mut().expect("checked");
+                    if !session.handshaking() {
+                        session.close(&mut stream.outgoing);
+                    }
                     stream.state = StreamState::Closing;
                     if !stream.dirty {
                         stream.dirty = true;
@@ -394,12 +406,18 @@ impl Engine {
                 _ => {}
             }
         }
-        if std::mem::take(&mut self.accept_retry_now) {
+        let retry_due = self.accept_retry_at.is_some_and(|at| Instant::now() >= at);
+        if std::mem::take(&mut self.accept_retry_now) || retry_due {
+            self.accept_retry_at = None;
             for token in std::mem::take(&mut self.accept_paused) {
                 self.accept(token);
             }
         }
         let timeout = if self.queue.is_empty() { timeout } else { Some(Duration::ZERO) };
+        let timeout = match self.accept_retry_at {
+            Some(at) => Some(at.saturating_duration_since(Instant::now()).min(timeout.unwrap_or(Duration::MAX))),
+            None => timeout,
+        };
         match self.poll.poll(&mut self.events, timeout) {
             Err(error) if error.kind() == ErrorKind::Interrupted => return Ok(()),
             result => result?,
@@ -473,6 +491,7 @@ impl Engine {
                         matches!(error.raw_os_error(), Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM));
                     if out_of_descriptors && !self.accept_paused.contains(&token) {
                         self.accept_paused.push(token);
+                        self.accept_retry_at.get_or_insert(Instant::now() + ACCEPT_RETRY_DELAY);
                     }
                     self.queue.push_back(Event::with(EventKind::AcceptError, token, errno(&error), 0));
                     return;

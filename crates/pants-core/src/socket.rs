@@ -116,7 +116,9 @@ impl Listener {
             SocketAddress::Inet(inet) => (Domain::for_address(*inet), SockAddr::from(*inet)),
             SocketAddress::Unix(path) => (Domain::UNIX, SockAddr::unix(path)?),
         };
-        let socket = Socket::new(domain, Type::STREAM.nonblocking().cloexec(), None)?;
+        // socket2 sets close-on-exec itself; non-blocking is set separately for portability.
+        let socket = Socket::new(domain, Type::STREAM, None)?;
+        socket.set_nonblocking(true)?;
         if let SocketAddress::Inet(inet) = address {
             socket.set_reuse_address(true)?;
             if inet.is_ipv6() {

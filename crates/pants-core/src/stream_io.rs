@@ -163,7 +163,8 @@ impl Engine {
             if stream.notify_drain && stream.state == StreamState::Open {
                 self.queue.push_back(Event::new(EventKind::Write, token));
             }
-            if stream.state == StreamState::Closing {
+            let handshaking = stream.tls.as_ref().is_some_and(|tls| tls.handshaking() && tls.failure().is_none());
+            if stream.state == StreamState::Closing && !handshaking {
                 self.close_now(token, true);
             }
         }
@@ -246,7 +247,10 @@ impl Engine {
     /// Reads what the kernel has, up to the stream's buffer limit.
     pub(crate) fn receive(&mut self, token: usize, to_end: bool) {
         let Some(Channel::Stream(stream)) = self.channels.get_mut(token) else { return };
-        if stream.state != StreamState::Open || stream.peer_closed || stream.tls.as_ref().is_some_and(|tls| tls.failure().is_some()) {
+        // A stream closing with flush still reads until its TLS handshake is done (its data waits for it).
+        let handshaking = stream.tls.as_ref().is_some_and(|tls| tls.handshaking());
+        let reading = stream.state == StreamState::Open || (stream.state == StreamState::Closing && handshaking);
+        if !reading || stream.peer_closed || stream.tls.as_ref().is_some_and(|tls| tls.failure().is_some()) {
             return;
         }
         // Unsent bytes do not change while reading: room depends on the read buffer only.
@@ -294,6 +298,12 @@ impl Engine {
                 }
             }
         }
+        if progress.handshake_done && stream.state == StreamState::Closing {
+            // close(true) came during the handshake: the data written meanwhile is out now; close_notify follows it.
+            if let Some(session) = tls {
+                session.close(outgoing);
+            }
+        }
         let wrote = tls.is_some() && !outgoing.is_empty();
         if progress.handshake_done {
             self.queue.push_back(Event::new(EventKind::SslHandshake, token));
@@ -307,13 +317,25 @@ impl Engine {
             stream.read_queued = true;
             self.queue.push_back(Event::new(EventKind::Read, token));
         }
-        if ended || progress.closed {
+        let hung_up = ended || progress.closed;
+        if hung_up {
             stream.peer_closed = true;
-            self.queue.push_back(Event::new(EventKind::Hangup, token));
+            if stream.state == StreamState::Open {
+                self.queue.push_back(Event::new(EventKind::Hangup, token));
+            }
         }
         if wrote && !stream.dirty {
             stream.dirty = true;
             self.dirty.push(token);
+        }
+        if progress.failed {
+            // Send the alert now: the error handler usually closes without flushing.
+            self.send(token);
+        }
+        if hung_up && matches!(self.stream_state(token), Some(StreamState::Closing)) {
+            // Closing while waiting for a handshake the peer has given up on.
+            self.close_now(token, false);
+            return;
         }
         if let Some(error) = failure {
             if is_disconnect(&error) {
@@ -338,13 +360,17 @@ impl Engine {
         session.start(&mut stream.outgoing);
         let early = std::mem::take(&mut stream.incoming);
         stream.tls = Some(Box::new(session));
+        let mut failed = false;
         if !early.is_empty() {
             let session = stream.tls.as_mut().expect("just set");
-            session.receive(early.as_slice(), &mut stream.incoming, &mut stream.outgoing);
+            failed = session.receive(early.as_slice(), &mut stream.incoming, &mut stream.outgoing).failed;
         }
         if !stream.outgoing.is_empty() && !stream.dirty {
             stream.dirty = true;
             self.dirty.push(token);
+        }
+        if failed {
+            self.queue.push_back(Event::new(EventKind::SslHandshakeError, token));
         }
         Ok(())
     }

@@ -57,10 +57,15 @@ impl Engine {
         count
     }
 
-    /// Milliseconds from now until the earliest timer may be due, `None` without timers.
+    /// Milliseconds from now until the earliest timer may be due (or a
+    /// listener out of descriptors retries), `None` without either.
     pub fn next_timer_delay(&self) -> Option<u64> {
-        let deadline = self.timers.next_deadline()?;
-        Some(deadline.saturating_sub(self.elapsed_ms()))
+        let timer = self.timers.next_deadline().map(|deadline| deadline.saturating_sub(self.elapsed_ms()));
+        let retry = self.accept_retry_at.map(|at| at.saturating_duration_since(std::time::Instant::now()).as_millis() as u64);
+        match (timer, retry) {
+            (Some(timer), Some(retry)) => Some(timer.min(retry)),
+            (timer, retry) => timer.or(retry),
+        }
     }
 
     /// Number of pending timers.

@@ -263,39 +263,47 @@ impl TlsSession {
     /// produces (handshake messages, alerts) go to `outgoing`.
     pub fn receive(&mut self, mut ciphertext: &[u8], plaintext: &mut ByteQueue, outgoing: &mut Outgoing) -> TlsProgress {
         let mut progress = TlsProgress::default();
-        while !ciphertext.is_empty() && self.failure.is_none() {
-            if self.connection.read_tls(&mut ciphertext).is_err() {
+        let mut buffer = [0u8; 16 * 1024];
+        // rustls takes records only while its plaintext buffer has room:
+        // alternate feeding records and draining plaintext until all is fed.
+        while self.failure.is_none() && !progress.closed {
+            if !ciphertext.is_empty() && self.connection.read_tls(&mut ciphertext).is_err() {
                 break;
             }
             if let Err(error) = self.connection.process_new_packets() {
                 self.failure = Some(TlsFailure { code: code_of(&error), message: error.to_string(), during_handshake: self.handshaking });
                 progress.failed = true;
+                break;
+            }
+            if self.handshaking && !self.connection.is_handshaking() {
+                self.handshaking = false;
+                progress.handshake_done = true;
+            }
+            loop {
+                match self.connection.reader().read(&mut buffer) {
+                    Ok(0) => {
+                        progress.closed = true;
+                        break;
+                    }
+                    Ok(count) => plaintext.extend(&buffer[..count]),
+                    Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(_) => {
+                        progress.closed = true; // the connection ended without close_notify
+                        break;
+                    }
+                }
+            }
+            if ciphertext.is_empty() {
+                break;
             }
         }
         self.take_output(outgoing);
-        if progress.failed {
-            return progress;
-        }
-        if self.handshaking && !self.connection.is_handshaking() {
-            self.handshaking = false;
-            progress.handshake_done = true;
-        }
-        let mut buffer = [0u8; 16 * 1024];
-        loop {
-            match self.connection.reader().read(&mut buffer) {
-                Ok(0) => {
-                    progress.closed = true;
-                    break;
-                }
-                Ok(count) => plaintext.extend(&buffer[..count]),
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
-                Err(_) => {
-                    progress.closed = true; // the connection ended without close_notify
-                    break;
-                }
-            }
-        }
         progress
+    }
+
+    /// True until the handshake completes.
+    pub fn handshaking(&self) -> bool {
+        self.handshaking
     }
 
     /// Encrypts `bytes` (held back until the handshake completes) into `outgoing`.

@@ -15,6 +15,7 @@ type uv_handle_t = c_void;
 #[allow(non_camel_case_types)]
 pub type uv_loop_t = c_void;
 
+const UV_IDLE: c_int = 6;
 const UV_POLL: c_int = 8;
 const UV_TIMER: c_int = 13;
 const UV_READABLE: c_int = 1;
@@ -22,6 +23,7 @@ const UV_READABLE: c_int = 1;
 type PollCallback = unsafe extern "C" fn(handle: *mut uv_handle_t, status: c_int, events: c_int);
 type TimerCallback = unsafe extern "C" fn(handle: *mut uv_handle_t);
 type CloseCallback = unsafe extern "C" fn(handle: *mut uv_handle_t);
+type IdleCallback = unsafe extern "C" fn(handle: *mut uv_handle_t);
 
 extern "C" {
     fn uv_handle_size(kind: c_int) -> usize;
@@ -39,18 +41,24 @@ extern "C" {
     ) -> c_int;
     fn uv_timer_stop(handle: *mut uv_handle_t) -> c_int;
     fn uv_close(handle: *mut uv_handle_t, callback: CloseCallback);
+    fn uv_idle_init(event_loop: *mut uv_loop_t, handle: *mut uv_handle_t) -> c_int;
+    fn uv_idle_start(handle: *mut uv_handle_t, callback: IdleCallback) -> c_int;
+    fn uv_idle_stop(handle: *mut uv_handle_t) -> c_int;
 }
 
 /// What a wake-up calls: one engine iteration. `context` is the pointer
 /// given to [`LoopHook::new`].
 pub type WakeFn = unsafe fn(context: *const c_void);
 
-/// A `uv_poll` on the engine's poller fd plus a `uv_timer` for the next
-/// deadline. Both call `wake(context)`; while started they keep the process
-/// alive, while stopped they don't.
+/// A `uv_poll` on the engine's poller fd, a `uv_timer` for the next
+/// deadline, and a `uv_idle` for "again on the loop's next turn" (a timer
+/// re-armed at 0 from its own callback would run again at once, starving
+/// Node's own timers). All call `wake(context)`; while started they keep
+/// the process alive, while stopped they don't.
 pub struct LoopHook {
     poll: *mut uv_handle_t,
     timer: *mut uv_handle_t,
+    idle: *mut uv_handle_t,
 }
 
 struct Target {
@@ -82,6 +90,16 @@ unsafe extern "C" fn release_poll(handle: *mut uv_handle_t) {
 
 unsafe extern "C" fn release_timer(handle: *mut uv_handle_t) {
     release(handle, UV_TIMER);
+}
+
+unsafe extern "C" fn release_idle(handle: *mut uv_handle_t) {
+    release(handle, UV_IDLE);
+}
+
+unsafe extern "C" fn on_idle(handle: *mut uv_handle_t) {
+    uv_idle_stop(handle);
+    let target = &*(uv_handle_get_data(handle) as *const Target);
+    (target.wake)(target.context);
 }
 
 unsafe extern "C" fn on_poll(handle: *mut uv_handle_t, _status: c_int, _events: c_int) {
@@ -118,17 +136,14 @@ impl LoopHook {
     ) -> std::io::Result<Self> {
         let poll = allocate(UV_POLL);
         let timer = allocate(UV_TIMER);
+        let idle = allocate(UV_IDLE);
         check(uv_poll_init(event_loop, poll, fd), "uv_poll_init")?;
         check(uv_timer_init(event_loop, timer), "uv_timer_init")?;
-        uv_handle_set_data(
-            poll,
-            Box::into_raw(Box::new(Target { wake, context })) as *mut c_void,
-        );
-        uv_handle_set_data(
-            timer,
-            Box::into_raw(Box::new(Target { wake, context })) as *mut c_void,
-        );
-        Ok(Self { poll, timer })
+        check(uv_idle_init(event_loop, idle), "uv_idle_init")?;
+        for handle in [poll, timer, idle] {
+            uv_handle_set_data(handle, Box::into_raw(Box::new(Target { wake, context })) as *mut c_void);
+        }
+        Ok(Self { poll, timer, idle })
     }
 
     /// Starts watching the poller fd.
@@ -142,7 +157,15 @@ impl LoopHook {
     /// Wakes once after `delay_ms` (0: on the loop's next turn), replacing
     /// any earlier arming.
     pub fn arm(&self, delay_ms: u64) {
-        unsafe { uv_timer_start(self.timer, on_timer, delay_ms, 0) };
+        unsafe {
+            if delay_ms == 0 {
+                uv_timer_stop(self.timer);
+                uv_idle_start(self.idle, on_idle);
+            } else {
+                uv_idle_stop(self.idle);
+                uv_timer_start(self.timer, on_timer, delay_ms, 0);
+            }
+        }
     }
 
     /// Stops both handles; the process may exit if nothing else is pending.
@@ -150,6 +173,7 @@ impl LoopHook {
         unsafe {
             uv_poll_stop(self.poll);
             uv_timer_stop(self.timer);
+            uv_idle_stop(self.idle);
         }
     }
 }
@@ -159,6 +183,7 @@ impl Drop for LoopHook {
         unsafe {
             uv_close(self.poll, release_poll);
             uv_close(self.timer, release_timer);
+            uv_close(self.idle, release_idle);
         }
     }
 }

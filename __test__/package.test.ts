@@ -1,0 +1,188 @@
+// The npm package as users get it: `npm pack`, installed from the tarball into
+// an empty directory, then used from CommonJS, ES modules and TypeScript
+// against a node:net client; and the optional platform package as the
+// fallback for the native binary.
+import test from 'ava';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '..', '..');
+const SLOW = 180_000;
+
+/** This machine's locally built binary (`pants.<tag>.node` at the root), e.g. `linux-x64-gnu`. */
+const tag = readdirSync(ROOT)
+  .map((file) => /^pants\.(.+)\.node$/.exec(file)?.[1])
+  .find((found) => found?.startsWith(`${process.platform}-${process.arch}`));
+
+let workDir = '';
+let appDir = '';
+
+/** Runs npm in `cwd` without the npm_* settings of an enclosing `npm test`; returns its stdout. */
+function npm(args: string[], cwd: string): string {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name)));
+  const result = spawnSync('npm', args, { cwd, env, encoding: 'utf8', shell: process.platform === 'win32' });
+  if (result.status !== 0) {
+    throw new Error(`npm ${args.join(' ')} failed (${result.error?.message ?? `exit ${result.status}`}):\n${result.stderr}`);
+  }
+  return result.stdout;
+}
+
+/** `npm pack` of the package in `dir` into the work directory; returns the tarball's path. */
+function pack(dir: string): string {
+  const [{ filename }] = JSON.parse(npm(['pack', '--ignore-scripts', '--json', '--pack-destination', workDir, dir], ROOT)) as [
+    { filename: string },
+  ];
+  return join(workDir, filename);
+}
+
+/** Installs tarballs into the app without touching the network (the platform package is not published). */
+function install(...tarballs: string[]): void {
+  npm(['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', '--omit=optional', ...tarballs], appDir);
+}
+
+const ECHO_BODY = `
+class Echo extends Stream {
+  onRead(data) {
+    this.write(data);
+  }
+}
+
+const server = new Server({ ConnectionClass: Echo }).listen(['127.0.0.1', 0]);
+console.log(server.localAddress[1]);
+void Engine.instance().start();
+`;
+
+const ECHO_CJS = `const { Engine, Server, Stream } = require('pants');\n${ECHO_BODY}`;
+
+const ECHO_ESM = `import { createRequire } from 'node:module';
+
+const { Engine, Server, Stream } = await import('pants');
+if (createRequire(import.meta.url)('pants').Stream !== Stream) throw new Error('import and require gave two copies of pants');
+${ECHO_BODY}`;
+
+/** Runs an echo program of the app, sends it a line with node:net and resolves with the reply. */
+async function echoThrough(program: string): Promise<string> {
+  const child = spawn(process.execPath, [program], { cwd: appDir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      child.stdout.setEncoding('utf8').once('data', (line: string) => resolve(Number(line.trim())));
+      child.once('exit', (code) => reject(new Error(`${program} exited (code ${code}):\n${stderr}`)));
+    });
+    const socket = net.connect(port, '127.0.0.1');
+    try {
+      return await new Promise<string>((resolve, reject) => {
+        let received = '';
+        socket.setEncoding('utf8');
+        socket.on('data', (chunk: string) => {
+          received += chunk;
+          if (received.endsWith('\r\n')) resolve(received);
+        });
+        socket.once('error', reject);
+        socket.once('connect', () => socket.write('ping from node:net\r\n'));
+      });
+    } finally {
+      socket.destroy();
+    }
+  } finally {
+    child.kill();
+  }
+}
+
+test.before('npm pack, then install the tarball into an empty directory', (t) => {
+  t.timeout(SLOW);
+  workDir = mkdtempSync(join(tmpdir(), 'pants-package-'));
+  appDir = join(workDir, 'app');
+  mkdirSync(appDir);
+  writeFileSync(join(appDir, 'package.json'), JSON.stringify({ name: 'pants-smoke-test', private: true }));
+  install(pack(ROOT));
+  writeFileSync(join(appDir, 'echo.cjs'), ECHO_CJS);
+  writeFileSync(join(appDir, 'echo.mjs'), ECHO_ESM);
+});
+
+test.after.always('remove the temporary directory', () => {
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+});
+
+test.serial('the installed package runs an echo server with require()', async (t) => {
+  t.timeout(SLOW);
+  t.is(await echoThrough('echo.cjs'), 'ping from node:net\r\n');
+});
+
+test.serial('the installed package runs an echo server with import(), the same classes as require()', async (t) => {
+  t.timeout(SLOW);
+  t.is(await echoThrough('echo.mjs'), 'ping from node:net\r\n');
+});
+
+test.serial('TypeScript finds the types of both entries through the exports map', (t) => {
+  t.timeout(SLOW);
+  const esm = `import { Engine, Server, Stream, type Address } from 'pants';
+
+class Echo extends Stream {
+  override onRead(data: Buffer): void {
+    this.write(data);
+  }
+}
+
+const address: Address = ['127.0.0.1', 0];
+const server: Server = new Server({ ConnectionClass: Echo }).listen(address);
+const engine: Engine = server.engine;
+void engine;
+`;
+  const cjs = `import pants = require('pants');
+
+const timer: pants.Timer = pants.Engine.instance().defer(1, () => undefined);
+timer.cancel();
+// @ts-expect-error: readDelimiter takes no booleans
+new pants.Stream().readDelimiter = true;
+`;
+  writeFileSync(join(appDir, 'check.mts'), esm);
+  writeFileSync(join(appDir, 'check.cts'), cjs);
+  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const result = spawnSync(
+    process.execPath,
+    [
+      tsc,
+      '--noEmit',
+      '--strict',
+      '--module', 'nodenext',
+      '--moduleResolution', 'nodenext',
+      '--typeRoots', join(ROOT, 'node_modules', '@types'),
+      '--types', 'node',
+      'check.mts',
+      'check.cts',
+    ],
+    { cwd: appDir, encoding: 'utf8' },
+  );
+  t.is(result.status, 0, `${result.stdout}${result.stderr}`);
+});
+
+test.serial('without the bundled binary, the package loads the one of its platform package', (t) => {
+  t.timeout(SLOW);
+  if (tag === undefined) return t.pass('no binary built for this platform');
+  const platformDir = join(workDir, `platform-${tag}`);
+  cpSync(join(ROOT, 'npm', tag), platformDir, { recursive: true });
+  cpSync(join(ROOT, `pants.${tag}.node`), join(platformDir, `pants.${tag}.node`));
+  install(pack(platformDir));
+  rmSync(join(appDir, 'node_modules', 'pants', `pants.${tag}.node`));
+  t.true(existsSync(join(appDir, 'node_modules', `pants-${tag}`, `pants.${tag}.node`)));
+  const result = spawnSync(process.execPath, ['-e', "console.log(typeof require('pants').Engine.instance().start)"], {
+    cwd: appDir,
+    encoding: 'utf8',
+  });
+  t.is(result.stdout.trim(), 'function', result.stderr);
+});
+
+test.serial('with no binary at all, loading the package fails with an error that names the platform', (t) => {
+  t.timeout(SLOW);
+  if (tag === undefined) return t.pass('no binary built for this platform');
+  rmSync(join(appDir, 'node_modules', 'pants', `pants.${tag}.node`), { force: true });
+  rmSync(join(appDir, 'node_modules', `pants-${tag}`), { recursive: true, force: true });
+  const result = spawnSync(process.execPath, ['-e', "require('pants')"], { cwd: appDir, encoding: 'utf8' });
+  t.not(result.status, 0);
+  t.regex(result.stderr, new RegExp(`no native binary for this platform \\(${tag}\\).*pants-${tag}`));
+});
