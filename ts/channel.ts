@@ -16,6 +16,7 @@ export abstract class Channel {
   /** The engine this channel belongs to. */
   readonly engine: Engine;
 
+  /** A channel of `options.engine`, by default `Engine.instance()`. */
   constructor(options: ChannelOptions = {}) {
     const engine = options.engine ?? Engine.instance();
     if (!(engine instanceof Engine)) throw new TypeError('options.engine must be an Engine.');

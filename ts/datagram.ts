@@ -52,6 +52,7 @@ export class Datagram extends FramedChannel {
   /** Packets written while the socket is still being set up (a hostname resolving). */
   #waiting: { data: Uint8Array; address: Address }[] = [];
 
+  /** An unbound UDP channel of `options.engine` (default `Engine.instance()`); `listen()` binds it. */
   constructor(options: DatagramOptions = {}) {
     super(options);
   }

@@ -1,3 +1,4 @@
+import { trace, TRACING } from './debug.js';
 import { FramePool } from './frame_pool.js';
 import { EventTarget, kFramePool, kHandleEvent, kNative, kRegister, kUnregister } from './internal.js';
 import type { Logger } from './logger.js';
@@ -7,6 +8,20 @@ import { makeTimer, Timer, TimerEntry } from './timer.js';
 /** Events copied per native call: (kind, token, a, b) each. */
 const EVENT_BATCH = 1024;
 const TIMER_BATCH = 1024;
+
+/** What `engine.stats()` reports. */
+export interface EngineStats {
+  /** Live channels (closed ones until their `onClose` has run). */
+  channels: number;
+  /** Pending deferreds, cycles, callbacks and loops. */
+  timers: number;
+  /** Bytes received from sockets. */
+  bytesIn: number;
+  /** Bytes handed to sockets. */
+  bytesOut: number;
+  /** Iterations run. */
+  iterations: number;
+}
 
 let globalEngine: Engine | undefined;
 
@@ -68,6 +83,13 @@ export class Engine {
   #pollTimeoutMs = 200;
   #run: { promise: Promise<void>; resolve: () => void } | undefined;
 
+  /**
+   * An independent engine, with its own poller and timers. Most programs
+   * use `Engine.instance()`; a `new Engine()` is for tests, embedding, or
+   * running several loops on one thread.
+   */
+  constructor() {}
+
   /** The native engine's id, for the native functions. @internal */
   get [kNative](): number {
     return this.#id;
@@ -87,6 +109,16 @@ export class Engine {
   [kUnregister](token: number): void {
     this.#channels[token] = undefined;
     native.release(this.#id, token);
+  }
+
+  /**
+   * What the engine holds and has done: live channels, pending timers
+   * (deferreds, cycles, callbacks and loops), bytes received and sent
+   * (TLS records included) and iterations run.
+   */
+  stats(): EngineStats {
+    const [channels, timers, bytesIn, bytesOut, iterations] = native.stats(this.#id);
+    return { channels, timers: timers + this.#callbacks.length + this.#loops.length, bytesIn, bytesOut, iterations };
   }
 
   /** True between `start()` and the end of the `stop()`. */
@@ -289,6 +321,7 @@ export class Engine {
       const kind = events[index];
       const token = events[index + 1];
       const channel = this.#channels[token];
+      if (TRACING) trace(`${EventKind[kind] ?? kind} on token ${token}`, { a: events[index + 2], b: events[index + 3], channel: channel?.constructor.name });
       if (channel) {
         try {
           channel[kHandleEvent](kind, events[index + 2], events[index + 3]);

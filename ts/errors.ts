@@ -15,6 +15,7 @@ export class StreamConnectError extends Error implements SystemErrorDetails {
   errno?: number;
   code?: string;
   syscall?: string;
+  /** An error with `message` and the Node-style `details` (`code`, `errno`, `syscall`). */
   constructor(message: string, details: SystemErrorDetails = {}) {
     super(message);
     Object.assign(this, details);

@@ -1,4 +1,5 @@
 import { Channel, ChannelOptions, logCallbackError } from './channel.js';
+import { trace, TRACING } from './debug.js';
 import { framingOf, Framing, ReadDelimiter } from './delimiter.js';
 import { kFramePool, kNative, kRegister, kUnregister } from './internal.js';
 import { DelimiterKind, FRAME_INCOMPLETE, FRAME_OVERFLOW, MORE_INPUT, native, NEED_SPACE } from './native.js';
@@ -24,6 +25,7 @@ export abstract class FramedChannel extends Channel {
   #bufferSize = DEFAULT_BUFFER_SIZE;
   #encoding: BufferEncoding | null = null;
 
+  /** A channel of `options.engine`, by default `Engine.instance()`. */
   constructor(options: ChannelOptions = {}) {
     super(options);
     this.#engineId = this.engine[kNative];
@@ -182,6 +184,7 @@ export abstract class FramedChannel extends Channel {
 
   #deliver(frame: Buffer, framing: Framing): void {
     this.frameArrived();
+    if (TRACING) trace(`frame of ${frame.length} bytes on fd ${this.fileno}`);
     try {
       if (framing.record !== null) this.onRead(...(framing.record.unpack(frame) as [unknown]));
       else this.onRead(this.#encoding === null ? frame : frame.toString(this.#encoding));

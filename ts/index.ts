@@ -10,6 +10,7 @@ export type { DatagramOptions } from './datagram.js';
 export type { ChannelOptions } from './channel.js';
 export type { ReadDelimiter } from './delimiter.js';
 export { Engine } from './engine.js';
+export type { EngineStats } from './engine.js';
 export { FramedChannel } from './framed_channel.js';
 export {
   DatagramBufferOverflow,

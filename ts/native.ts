@@ -52,6 +52,7 @@ export interface NativeFunctions {
   takeExpiredTimers(engine: number, out: Uint32Array): number;
   nextTimerDelay(engine: number): number;
   timerCount(engine: number): number;
+  stats(engine: number): [channels: number, timers: number, bytesIn: number, bytesOut: number, iterations: number];
   channelCount(engine: number): number;
   listen(engine: number, host: string, port: number, flowinfo: number, scopeId: number, backlog: number, v6Only: boolean, reusePort: boolean): number;
   listenUnix(engine: number, path: string, backlog: number): number;
@@ -82,7 +83,7 @@ export interface NativeFunctions {
 }
 
 /** Event kinds, as `pants-core`'s `EventKind`. */
-export const enum EventKind {
+export enum EventKind {
   Accept = 1,
   Connect = 2,
   ConnectError = 3,

@@ -58,6 +58,10 @@ export class Server extends Channel {
   #localAddress: Address | null = null;
   #tls: TlsContext | null = null;
 
+  /**
+   * A server, not listening yet. Give the ConnectionClass first, or in the
+   * options (`new Server({ ConnectionClass, engine, sslOptions })`).
+   */
   constructor(connectionClass?: StreamClass | ServerOptions, options: ServerOptions = {}) {
     const merged: ServerOptions = typeof connectionClass === 'function' ? { ...options, ConnectionClass: connectionClass } : { ...options, ...connectionClass };
     super(merged);

@@ -3,6 +3,7 @@ import { constants } from 'node:os';
 
 import { Address, formatAddress, parseAddress, ParsedAddress } from './address.js';
 import type { ChannelOptions } from './channel.js';
+import { trace, TRACING } from './debug.js';
 import { StreamBufferOverflow, StreamConnectError, systemError } from './errors.js';
 import { FramedChannel } from './framed_channel.js';
 import { kAttach, kHandleEvent } from './internal.js';
@@ -30,7 +31,7 @@ export interface StreamOptions extends ChannelOptions {
 const GONE = -constants.errno.ENOTCONN;
 
 /** Where a stream is in its life. */
-const enum State {
+enum State {
   Idle,
   Resolving,
   Connecting,
@@ -75,6 +76,10 @@ export class Stream extends FramedChannel {
   #connectTimeout: number | null = null;
   #connectTimer: Timer | null = null;
 
+  /**
+   * A stream of `options.engine` (default `Engine.instance()`), not
+   * connected yet: `connect()` it, or let a `Server` hand it a connection.
+   */
   constructor(options: StreamOptions = {}) {
     super(options);
     if (options.connectTimeout !== undefined) this.connectTimeout = options.connectTimeout;
@@ -276,6 +281,7 @@ export class Stream extends FramedChannel {
    * is closed. Closing a closed stream does nothing.
    */
   close(flush = true): void {
+    if (TRACING) trace(`close(${flush}) on fd ${this.#fileno} (${State[this.#state]})`);
     switch (this.#state) {
       case State.Connected:
         this.#state = State.Closing;
@@ -361,6 +367,7 @@ export class Stream extends FramedChannel {
         this.#connectFailed(-a);
         break;
       case EventKind.Hangup:
+        if (TRACING) trace(`the peer closed fd ${this.#fileno}`);
         this.readFrames();
         if (this.#state === State.Connected) this.close(true);
         break;

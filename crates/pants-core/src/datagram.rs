@@ -276,6 +276,7 @@ impl Engine {
             }
             match socket.recv_from(&mut self.scratch) {
                 Ok((count, sender)) => {
+                    self.stats.bytes_in += count as u64;
                     datagram.queued_bytes += count;
                     datagram.packets.push_back((sender, self.scratch[..count].to_vec()));
                     received = true;
@@ -304,7 +305,8 @@ impl Engine {
         let Some(socket) = datagram.socket.as_ref() else { return };
         while let Some((peer, packet)) = datagram.outbox.front() {
             match socket.send_to(packet, *peer) {
-                Ok(_) => {
+                Ok(sent) => {
+                    self.stats.bytes_out += sent as u64;
                     datagram.outbox.pop_front();
                 }
                 Err(error) if error.kind() == ErrorKind::Interrupted => {}

@@ -54,6 +54,17 @@ pub enum FrameRead {
     NeedSpace(usize),
 }
 
+/// Counters of an engine's work since it was created.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    /// Bytes received from sockets (TLS records included).
+    pub bytes_in: u64,
+    /// Bytes handed to sockets (TLS records included).
+    pub bytes_out: u64,
+    /// Iterations begun.
+    pub iterations: u64,
+}
+
 /// A single-threaded event loop over TCP and UNIX stream sockets.
 pub struct Engine {
     pub(crate) poll: Poll,
@@ -77,6 +88,7 @@ pub struct Engine {
     pub(crate) accept_retry_at: Option<Instant>,
     pub(crate) epoch: Instant,
     pub(crate) tick: u64,
+    pub(crate) stats: EngineStats,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -128,6 +140,7 @@ impl Engine {
             accept_retry_at: None,
             epoch: Instant::now(),
             tick: 0,
+            stats: EngineStats::default(),
         })
     }
 
@@ -135,6 +148,11 @@ impl Engine {
     /// [`Engine::poll`] has something to do. Embed it in another loop.
     pub fn poll_fd(&self) -> RawFd {
         self.poll.as_raw_fd()
+    }
+
+    /// What the engine has done since it was created.
+    pub fn stats(&self) -> EngineStats {
+        self.stats
     }
 
     /// Number of live channels (streams and listeners, closed ones until released).

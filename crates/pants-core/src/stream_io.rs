@@ -145,7 +145,9 @@ impl Engine {
         if stream.outgoing.is_empty() || !matches!(stream.state, StreamState::Open | StreamState::Closing) {
             return;
         }
+        let before = stream.outgoing.len();
         let failure = stream.outgoing.send_to(connection).err();
+        self.stats.bytes_out += before.saturating_sub(stream.outgoing.len()) as u64;
         if let Some(error) = failure {
             stream.outgoing.clear();
             if is_disconnect(&error) {
@@ -274,6 +276,7 @@ impl Engine {
                     break;
                 }
                 Ok(count) => {
+                    self.stats.bytes_in += count as u64;
                     match tls {
                         Some(session) => {
                             let step = session.receive(&self.scratch[..count], incoming, outgoing);

@@ -12,6 +12,7 @@ impl Engine {
     /// Starts an iteration: engine time becomes now. Timers scheduled from
     /// here on are due relative to this tick.
     pub fn begin_iteration(&mut self) -> u64 {
+        self.stats.iterations += 1;
         self.update_time();
         self.tick
     }

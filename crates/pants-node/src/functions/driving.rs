@@ -108,6 +108,15 @@ pub fn next_timer_delay(engine: u32) -> Result<f64> {
     inspect(engine, |engine| engine.next_timer_delay().map_or(-1.0, |delay| delay as f64))
 }
 
+/// `[channels, timers, bytesIn, bytesOut, iterations]`.
+#[napi]
+pub fn stats(engine: u32) -> Result<Vec<f64>> {
+    inspect(engine, |engine| {
+        let stats = engine.stats();
+        vec![engine.channel_count() as f64, engine.timer_count() as f64, stats.bytes_in as f64, stats.bytes_out as f64, stats.iterations as f64]
+    })
+}
+
 #[napi]
 pub fn timer_count(engine: u32) -> Result<u32> {
     inspect(engine, |engine| engine.timer_count() as u32)
