@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import net from 'node:net';
 import { Engine, InvalidAddressFormatError, Server, Stream, StreamConnectError } from 'pants';
 
-import { closeAtEnd, netClient, portOf, readBytes, readToEnd, signal, startedEngine } from './helpers.js';
+import { closeAtEnd, netClient, portOf, readBytes, readToEnd, signal, startedEngine, waitFor } from './helpers.js';
 
 /** A node:net server on an ephemeral port; `onSocket` gets each connection. */
 async function netServer(t: import('ava').ExecutionContext, onSocket: (socket: net.Socket) => void): Promise<number> {
@@ -314,4 +314,28 @@ test.serial('an exception in onRead is logged and the stream keeps working', asy
   client.write('a\nb\n');
   t.is((await readBytes(client, 2)).toString(), 'b\n');
   t.true(logged.some((args) => (args as unknown[]).some((part) => part instanceof Error && part.message === 'first line fails')));
+});
+
+test('write() returns false above the 1 MiB high-water mark, and onWrite tells when the buffer has emptied', async (t) => {
+  const engine = startedEngine(t);
+  const results: boolean[] = [];
+  const drained = signal();
+  class Bulk extends Stream {
+    override onConnect() {
+      results.push(this.write(Buffer.alloc(512 * 1024, 1)));
+      results.push(this.write(Buffer.alloc(1024 * 1024, 2)));
+    }
+    override onWrite() {
+      drained.resolve();
+    }
+  }
+  const server = closeAtEnd(t, new Server(Bulk, { engine }).listen(['127.0.0.1', 0]));
+  const client = await netClient(t, portOf(server));
+  client.pause(); // a slow reader: nothing drains until it reads
+  await waitFor(() => results.length === 2);
+  t.deepEqual(results, [true, false]);
+  client.resume();
+  t.is((await readBytes(client, 1536 * 1024)).length, 1536 * 1024);
+  await drained.promise;
+  t.pass();
 });

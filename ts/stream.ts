@@ -193,17 +193,21 @@ export class Stream extends FramedChannel {
 
   /**
    * Buffers `data` (strings as UTF-8) for sending; `flush` sends at once.
-   * Throws `Error` on a stream that is not connected or is closed.
+   * Returns `false` once more than 1 MiB waits to be sent (the high-water
+   * mark): stop writing until `onWrite()` says the buffer has emptied, or
+   * memory grows with a slow reader. Throws `Error` on a stream that is
+   * not connected or is closed.
    */
-  write(data: string | Uint8Array, flush = false): void {
+  write(data: string | Uint8Array, flush = false): boolean {
     if (this.#state !== State.Connected) throw this.#notWritable();
     let result: number;
     if (typeof data === 'string') result = native.writeString(this.engineId, this.token, data);
     else if (data instanceof Uint8Array) result = native.write(this.engineId, this.token, data);
     else throw new TypeError(`write() takes a string or a Uint8Array; got ${Object.prototype.toString.call(data)}.`);
-    if (result === GONE) return; // the peer reset the connection: onClose is on its way
+    if (result === GONE) return false; // the peer reset the connection: onClose is on its way
     if (result < 0) throw systemError(result, 'write');
     if (flush) native.flush(this.engineId, this.token);
+    return result === 0;
   }
 
   /**

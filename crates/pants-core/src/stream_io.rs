@@ -89,8 +89,10 @@ impl Engine {
     }
 
     /// Appends to the stream's send buffer; sent by [`Engine::flush_dirty`]
-    /// or [`Engine::flush`]. `ENOTCONN` unless the stream is open.
-    pub fn write(&mut self, token: usize, bytes: &[u8]) -> io::Result<()> {
+    /// or [`Engine::flush`]. `ENOTCONN` unless the stream is open. Returns
+    /// true when more than [`OUTGOING_HIGH_WATER`] bytes now wait: the
+    /// writer should wait for the `Write` event (the stream stops reading).
+    pub fn write(&mut self, token: usize, bytes: &[u8]) -> io::Result<bool> {
         let stream = self.stream_mut(token)?;
         if stream.state != StreamState::Open {
             return Err(not_open());
@@ -99,11 +101,12 @@ impl Engine {
             Some(session) => session.send(bytes, &mut stream.outgoing),
             None => stream.outgoing.push_bytes(bytes),
         }
+        let above_high_water = stream.outgoing.len() > OUTGOING_HIGH_WATER;
         if !stream.dirty {
             stream.dirty = true;
             self.dirty.push(token);
         }
-        Ok(())
+        Ok(above_high_water)
     }
 
     /// Queues `length` bytes of `file` from `offset` (0: to the end of the

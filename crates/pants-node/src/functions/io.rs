@@ -82,16 +82,22 @@ fn status(result: std::io::Result<()>) -> i32 {
     result.map_or_else(|error| negative_errno(&error), |()| 0)
 }
 
-/// Buffers bytes for sending; 0, or `-errno` (`-ENOTCONN` unless open).
+/// 0, 1 when more than the high-water mark waits to be sent, or `-errno`.
+fn write_status(result: std::io::Result<bool>) -> i32 {
+    result.map_or_else(|error| negative_errno(&error), i32::from)
+}
+
+/// Buffers bytes for sending; 0, 1 above the high-water mark, or `-errno`
+/// (`-ENOTCONN` unless open).
 #[napi]
 pub fn write(engine: u32, token: u32, data: &[u8]) -> Result<i32> {
-    operate(engine, |engine| status(engine.write(token as usize, data)))
+    operate(engine, |engine| write_status(engine.write(token as usize, data)))
 }
 
 /// Buffers a string as UTF-8; see `write`.
 #[napi]
 pub fn write_string(engine: u32, token: u32, data: String) -> Result<i32> {
-    operate(engine, |engine| status(engine.write(token as usize, data.as_bytes())))
+    operate(engine, |engine| write_status(engine.write(token as usize, data.as_bytes())))
 }
 
 /// Queues a file (a path, or a descriptor when `path` is empty) after what
