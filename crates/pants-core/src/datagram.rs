@@ -123,14 +123,19 @@ impl DatagramChannel {
                 self.last_sender = Some(sender);
                 return FrameRead::Frame(packet.len());
             }
-            let delimiter = &self.delimiter;
-            let buffer = self
-                .senders
-                .entry(sender)
-                .or_insert_with(|| SenderBuffer { incoming: ByteQueue::new(), framer: Framer::new(delimiter.clone()) });
-            buffer.incoming.extend(&packet);
-            self.current = Some(sender);
+            self.add_to_sender(sender, &packet);
         }
+    }
+
+    /// Appends a packet to its sender's buffer, which becomes the current one.
+    fn add_to_sender(&mut self, sender: SocketAddr, packet: &[u8]) {
+        let delimiter = &self.delimiter;
+        let buffer = self
+            .senders
+            .entry(sender)
+            .or_insert_with(|| SenderBuffer { incoming: ByteQueue::new(), framer: Framer::new(delimiter.clone()) });
+        buffer.incoming.extend(packet);
+        self.current = Some(sender);
     }
 
     /// The bytes framing will look at next (for framing done by the caller):
@@ -140,13 +145,7 @@ impl DatagramChannel {
         if self.current.is_none() {
             if let Some((sender, packet)) = self.packets.pop_front() {
                 self.queued_bytes -= packet.len();
-                let delimiter = &self.delimiter;
-                let buffer = self
-                    .senders
-                    .entry(sender)
-                    .or_insert_with(|| SenderBuffer { incoming: ByteQueue::new(), framer: Framer::new(delimiter.clone()) });
-                buffer.incoming.extend(&packet);
-                self.current = Some(sender);
+                self.add_to_sender(sender, &packet);
             }
         }
         match self.current.and_then(|sender| self.senders.get(&sender)) {
