@@ -1,5 +1,5 @@
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
+import { PY_WIRE_CODEC, PythonBatch, seededRng, toWire, wireEquals, type Wire } from './python-struct.js';
 
 // The test compiles to build/__test__/, the library to dist/: load the compiled
 // library at runtime while type-checking against the source.
@@ -17,14 +17,6 @@ type NetStructT = InstanceType<typeof NetStruct>;
 //    length item replaced by the string's length, pieces and strings joined);
 //  - `ns`: the real `netstruct` package, when python3 can import it.
 // ---------------------------------------------------------------------------
-
-type Wire =
-  | null
-  | boolean
-  | { t: 'int'; v: string }
-  | { t: 'float'; hex: string }
-  | { t: 'bytes'; hex: string }
-  | { t: 'obj' };
 
 interface PyOutcome {
   minimumSize?: number;
@@ -53,33 +45,7 @@ try:
 except Exception:
     netstruct = None
     NS_VERSION = None
-
-def dec(v):
-    if v is None or isinstance(v, bool):
-        return v
-    t = v['t']
-    if t == 'int':
-        return int(v['v'])
-    if t == 'float':
-        return struct.unpack('>d', bytes.fromhex(v['hex']))[0]
-    if t == 'bytes':
-        return bytes.fromhex(v['hex'])
-    return object()
-
-def enc(x):
-    if isinstance(x, bool):
-        return x
-    if isinstance(x, int):
-        return {'t': 'int', 'v': str(x)}
-    if isinstance(x, float):
-        return {'t': 'float', 'hex': struct.pack('>d', x).hex()}
-    if isinstance(x, bytes):
-        return {'t': 'bytes', 'hex': x.hex()}
-    raise TypeError(type(x))
-
-def err(e):
-    return type(e).__name__ + ': ' + str(e)
-
+${PY_WIRE_CODEC}
 class Ref:
     """netstruct's format rule, with every byte coming from CPython struct."""
     def __init__(self, fmt):
@@ -169,25 +135,6 @@ for c in json.load(sys.stdin):
 json.dump({'netstruct': NS_VERSION, 'results': results}, sys.stdout)
 `;
 
-function f64hex(x: number): string {
-  const b = Buffer.alloc(8);
-  b.writeDoubleBE(x);
-  return b.toString('hex');
-}
-
-function toWire(v: unknown): Wire {
-  if (v === null || v === undefined) return null;
-  if (typeof v === 'boolean') return v;
-  if (typeof v === 'bigint') return { t: 'int', v: v.toString() };
-  if (typeof v === 'number') {
-    if (Number.isInteger(v) && !Object.is(v, -0)) return { t: 'int', v: BigInt(v).toString() };
-    return { t: 'float', hex: f64hex(v) };
-  }
-  if (typeof v === 'string') return { t: 'bytes', hex: Buffer.from(v, 'utf8').toString('hex') };
-  if (v instanceof Uint8Array) return { t: 'bytes', hex: Buffer.from(v).toString('hex') };
-  return { t: 'obj' };
-}
-
 interface PyCase {
   fmt: string;
   values?: unknown[];
@@ -197,48 +144,16 @@ interface PyCase {
   ns: boolean;
 }
 
-const pyCases: PyCase[] = [];
-let pyReply: PyReply | undefined;
-let pyFailure: string | undefined;
-
-function registerPy(c: PyCase): number {
-  pyCases.push(c);
-  return pyCases.length - 1;
-}
-
-function runPython(): void {
-  const input = JSON.stringify(
-    pyCases.map((c) => ({
-      fmt: c.fmt,
-      ns: c.ns,
-      ...(c.values ? { values: c.values.map(toWire) } : {}),
-      ...(c.bytes ? { bytes: c.bytes.toString('hex') } : {}),
-    })),
-  );
-  const r = spawnSync('python3', ['-c', PY_SCRIPT], { input, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
-  if (r.error) {
-    pyFailure = `could not run python3: ${r.error.message}`;
-    return;
-  }
-  if (r.status !== 0) {
-    pyFailure = `python3 exited with ${r.status}: ${r.stderr}`;
-    return;
-  }
-  try {
-    pyReply = JSON.parse(r.stdout) as PyReply;
-  } catch (e) {
-    pyFailure = `bad output from python3: ${String(e)}`;
-    return;
-  }
-  if (pyReply.results.length !== pyCases.length) pyFailure = 'python3 returned the wrong number of results';
-}
-
-function py(index: number): PyResult {
-  if (pyReply === undefined || pyFailure !== undefined) {
-    throw new Error(`CPython reference unavailable (python3 is required, tests do not skip): ${pyFailure}`);
-  }
-  return pyReply.results[index];
-}
+const python = new PythonBatch<PyCase, PyReply, PyResult>({
+  script: PY_SCRIPT,
+  encode: (c) => ({
+    fmt: c.fmt,
+    ns: c.ns,
+    ...(c.values ? { values: c.values.map(toWire) } : {}),
+    ...(c.bytes ? { bytes: c.bytes.toString('hex') } : {}),
+  }),
+  results: (reply) => reply.results,
+});
 
 /** Differences between our unpacked values and Python's, as readable strings. */
 function diffPython(ours: unknown[], theirs: Wire[]): string[] {
@@ -246,16 +161,7 @@ function diffPython(ours: unknown[], theirs: Wire[]): string[] {
   if (ours.length !== theirs.length) problems.push(`expected ${theirs.length} values, got ${ours.length}`);
   theirs.forEach((w, k) => {
     const v = ours[k];
-    let ok: boolean;
-    if (w === null || typeof w === 'boolean') ok = v === w;
-    else if (w.t === 'int') {
-      ok =
-        (typeof v === 'bigint' && v === BigInt(w.v)) ||
-        (typeof v === 'number' && Number.isSafeInteger(v) && String(v) === w.v);
-    } else if (w.t === 'float') ok = typeof v === 'number' && Object.is(v, Buffer.from(w.hex, 'hex').readDoubleBE(0));
-    else if (w.t === 'bytes') ok = Buffer.isBuffer(v) && v.toString('hex') === w.hex;
-    else ok = false;
-    if (!ok) problems.push(`value ${k}: python ${JSON.stringify(w)}, ours ${show(v)}`);
+    if (!wireEquals(v, w)) problems.push(`value ${k}: python ${JSON.stringify(w)}, ours ${show(v)}`);
   });
   return problems;
 }
@@ -280,33 +186,7 @@ function sameValue(input: unknown, output: unknown): boolean {
 // Deterministic PRNG.
 // ---------------------------------------------------------------------------
 
-let rngState = 0x2545f491;
-function rand32(): number {
-  let x = rngState;
-  x ^= x << 13;
-  x >>>= 0;
-  x ^= x >>> 17;
-  x ^= x << 5;
-  x >>>= 0;
-  rngState = x;
-  return x;
-}
-function randInt(lo: number, hi: number): number {
-  return lo + (rand32() % (hi - lo + 1));
-}
-function pick<T>(list: readonly T[]): T {
-  return list[rand32() % list.length];
-}
-function randBytes(n: number): Buffer {
-  const b = Buffer.allocUnsafe(n);
-  for (let k = 0; k < n; k++) b[k] = rand32() & 0xff;
-  return b;
-}
-function randBig(bits: number, signed: boolean): bigint {
-  let v = 0n;
-  for (let i = 0; i < bits; i += 32) v = (v << 32n) | BigInt(rand32());
-  return signed ? BigInt.asIntN(bits, v) : BigInt.asUintN(bits, v);
-}
+const { rand32, randInt, pick, randBytes, randBig } = seededRng(0x2545f491);
 
 // ---------------------------------------------------------------------------
 // Cases.
@@ -430,7 +310,7 @@ const randomCases: Case[] = [];
 for (let k = 0; k < 300; k++) randomCases.push(randomCase());
 cases.push(...randomCases);
 
-const caseIds = cases.map((c) => registerPy({ fmt: c.fmt, values: c.values, ns: c.ns !== false }));
+const caseIds = cases.map((c) => python.register({ fmt: c.fmt, values: c.values, ns: c.ns !== false }));
 
 // Unpacking given bytes (negative lengths, wrong buffer sizes): reference only.
 interface UnpackCase {
@@ -453,7 +333,7 @@ const unpackCases: UnpackCase[] = [
   { fmt: '', bytes: Buffer.from([0]), label: 'empty format, one byte' },
   { fmt: '>Q$', bytes: Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1]), label: 'huge Q length' },
 ];
-const unpackIds = unpackCases.map((c) => registerPy({ fmt: c.fmt, bytes: c.bytes, ns: false }));
+const unpackIds = unpackCases.map((c) => python.register({ fmt: c.fmt, bytes: c.bytes, ns: false }));
 
 // Errors.
 interface ErrorCase {
@@ -510,10 +390,10 @@ const errorCases: ErrorCase[] = [
   { fmt: 'b$b', values: [hey, -129], error: RangeError, label: 'b value -129 after $', nsRejects: true },
 ];
 const errorIds = errorCases.map((c) =>
-  typeof c.fmt === 'string' ? registerPy({ fmt: c.fmt, values: c.values, ns: c.nsRejects === true }) : -1,
+  typeof c.fmt === 'string' ? python.register({ fmt: c.fmt, values: c.values, ns: c.nsRejects === true }) : -1,
 );
 
-runPython();
+python.run();
 
 // ---------------------------------------------------------------------------
 // A reference decoder of frameLayout(), written independently with BigInt.
@@ -557,16 +437,16 @@ function ourLength(ns: NetStructT, buf: Uint8Array, offset = 0): number | 'negat
 // ---------------------------------------------------------------------------
 
 test('python3 reference runs; netstruct package availability is reported', (t) => {
-  t.is(pyFailure, undefined, 'python3 is required to run these tests');
-  t.truthy(pyReply);
+  t.is(python.failure, undefined, 'python3 is required to run these tests');
+  t.truthy(python.reply);
   t.log(
-    pyReply?.netstruct
-      ? `comparing against the real netstruct ${pyReply.netstruct} and CPython struct`
+    python.reply?.netstruct
+      ? `comparing against the real netstruct ${python.reply.netstruct} and CPython struct`
       : 'python netstruct is not installed: comparing against the CPython struct reference only',
   );
-  const withNs = pyReply?.results.filter((r) => r.ns !== undefined).length ?? 0;
-  t.log(`${pyCases.length} python cases, ${withNs} of them also run through netstruct`);
-  if (pyReply?.netstruct) t.true(withNs > 300);
+  const withNs = python.reply?.results.filter((r) => r.ns !== undefined).length ?? 0;
+  t.log(`${python.cases.length} python cases, ${withNs} of them also run through netstruct`);
+  if (python.reply?.netstruct) t.true(withNs > 300);
 });
 
 test('API example: ih$5b', (t) => {
@@ -583,7 +463,7 @@ test('API example: ih$5b', (t) => {
 cases.forEach((c, i) => {
   const title = `python parity #${i}: ${JSON.stringify(c.fmt)}${c.label ? ` (${c.label})` : ''}`;
   test(title, (t) => {
-    const r = py(caseIds[i]);
+    const r = python.result(caseIds[i]);
     const ns = new NetStruct(c.fmt);
     t.is(ns.format, c.fmt);
     const packed = ns.pack(...c.values);
@@ -619,7 +499,7 @@ cases.forEach((c, i) => {
 
 unpackCases.forEach((c, i) => {
   test(`unpack of given bytes #${i}: ${JSON.stringify(c.fmt)} (${c.label}) -> RangeError like the reference`, (t) => {
-    const ref = py(unpackIds[i]).ref;
+    const ref = python.result(unpackIds[i]).ref;
     t.is(ref.formatError, undefined);
     t.truthy(ref.unpackError, 'the reference must reject these bytes too');
     const ns = new NetStruct(c.fmt);
@@ -645,7 +525,7 @@ errorCases.forEach((c, i) => {
     }
     t.is(err?.constructor, c.error, 'the error class is exact');
     if (typeof c.fmt === 'string') {
-      const r = py(errorIds[i]);
+      const r = python.result(errorIds[i]);
       const refRejects = r.ref.formatError ?? (c.values ? r.ref.packError : undefined);
       t.truthy(refRejects, 'the CPython struct reference rejects it too');
       if (r.ns) {

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
+import { hexToF64, PY_WIRE_CODEC, PythonBatch, seededRng, toWire, wireEquals, type Wire } from './python-struct.js';
 
 // The test compiles to build/__test__/, the library to dist/: load the compiled
 // library at runtime while type-checking against the source.
@@ -9,15 +9,6 @@ const { Struct } = require('../../dist/struct.js') as typeof import('../ts/struc
 // ---------------------------------------------------------------------------
 // Talking to CPython: every case is sent to one python3 process as JSON.
 // ---------------------------------------------------------------------------
-
-/** JSON encoding of a value shared by both sides. */
-type Wire =
-  | null
-  | boolean
-  | { t: 'int'; v: string }
-  | { t: 'float'; hex: string }
-  | { t: 'bytes'; hex: string }
-  | { t: 'obj' };
 
 interface PyResult {
   size?: number;
@@ -30,30 +21,7 @@ interface PyResult {
 
 const PY_SCRIPT = String.raw`
 import json, struct, sys
-
-def dec(v):
-    if v is None or isinstance(v, bool):
-        return v
-    t = v['t']
-    if t == 'int':
-        return int(v['v'])
-    if t == 'float':
-        return struct.unpack('>d', bytes.fromhex(v['hex']))[0]
-    if t == 'bytes':
-        return bytes.fromhex(v['hex'])
-    return object()
-
-def enc(x):
-    if isinstance(x, bool):
-        return x
-    if isinstance(x, int):
-        return {'t': 'int', 'v': str(x)}
-    if isinstance(x, float):
-        return {'t': 'float', 'hex': struct.pack('>d', x).hex()}
-    if isinstance(x, bytes):
-        return {'t': 'bytes', 'hex': x.hex()}
-    raise TypeError(type(x))
-
+${PY_WIRE_CODEC}
 out = []
 for c in json.load(sys.stdin):
     r = {}
@@ -61,113 +29,52 @@ for c in json.load(sys.stdin):
     try:
         r['size'] = struct.calcsize(c['fmt'])
     except Exception as e:
-        r['formatError'] = type(e).__name__ + ': ' + str(e)
+        r['formatError'] = err(e)
         continue
     if 'values' not in c:
         continue
     try:
         b = struct.pack(c['fmt'], *[dec(v) for v in c['values']])
     except Exception as e:
-        r['packError'] = type(e).__name__ + ': ' + str(e)
+        r['packError'] = err(e)
         continue
     r['pack'] = b.hex()
     try:
         r['unpack'] = [enc(x) for x in struct.unpack(c['fmt'], b)]
     except Exception as e:
-        r['unpackError'] = type(e).__name__ + ': ' + str(e)
+        r['unpackError'] = err(e)
 json.dump(out, sys.stdout)
 `;
-
-function f64hex(x: number): string {
-  const b = Buffer.alloc(8);
-  b.writeDoubleBE(x);
-  return b.toString('hex');
-}
-
-function toWire(v: unknown): Wire {
-  if (v === null || v === undefined) return null;
-  if (typeof v === 'boolean') return v;
-  if (typeof v === 'bigint') return { t: 'int', v: v.toString() };
-  if (typeof v === 'number') {
-    // Python needs an int for integer codes; integral numbers are sent as int
-    // (an int is accepted by e/f/d too), everything else (and -0) as float.
-    if (Number.isInteger(v) && !Object.is(v, -0)) return { t: 'int', v: BigInt(v).toString() };
-    return { t: 'float', hex: f64hex(v) };
-  }
-  if (typeof v === 'string') return { t: 'bytes', hex: Buffer.from(v, 'utf8').toString('hex') };
-  if (v instanceof Uint8Array) return { t: 'bytes', hex: Buffer.from(v).toString('hex') };
-  return { t: 'obj' };
-}
 
 interface PyCase {
   fmt: string;
   values?: unknown[];
 }
 
-/** Results by case, filled lazily by one python3 run over all registered cases. */
-const pyCases: PyCase[] = [];
-let pyResults: PyResult[] | undefined;
-let pyFailure: string | undefined;
-
-function registerPy(c: PyCase): number {
-  pyCases.push(c);
-  return pyCases.length - 1;
-}
-
-function runPython(): void {
-  const input = JSON.stringify(pyCases.map((c) => (c.values ? { fmt: c.fmt, values: c.values.map(toWire) } : { fmt: c.fmt })));
-  const r = spawnSync('python3', ['-c', PY_SCRIPT], { input, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
-  if (r.error) {
-    pyFailure = `could not run python3: ${r.error.message}`;
-    return;
-  }
-  if (r.status !== 0) {
-    pyFailure = `python3 exited with ${r.status}: ${r.stderr}`;
-    return;
-  }
-  try {
-    pyResults = JSON.parse(r.stdout) as PyResult[];
-  } catch (e) {
-    pyFailure = `bad output from python3: ${String(e)}`;
-  }
-  if (pyResults && pyResults.length !== pyCases.length) pyFailure = 'python3 returned the wrong number of results';
-}
-
-function py(index: number): PyResult {
-  if (pyResults === undefined || pyFailure !== undefined) {
-    throw new Error(`CPython reference unavailable (python3 is required, tests do not skip): ${pyFailure}`);
-  }
-  return pyResults[index];
-}
+/** Results by case, filled by one python3 run over all registered cases. */
+const python = new PythonBatch<PyCase, PyResult[], PyResult>({
+  script: PY_SCRIPT,
+  encode: (c) => (c.values ? { fmt: c.fmt, values: c.values.map(toWire) } : { fmt: c.fmt }),
+  results: (reply) => reply,
+});
 
 // ---------------------------------------------------------------------------
 // Comparing values.
 // ---------------------------------------------------------------------------
 
-function hexToF64(hex: string): number {
-  return Buffer.from(hex, 'hex').readDoubleBE(0);
-}
-
 /** Check a value we unpacked against the one CPython unpacked. */
 function sameAsPython(ours: unknown, theirs: Wire): string | undefined {
-  if (theirs === null || typeof theirs === 'boolean') {
-    return ours === theirs ? undefined : `expected ${String(theirs)}, got ${String(ours)}`;
-  }
+  if (wireEquals(ours, theirs)) return undefined;
+  if (theirs === null || typeof theirs === 'boolean') return `expected ${String(theirs)}, got ${String(ours)}`;
   switch (theirs.t) {
     case 'int':
-      if (typeof ours === 'bigint') return ours === BigInt(theirs.v) ? undefined : `expected ${theirs.v}, got ${ours}n`;
-      if (typeof ours === 'number' && Number.isSafeInteger(ours)) {
-        return String(ours) === theirs.v ? undefined : `expected ${theirs.v}, got ${ours}`;
-      }
+      if (typeof ours === 'bigint') return `expected ${theirs.v}, got ${ours}n`;
+      if (typeof ours === 'number' && Number.isSafeInteger(ours)) return `expected ${theirs.v}, got ${ours}`;
       return `expected int ${theirs.v}, got ${String(ours)}`;
-    case 'float': {
-      const want = hexToF64(theirs.hex);
-      return typeof ours === 'number' && Object.is(ours, want) ? undefined : `expected float ${want}, got ${String(ours)}`;
-    }
+    case 'float':
+      return `expected float ${hexToF64(theirs.hex)}, got ${String(ours)}`;
     case 'bytes':
-      return Buffer.isBuffer(ours) && ours.toString('hex') === theirs.hex
-        ? undefined
-        : `expected bytes ${theirs.hex}, got ${String(ours)}`;
+      return `expected bytes ${theirs.hex}, got ${String(ours)}`;
     default:
       return 'unexpected wire value';
   }
@@ -192,30 +99,7 @@ function roundTrips(input: unknown, output: unknown): boolean {
 // Deterministic PRNG for the fuzz tables.
 // ---------------------------------------------------------------------------
 
-let rngState = 0x9e3779b9;
-function rand32(): number {
-  // xorshift32
-  let x = rngState;
-  x ^= x << 13;
-  x >>>= 0;
-  x ^= x >>> 17;
-  x ^= x << 5;
-  x >>>= 0;
-  rngState = x;
-  return x;
-}
-function randInt(lo: number, hi: number): number {
-  return lo + (rand32() % (hi - lo + 1));
-}
-function randUnit(): number {
-  // 52 random bits in [0, 1)
-  return ((rand32() >>> 6) * 2 ** 26 + (rand32() >>> 6)) / 2 ** 52;
-}
-function randBig(bits: number): bigint {
-  let v = 0n;
-  for (let i = 0; i < bits; i += 32) v = (v << 32n) | BigInt(rand32());
-  return BigInt.asUintN(bits, v);
-}
+const { rand32, randInt, randUnit, randBig } = seededRng(0x9e3779b9);
 
 // ---------------------------------------------------------------------------
 // Parity cases: formats and values covering every code and byte order.
@@ -494,7 +378,7 @@ for (const p of PREFIXES) {
   }
 }
 
-const caseIds = cases.map((c) => registerPy({ fmt: c.fmt, values: c.values }));
+const caseIds = cases.map((c) => python.register({ fmt: c.fmt, values: c.values }));
 
 // ---------------------------------------------------------------------------
 // Error cases. `py: true` means CPython must reject the same input.
@@ -585,27 +469,27 @@ bad('<f', [1e39], RangeError, 'float overflow');
 bad('>f', [-1e300], RangeError, 'float overflow');
 bad('<d', [10n ** 400n], RangeError, 'int too large for a double');
 
-const errorIds = errorCases.map((c) => registerPy({ fmt: c.fmt, values: c.values }));
+const errorIds = errorCases.map((c) => python.register({ fmt: c.fmt, values: c.values }));
 
 // Sizes of formats that take values we do not bother packing here.
 const sizeOnly = ['@bi', 'bi', '=bi', '<bi', '@b0i', '@hcl', '@?d', '@bq', '@5sq', 'l', '=l', 'P', 'n', '@ e', '3x', '1000000x', '0s', '10p', 'e', 'qP?'];
-const sizeIds = sizeOnly.map((fmt) => registerPy({ fmt }));
+const sizeIds = sizeOnly.map((fmt) => python.register({ fmt }));
 
-runPython();
+python.run();
 
 // ---------------------------------------------------------------------------
 // Tests
 // ---------------------------------------------------------------------------
 
 test('python3 (CPython reference) is available', (t) => {
-  t.is(pyFailure, undefined, 'python3 is required to run these tests');
-  t.truthy(pyResults);
+  t.is(python.failure, undefined, 'python3 is required to run these tests');
+  t.truthy(python.reply);
 });
 
 cases.forEach((c, i) => {
   const title = `CPython parity #${i}: ${JSON.stringify(c.fmt.length > 40 ? c.fmt.slice(0, 40) + '…' : c.fmt)}${c.label ? ` (${c.label})` : ''}`;
   test(title, (t) => {
-    const ref = py(caseIds[i]);
+    const ref = python.result(caseIds[i]);
     t.is(ref.formatError, undefined, 'CPython rejected the format');
     t.is(ref.packError, undefined, 'CPython rejected the values');
     const s = new Struct(c.fmt);
@@ -654,7 +538,7 @@ errorCases.forEach((c, i) => {
       t.is(err?.constructor, c.error);
     }
     if (c.py) {
-      const ref = py(errorIds[i]);
+      const ref = python.result(errorIds[i]);
       const rejected = c.values === undefined ? ref.formatError : (ref.formatError ?? ref.packError);
       t.truthy(rejected, 'CPython must reject this input too');
     }
@@ -663,7 +547,7 @@ errorCases.forEach((c, i) => {
 
 test('size equals struct.calcsize for assorted formats', (t) => {
   sizeOnly.forEach((fmt, i) => {
-    const ref = py(sizeIds[i]);
+    const ref = python.result(sizeIds[i]);
     t.is(ref.formatError, undefined, fmt);
     t.is<number | undefined, number | undefined>(new Struct(fmt).size, ref.size, `calcsize(${JSON.stringify(fmt)})`);
   });
