@@ -7,9 +7,10 @@
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use pants_core::{Engine, Event, FrameRead, ListenOptions, SocketAddress};
+use pants_core::{Engine, Event, EventKind, FrameRead, ListenOptions, SocketAddress};
 
 /// How long one `poll` may block inside [`drive`]: short, so that the step
 /// closure can notice conditions outside the engine (a peer thread finishing).
@@ -98,6 +99,74 @@ pub fn take_frames(engine: &mut Engine, token: usize) -> Vec<Vec<u8>> {
     }
 }
 
+/// Drives until a batch brings events, every one of which must be `kind`
+/// on `token` (else it panics with the event); returns that batch.
+pub fn await_events(engine: &mut Engine, what: &str, kind: EventKind, token: usize) -> Vec<Event> {
+    let mut seen = Vec::new();
+    drive(engine, what, TIMEOUT, |_, events| {
+        for event in events {
+            assert_eq!((event.kind, event.token), (kind, token), "unexpected {event:?}");
+            seen.push(*event);
+        }
+        !seen.is_empty()
+    });
+    seen
+}
+
+/// The stream an Accept event brought, checking it came from `listener`.
+pub fn accepted_stream(event: &Event, listener: usize) -> usize {
+    assert_eq!(event.token, listener);
+    event.a as usize
+}
+
+/// Accepts one connection on `listener` and returns the new stream's token.
+pub fn accept_one(engine: &mut Engine, listener: usize) -> usize {
+    let accepted = await_events(engine, "Accept", EventKind::Accept, listener);
+    accepted.last().unwrap().a as usize
+}
+
+/// Takes every complete frame buffered for `token` and writes each back to
+/// it; returns how many bytes were echoed.
+pub fn echo_frames(engine: &mut Engine, token: usize) -> usize {
+    let mut echoed = 0;
+    for frame in take_frames(engine, token) {
+        echoed += frame.len();
+        engine.write(token, &frame).unwrap();
+    }
+    echoed
+}
+
+/// An echo server on `listener` for one client: `on_accept` sees the Accept
+/// event, every Read is echoed (and must be on the accepted stream), Hangup
+/// is ignored. Runs until `expected_len` bytes were echoed and `peer` has
+/// finished; returns the accepted stream's token.
+pub fn serve_echo<T, F>(engine: &mut Engine, what: &str, listener: usize, expected_len: usize, peer: &JoinHandle<T>, mut on_accept: F) -> usize
+where
+    F: FnMut(&mut Engine, &Event),
+{
+    let mut server = None;
+    let mut echoed = 0usize;
+    drive(engine, what, TIMEOUT, |engine, events| {
+        for event in events {
+            match event.kind {
+                EventKind::Accept => {
+                    let stream = accepted_stream(event, listener);
+                    on_accept(engine, event);
+                    server = Some(stream);
+                }
+                EventKind::Read => {
+                    assert_eq!(Some(event.token), server);
+                    echoed += echo_frames(engine, event.token);
+                }
+                EventKind::Hangup => {}
+                _ => panic!("unexpected event {event:?}"),
+            }
+        }
+        echoed == expected_len && peer.is_finished()
+    });
+    server.expect("a client was accepted")
+}
+
 /// Deterministic pseudo-random bytes (xorshift64*), distinct per seed, so
 /// that lost, duplicated or reordered bytes are caught.
 pub fn pattern(seed: u64, len: usize) -> Vec<u8> {
@@ -137,9 +206,47 @@ pub const FNV_START: u64 = 0xCBF2_9CE4_8422_2325;
 /// Connects a blocking std client with read/write timeouts.
 pub fn std_client(address: SocketAddr) -> TcpStream {
     let stream = TcpStream::connect(address).expect("std client connect");
-    stream.set_read_timeout(Some(PEER_TIMEOUT)).unwrap();
-    stream.set_write_timeout(Some(PEER_TIMEOUT)).unwrap();
+    stream.set_peer_timeouts();
     stream
+}
+
+/// Connects a blocking std UNIX client with read/write timeouts.
+pub fn std_unix_client(path: &Path) -> std::os::unix::net::UnixStream {
+    let stream = std::os::unix::net::UnixStream::connect(path).expect("std UNIX client connect");
+    stream.set_peer_timeouts();
+    stream
+}
+
+/// Spawns a peer that connects with TCP_NODELAY and writes `pieces` in
+/// order, sleeping after each for its pause (none when zero); the thread
+/// returns the still open stream, so no FIN is sent before it is joined.
+pub fn spawn_paced_writer(address: SocketAddr, pieces: Vec<(Vec<u8>, Duration)>) -> JoinHandle<TcpStream> {
+    std::thread::spawn(move || {
+        let mut stream = std_client(address);
+        stream.set_nodelay(true).unwrap();
+        for (piece, pause) in pieces {
+            stream.write_all(&piece).unwrap();
+            if !pause.is_zero() {
+                std::thread::sleep(pause);
+            }
+        }
+        stream
+    })
+}
+
+/// Sets SO_LINGER to zero, so that closing `stream` sends a RST.
+pub fn set_linger_zero(stream: &TcpStream) {
+    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+    let result = unsafe {
+        libc::setsockopt(
+            std::os::fd::AsRawFd::as_raw_fd(stream),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(result, 0, "SO_LINGER");
 }
 
 /// Writes `payload` on a clone of `stream` from another thread (in uneven
@@ -178,31 +285,35 @@ where
     received
 }
 
-/// `try_clone` and write-side shutdown for the std stream types.
+/// `try_clone`, write-side shutdown and peer timeouts for the std stream types.
 pub trait TryCloneShutdown: Sized {
     /// A second handle on the same socket.
     fn try_clone_stream(&self) -> Self;
     /// `shutdown(Write)`.
     fn shutdown_write(&self);
+    /// Read and write timeouts of [`PEER_TIMEOUT`].
+    fn set_peer_timeouts(&self);
 }
 
-impl TryCloneShutdown for TcpStream {
-    fn try_clone_stream(&self) -> Self {
-        self.try_clone().unwrap()
-    }
-    fn shutdown_write(&self) {
-        self.shutdown(Shutdown::Write).unwrap()
-    }
+macro_rules! impl_try_clone_shutdown {
+    ($stream:ty) => {
+        impl TryCloneShutdown for $stream {
+            fn try_clone_stream(&self) -> Self {
+                self.try_clone().unwrap()
+            }
+            fn shutdown_write(&self) {
+                self.shutdown(Shutdown::Write).unwrap()
+            }
+            fn set_peer_timeouts(&self) {
+                self.set_read_timeout(Some(PEER_TIMEOUT)).unwrap();
+                self.set_write_timeout(Some(PEER_TIMEOUT)).unwrap();
+            }
+        }
+    };
 }
 
-impl TryCloneShutdown for std::os::unix::net::UnixStream {
-    fn try_clone_stream(&self) -> Self {
-        self.try_clone().unwrap()
-    }
-    fn shutdown_write(&self) {
-        self.shutdown(Shutdown::Write).unwrap()
-    }
-}
+impl_try_clone_shutdown!(TcpStream);
+impl_try_clone_shutdown!(std::os::unix::net::UnixStream);
 
 /// A directory under `std::env::temp_dir()` named after the process id and a
 /// label, created empty and removed (with its contents) on drop.
