@@ -5,7 +5,8 @@ use std::time::Duration;
 
 pub const USAGE: &str = "\
 usage: loadgen [--host 127.0.0.1] --port P [--connections 50] [--size 64]
-               [--inflight 1] [--duration 5] [--warmup 1] [--line] [--tls] [--marks]
+               [--inflight 1] [--duration 5] [--warmup 1] [--messages N]
+               [--line] [--tls] [--churn] [--marks]
 
   --host H          server address (default 127.0.0.1)
   --port P          server port (required)
@@ -14,13 +15,21 @@ usage: loadgen [--host 127.0.0.1] --port P [--connections 50] [--size 64]
   --inflight N      messages outstanding per connection (default 1)
   --duration S      measured seconds, after the warmup (default 5)
   --warmup S        seconds run but not counted (default 1)
+  --messages N      end the measured window early, once N messages have
+                    completed (a fixed amount of work: e.g. 1 GiB echoed is
+                    --connections 1 --size 65536 --messages 16384)
   --line            newline-terminated messages (payload never contains '\\n')
   --tls             speak TLS (the server's certificate is not verified: a benchmark only)
+  --churn           connection churn: each of the --connections workers
+                    connects, sends one message, reads its echo, closes, and
+                    starts over; a \"message\" is then a whole connection and
+                    its latency runs from connect() to the last echoed byte
   --marks           print `loadgen: measuring` and `loadgen: done` lines on
                     stderr when the measured window starts and ends (lets a
                     caller sample the server's CPU time over that window)
 
-Prints one JSON line: {\"msgs\",\"seconds\",\"msgsPerSec\",\"p50us\",\"p99us\",\"errors\"}.
+Prints one JSON line: {\"msgs\",\"bytes\",\"seconds\",\"msgsPerSec\",\"mbPerSec\",\"p50us\",\"p99us\",\"errors\"}
+(bytes = msgs * size, echoed; MB = 10^6 bytes).
 Exits 1 if any echoed byte differed or a connection failed, 2 on bad arguments.";
 
 #[derive(Debug, Clone)]
@@ -32,8 +41,11 @@ pub struct Config {
     pub inflight: usize,
     pub duration: Duration,
     pub warmup: Duration,
+    /// End the measured window once this many messages completed.
+    pub messages: Option<u64>,
     pub line: bool,
     pub tls: bool,
+    pub churn: bool,
     pub marks: bool,
 }
 
@@ -81,8 +93,10 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Config, ArgsErro
     let mut inflight = 1usize;
     let mut duration = Duration::from_secs(5);
     let mut warmup = Duration::from_secs(1);
+    let mut messages: Option<u64> = None;
     let mut line = false;
     let mut tls = false;
+    let mut churn = false;
     let mut marks = false;
 
     let mut it = args.into_iter();
@@ -109,13 +123,15 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Config, ArgsErro
             "--inflight" => inflight = number(&flag, &value()?)?,
             "--duration" => duration = seconds(&flag, &value()?)?,
             "--warmup" => warmup = seconds(&flag, &value()?)?,
-            "--line" | "--tls" | "--marks" => {
+            "--messages" => messages = Some(number(&flag, &value()?)?),
+            "--line" | "--tls" | "--churn" | "--marks" => {
                 if inline.is_some() {
                     return Err(invalid(format!("{flag} takes no value")));
                 }
                 match flag.as_str() {
                     "--line" => line = true,
                     "--tls" => tls = true,
+                    "--churn" => churn = true,
                     _ => marks = true,
                 }
             }
@@ -135,6 +151,12 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Config, ArgsErro
             "--size must be at least 1 (at least 2 with --line)",
         ));
     }
+    if messages == Some(0) {
+        return Err(invalid("--messages must be at least 1"));
+    }
+    if churn && inflight != 1 {
+        return Err(invalid("--churn sends one message per connection: --inflight must be 1"));
+    }
     if duration.is_zero() {
         return Err(invalid("--duration must be positive"));
     }
@@ -146,8 +168,10 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Config, ArgsErro
         inflight,
         duration,
         warmup,
+        messages,
         line,
         tls,
+        churn,
         marks,
     })
 }
@@ -178,6 +202,9 @@ mod tests {
         );
         assert_eq!(c.duration, Duration::from_millis(500));
         assert!(c.warmup.is_zero());
+        assert_eq!((c.messages, c.churn, c.tls), (None, false, false));
+        let c = p("--port 1 --churn --messages 16384 --tls").unwrap();
+        assert_eq!((c.messages, c.churn, c.tls), (Some(16384), true, true));
     }
 
     #[test]
@@ -187,6 +214,8 @@ mod tests {
         assert!(p("--port 1 --bogus").is_err());
         assert!(p("--port 1 --size 1 --line").is_err());
         assert!(p("--port 1 --inflight 0").is_err());
+        assert!(p("--port 1 --messages 0").is_err());
+        assert!(p("--port 1 --churn --inflight 2").is_err());
         assert!(matches!(p("--help"), Err(ArgsError::Help)));
     }
 }

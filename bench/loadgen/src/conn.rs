@@ -3,25 +3,13 @@
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 use rustls::ClientConnection;
 
-/// A tiny xorshift generator so every message has different contents and a
-/// mis-ordered or corrupted echo is caught.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-}
+use crate::pattern::{Pattern, Rng};
 
 /// What happened to a connection during one readiness event.
 #[derive(Debug, Default, Clone, Copy)]
@@ -44,38 +32,45 @@ pub struct Conn {
     /// The TLS session, with `--tls`: messages are encrypted through it.
     tls: Option<ClientConnection>,
     pub state: State,
-    size: usize,
-    line: bool,
+    pattern: Rc<Pattern>,
     rng: Rng,
     /// Bytes queued for writing; `out[out_pos..]` has not been written yet.
     out: Vec<u8>,
     out_pos: usize,
-    /// Every byte sent (or queued) whose echo has not come back yet.
-    expected: VecDeque<u8>,
-    /// Send time of each outstanding message, oldest first.
-    sent_at: VecDeque<Instant>,
+    /// Each outstanding message, oldest first: where in the pattern it
+    /// starts, and when it was queued.
+    outstanding: VecDeque<(usize, Instant)>,
     /// Bytes of the oldest outstanding message already received.
     received: usize,
     /// Whether the oldest outstanding message has differed so far.
     bad: bool,
+    /// Queue a new message for each completed one (steady load); off for
+    /// churn, where a connection carries one message and is closed.
+    refill: bool,
 }
 
 impl Conn {
-    pub fn new(stream: TcpStream, id: usize, size: usize, line: bool, tls: Option<ClientConnection>) -> Self {
+    pub fn new(stream: TcpStream, id: usize, pattern: Rc<Pattern>, tls: Option<ClientConnection>) -> Self {
+        let size = pattern.size();
         Conn {
             stream,
             tls,
             state: State::Connecting,
-            size,
-            line,
+            pattern,
             rng: Rng(0x9E37_79B9_7F4A_7C15 ^ ((id as u64 + 1) * 0x2545_F491_4F6C_DD1D)),
             out: Vec::with_capacity(size * 4),
             out_pos: 0,
-            expected: VecDeque::with_capacity(size * 4),
-            sent_at: VecDeque::new(),
+            outstanding: VecDeque::new(),
             received: 0,
             bad: false,
+            refill: true,
         }
+    }
+
+    /// A connection that sends only the messages queued explicitly.
+    pub fn without_refill(mut self) -> Self {
+        self.refill = false;
+        self
     }
 
     pub fn is_dead(&self) -> bool {
@@ -83,14 +78,17 @@ impl Conn {
     }
 
     /// Checks whether a non-blocking connect has finished: Ok(true) when
-    /// connected, Ok(false) while still in progress.
-    pub fn check_connected(&mut self) -> io::Result<bool> {
+    /// connected, Ok(false) while still in progress. Sets TCP_NODELAY then
+    /// if asked (a connection carrying one message has no use for it).
+    pub fn check_connected(&mut self, nodelay: bool) -> io::Result<bool> {
         if let Some(e) = self.stream.take_error()? {
             return Err(e);
         }
         match self.stream.peer_addr() {
             Ok(_) => {
-                self.stream.set_nodelay(true)?;
+                if nodelay {
+                    self.stream.set_nodelay(true)?;
+                }
                 self.state = State::Open;
                 Ok(true)
             }
@@ -105,25 +103,9 @@ impl Conn {
             self.out.clear();
             self.out_pos = 0;
         }
-        let start = self.out.len();
-        let payload = if self.line { self.size - 1 } else { self.size };
-        let mut left = payload;
-        while left > 0 {
-            let word = self.rng.next().to_le_bytes();
-            let take = left.min(word.len());
-            if self.line {
-                // Printable ASCII only, so never '\n'.
-                self.out.extend(word[..take].iter().map(|b| b'!' + b % 94));
-            } else {
-                self.out.extend_from_slice(&word[..take]);
-            }
-            left -= take;
-        }
-        if self.line {
-            self.out.push(b'\n');
-        }
-        self.expected.extend(&self.out[start..]);
-        self.sent_at.push_back(now);
+        let offset = self.pattern.pick(&mut self.rng);
+        self.pattern.write(offset, &mut self.out);
+        self.outstanding.push_back((offset, now));
     }
 
     /// Writes queued bytes until done or the socket would block.
@@ -176,35 +158,43 @@ impl Conn {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };
-            if n > self.expected.len() {
+            let size = self.pattern.size();
+            let expected = self.outstanding.len() * size - self.received;
+            if n > expected {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidData,
-                    format!(
-                        "received {n} bytes but only {} were outstanding",
-                        self.expected.len()
-                    ),
+                    format!("received {n} bytes but only {expected} were outstanding"),
                 ));
             }
             let mut data = &buf[..n];
             let now = Instant::now();
             while !data.is_empty() {
                 // Never let one comparison span two messages.
-                let take = data.len().min(self.size - self.received);
-                if !deque_starts_with(&self.expected, &data[..take]) {
+                let take = data.len().min(size - self.received);
+                let (offset, started) = self.outstanding[0];
+                if !self.pattern.matches(offset, self.received, &data[..take]) {
                     self.bad = true;
                 }
-                self.expected.drain(..take);
                 self.received += take;
                 data = &data[take..];
-                if self.received == self.size {
-                    let started = self.sent_at.pop_front().expect("a message was outstanding");
+                if self.received == size {
+                    self.outstanding.pop_front();
                     on_done(now.saturating_duration_since(started), self.bad);
                     progress.completed += 1;
                     progress.mismatched += self.bad as u64;
                     self.received = 0;
                     self.bad = false;
-                    self.queue_message(now);
+                    if self.refill {
+                        self.queue_message(now);
+                    }
                 }
+            }
+            // A short plain read drained the socket: with edge-triggered
+            // readiness, more data will bring another event, so don't spend
+            // a syscall on the EAGAIN (as tokio does). TLS records are read
+            // until EAGAIN, since rustls buffers them.
+            if self.tls.is_none() && n < buf.len() {
+                break;
             }
         }
         Ok(progress)
@@ -226,30 +216,5 @@ impl Conn {
             }
             tls.process_new_packets().map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
         }
-    }
-}
-
-fn deque_starts_with(deque: &VecDeque<u8>, prefix: &[u8]) -> bool {
-    let (a, b) = deque.as_slices();
-    if prefix.len() <= a.len() {
-        a[..prefix.len()] == *prefix
-    } else {
-        a == &prefix[..a.len()] && b[..prefix.len() - a.len()] == prefix[a.len()..]
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn starts_with_across_the_wrap() {
-        let mut d: VecDeque<u8> = VecDeque::with_capacity(4);
-        d.extend([9, 9, 9]);
-        d.drain(..3);
-        d.extend([1, 2, 3, 4]); // likely wraps around the ring buffer
-        assert!(deque_starts_with(&d, &[1, 2, 3]));
-        assert!(deque_starts_with(&d, &[1, 2, 3, 4]));
-        assert!(!deque_starts_with(&d, &[1, 2, 4]));
     }
 }

@@ -32,7 +32,12 @@ fn main() -> io::Result<()> {
     let mut events = Events::with_capacity(1024);
     let mut buf = vec![0u8; 64 * 1024];
     loop {
-        poll.poll(&mut events, None)?;
+        match poll.poll(&mut events, None) {
+            Ok(()) => {}
+            // A tracer attaching (strace, perf) interrupts the wait.
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
         for event in events.iter() {
             if event.token() == LISTENER {
                 while let Ok((mut socket, _)) = listener.accept() {
@@ -67,6 +72,7 @@ fn main() -> io::Result<()> {
                         }
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(_) => {
                         closed = true;
                         break;
@@ -79,6 +85,7 @@ fn main() -> io::Result<()> {
                         client.out.drain(..n);
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(_) => {
                         closed = true;
                         break;

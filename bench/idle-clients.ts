@@ -1,0 +1,65 @@
+// Idle-connections benchmark, client side: opens N connections to a server
+// (at most --batch connecting at once) and holds them open. Prints
+// `connected N` once all are up, then waits until stdin closes or it is
+// killed; with --close it closes them all and exits instead.
+//
+//   node build/bench/idle-clients.js --port P --count N [--batch 256] [--close]
+
+import * as net from 'node:net';
+
+function argument(name: string, fallback: string): string {
+  const index = process.argv.indexOf(name);
+  return index >= 0 && index + 1 < process.argv.length ? process.argv[index + 1] : fallback;
+}
+
+const port = Number(argument('--port', '0'));
+const count = Number(argument('--count', '10000'));
+const batch = Number(argument('--batch', '256'));
+const closeAfter = process.argv.includes('--close');
+if (!(port > 0) || !(count > 0) || !(batch > 0)) {
+  console.error('usage: idle-clients.js --port P --count N [--batch 256] [--close]');
+  process.exit(2);
+}
+
+const sockets: net.Socket[] = [];
+let started = 0;
+let connected = 0;
+
+function next(): void {
+  if (started >= count) return;
+  started++;
+  const socket = net.connect({ port, host: '127.0.0.1' });
+  sockets.push(socket);
+  socket.once('connect', () => {
+    connected++;
+    if (connected === count) done();
+    else next();
+  });
+  socket.on('error', (e) => {
+    console.error(`idle-clients: connection ${sockets.length}: ${e.message}`);
+    process.exit(1);
+  });
+  // A server closing an idle connection is a failure of the benchmark.
+  socket.on('close', () => {
+    if (!closing) {
+      console.error('idle-clients: the server closed a connection');
+      process.exit(1);
+    }
+  });
+}
+
+let closing = false;
+
+function done(): void {
+  process.stdout.write(`connected ${connected}\n`);
+  if (closeAfter) {
+    closing = true;
+    for (const socket of sockets) socket.destroy();
+    process.exitCode = 0;
+    return;
+  }
+  process.stdin.resume();
+  process.stdin.on('end', () => process.exit(0));
+}
+
+for (let i = 0; i < Math.min(batch, count); i++) next();

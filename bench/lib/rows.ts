@@ -1,0 +1,191 @@
+// What the benchmark runs: one entry per row of the results table, as data.
+// Add rows (or servers) here; measure.ts knows how to run each kind.
+
+import type { Command } from './process.js';
+
+export type ServerName = 'pants' | 'net' | 'native';
+
+/** How a row's figure is obtained. */
+export type Kind =
+  /** bench/loadgen against each server; `args` go after the runner's own (so they may override --duration). */
+  | { kind: 'loadgen'; args: string[]; quickArgs?: string[] }
+  /** wrk against each server (HTTP): its arguments except --duration and the URL. */
+  | { kind: 'wrk'; args: string[] }
+  /** A script run once per server and round, printing one JSON line with a `value`. */
+  | { kind: 'script' }
+  /** Idle connections held open by bench/idle-clients against bench/idle-server. */
+  | { kind: 'idle'; connections: number; quickConnections: number };
+
+/** The figure a row compares, and which way is better. */
+export interface Metric {
+  /** Unit of the figure, e.g. `msgs/s`. */
+  unit: string;
+  /** What the server's CPU time is divided by: one of these per "op". */
+  op: string;
+  higherIsBetter: boolean;
+  /** From a loadgen/wrk run: msgs per second, or MB (10^6 bytes) per second. */
+  from?: 'msgs' | 'MB';
+}
+
+export interface Target {
+  /** Pants / node:net on the row's figure must be at least (or, lower-is-better, at most) this. */
+  ratio: number;
+  /** The ratio must be strictly below `ratio` (lower-is-better "less than"). */
+  strict?: boolean;
+  /** Pants' server CPU per op / node:net's must be at most this. */
+  cpuRatio?: number;
+  /** Pants' median p50 latency must be no worse than node:net's. */
+  p50?: boolean;
+  /** The aim for Pants / native (the ceiling column); informational. */
+  ceiling?: number;
+}
+
+export type Row = Kind & {
+  name: string;
+  metric: Metric;
+  target?: Target;
+  /** The servers (or script invocations) compared; `native` is the optional ceiling. */
+  servers: { pants: Command; net: Command; native?: Command };
+  /** Label of the `net` column for this row when it isn't node:net (node:tls, node:http, setTimeout). */
+  netLabel?: string;
+};
+
+const MSGS: Metric = { unit: 'msgs/s', op: 'msg', higherIsBetter: true, from: 'msgs' };
+
+/** The three echo servers, raw or line-framed. */
+function echo(line = false): Row['servers'] {
+  const args = line ? ['--line'] : [];
+  return {
+    pants: { script: 'pants-echo.js', args },
+    net: { script: 'net-echo.js', args },
+    native: { binary: 'native-echo', args },
+  };
+}
+
+function deferreds(mode: 'rate' | 'memory'): Row['servers'] {
+  const run = (impl: string): Command => ({
+    script: 'deferreds.js',
+    nodeFlags: ['--expose-gc'],
+    args: ['--impl', impl, '--mode', mode, '--count', '$TIMERS'],
+  });
+  return { pants: run('pants'), net: run('node') };
+}
+
+const C50 = ['--connections', '50', '--size', '64'];
+
+export const ROWS: Row[] = [
+  {
+    name: 'Echo, 50 conns × 64 B, 1 in flight',
+    kind: 'loadgen',
+    args: [...C50, '--inflight', '1'],
+    metric: MSGS,
+    target: { ratio: 2.5, ceiling: 0.9 },
+    servers: echo(),
+  },
+  {
+    name: 'Echo, 50 conns × 64 B, 16 in flight',
+    kind: 'loadgen',
+    args: [...C50, '--inflight', '16'],
+    metric: MSGS,
+    target: { ratio: 1.0, cpuRatio: 0.5 },
+    servers: echo(),
+  },
+  {
+    name: 'Line echo, 50 conns × 64 B, 1 in flight',
+    kind: 'loadgen',
+    args: [...C50, '--inflight', '1', '--line'],
+    metric: MSGS,
+    target: { ratio: 3.0 },
+    servers: echo(true),
+  },
+  {
+    name: 'Line echo, 50 conns × 64 B, 16 in flight',
+    kind: 'loadgen',
+    args: [...C50, '--inflight', '16', '--line'],
+    metric: MSGS,
+    target: { ratio: 1.4, cpuRatio: 0.5 },
+    servers: echo(true),
+  },
+  {
+    name: 'Echo, 1 conn × 64 B, 1 in flight (latency)',
+    kind: 'loadgen',
+    args: ['--connections', '1', '--size', '64', '--inflight', '1'],
+    metric: MSGS,
+    target: { ratio: 1.15, p50: true },
+    servers: echo(),
+  },
+  {
+    name: 'Echo, 20 conns × 16 KiB, 1 in flight',
+    kind: 'loadgen',
+    args: ['--connections', '20', '--size', '16384', '--inflight', '1'],
+    metric: MSGS,
+    target: { ratio: 2.0 },
+    servers: echo(),
+  },
+  {
+    // 16384 × 64 KiB = 1 GiB; --duration is only a cap here.
+    name: 'Bulk, 1 conn, 1 GiB echoed (64 KiB × 4 in flight)',
+    kind: 'loadgen',
+    args: ['--connections', '1', '--size', '65536', '--inflight', '4', '--messages', '16384', '--duration', '60'],
+    quickArgs: ['--connections', '1', '--size', '65536', '--inflight', '4', '--messages', '2048', '--duration', '60'],
+    metric: { unit: 'MB/s', op: 'MB', higherIsBetter: true, from: 'MB' },
+    target: { ratio: 1.5 },
+    servers: echo(),
+  },
+  {
+    name: 'Churn: connect, 64 B echo, close (50 in parallel)',
+    kind: 'loadgen',
+    args: ['--churn', ...C50],
+    metric: { unit: 'conns/s', op: 'conn', higherIsBetter: true, from: 'msgs' },
+    target: { ratio: 1.5 },
+    servers: echo(),
+  },
+  {
+    name: 'TLS echo, 50 conns × 64 B, 1 in flight',
+    kind: 'loadgen',
+    args: [...C50, '--inflight', '1', '--tls'],
+    metric: MSGS,
+    target: { ratio: 1.5 },
+    netLabel: 'node:tls',
+    servers: {
+      pants: { script: 'tls-echo-pants.js', args: ['--cert', '$CERT', '--key', '$KEY'] },
+      net: { script: 'tls-echo-node.js', args: ['--cert', '$CERT', '--key', '$KEY'] },
+    },
+  },
+  {
+    name: 'HTTP keep-alive, 50 conns (wrk)',
+    kind: 'wrk',
+    args: ['--threads', '1', '--connections', '50'],
+    metric: { unit: 'req/s', op: 'req', higherIsBetter: true },
+    netLabel: 'node:http',
+    servers: { pants: { script: 'http-pants.js' }, net: { script: 'http-node.js' } },
+  },
+  {
+    name: '1M deferreds scheduled and fired',
+    kind: 'script',
+    metric: { unit: 'timers/s', op: 'timer', higherIsBetter: true },
+    target: { ratio: 1.0 },
+    netLabel: 'setTimeout',
+    servers: deferreds('rate'),
+  },
+  {
+    name: '1M pending deferreds: RSS per timer',
+    kind: 'script',
+    metric: { unit: 'B/timer', op: 'timer', higherIsBetter: false },
+    target: { ratio: 1.0, strict: true },
+    netLabel: 'setTimeout',
+    servers: deferreds('memory'),
+  },
+  {
+    name: '10,000 idle connections: RSS per connection',
+    kind: 'idle',
+    connections: 10_000,
+    quickConnections: 2_000,
+    metric: { unit: 'B/conn', op: 'conn', higherIsBetter: false },
+    target: { ratio: 0.5 },
+    servers: {
+      pants: { script: 'idle-server.js', nodeFlags: ['--expose-gc'], args: ['--impl', 'pants'] },
+      net: { script: 'idle-server.js', nodeFlags: ['--expose-gc'], args: ['--impl', 'net'] },
+    },
+  },
+];
