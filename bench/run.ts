@@ -169,7 +169,7 @@ async function main(): Promise<number> {
   console.log('');
   console.log(textTable(LATENCY_HEADER, latencyRows(results)));
   console.log('');
-  console.log(machineLine(info));
+  console.log(machineLine(info, results));
 
   fs.writeFileSync(opts.out, markdownReport(results, info));
   fs.writeFileSync(opts.svg, svgChart(results, info));

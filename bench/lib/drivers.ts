@@ -77,9 +77,10 @@ export async function runLoadgen(serverPid: number, port: number, args: string[]
     try {
       json = await child.nextLine(opts.duration * 1000 + 120_000);
     } catch {
-      break; // loadgen exited: its last line was the result
+      break; // loadgen exited (its last line was the result) or hung
     }
   }
+  if (!child.exited) child.process.kill('SIGKILL');
   const code = await child.wait();
   let result: LoadgenJson | null = null;
   try {
@@ -130,9 +131,10 @@ async function wrkOnce(port: number, args: string[], seconds: number): Promise<{
     try {
       out += `${await child.nextLine(seconds * 1000 + 60_000)}\n`;
     } catch {
-      break;
+      break; // wrk exited, or hung
     }
   }
+  if (!child.exited) child.process.kill('SIGKILL');
   const code = await child.wait();
   if (code !== 0) throw new Error(`wrk ${argv.join(' ')} failed (exit ${code})\n${out.trimEnd()}`);
   return { out, child };

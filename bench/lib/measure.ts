@@ -64,7 +64,7 @@ async function scriptRun(command: NonNullable<Row['servers'][ServerName]>, ctx: 
   const child = startProcess(command, SERVER_CPU, ctx.substitutions);
   try {
     const line = await child.nextLine(300_000);
-    const code = await child.wait();
+    const code = await child.waitOrKill(30_000);
     if (code !== 0) throw new Error(`${child.name}: exit ${code}\n${child.stderr}`);
     const json = JSON.parse(line) as Record<string, unknown>;
     const details: Record<string, number> = {};
@@ -109,7 +109,7 @@ async function idleRun(row: Row & { kind: 'idle' }, command: NonNullable<Row['se
     // up on the first accept is in the baseline rather than in the figure.
     const warm = clients(200, true);
     await warm.nextLine(60_000);
-    await warm.wait();
+    await warm.waitOrKill(30_000);
     await until('the warm-up connections to close', 10_000, async () => (await stats()).connections === 0);
     const before = await stats();
 

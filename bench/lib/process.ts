@@ -187,6 +187,16 @@ export class Child {
     return new Promise((resolve) => this.process.once('close', (code) => resolve(code)));
   }
 
+  /** Waits up to `ms` for the child to exit on its own, then kills it; its exit code (null if killed). */
+  async waitOrKill(ms: number): Promise<number | null> {
+    const timer = setTimeout(() => this.process.kill('SIGKILL'), ms);
+    try {
+      return await this.wait();
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** SIGTERM, then SIGKILL after 2 s. */
   stop(): Promise<void> {
     if (this.exited) return Promise.resolve();

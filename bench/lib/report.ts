@@ -239,23 +239,28 @@ function markdownTable(header: string[], rows: string[][]): string {
   return [line(header), line(align), ...rows.map(line)].join('\n');
 }
 
-export function machineLine({ opts, loadBefore, loadAfter, seconds }: RunInfo): string {
+export function machineLine({ opts, loadBefore, loadAfter, seconds }: RunInfo, results: RowResult[]): string {
   const cpus = os.cpus();
   const model = cpus[0]?.model.trim() || 'unknown CPU';
   const date = new Date().toISOString().slice(0, 10);
   const pinning = hasTaskset
     ? `servers pinned to CPU ${SERVER_CPU}, load generators and clients to CPU ${CLIENT_CPU}`
     : 'no CPU pinning (taskset not found)';
-  const busy = Math.max(Number(loadBefore.split(' ')[0]), Number(loadAfter.split(' ')[0]));
+  // The load average counts the benchmark's own server and client too, so
+  // whether others shared the machine is judged by the measured other load.
+  const disturbed = results.filter((r) => judge(r).disturbed).length;
+  const measured = results.filter((r) => Object.values(r.servers).some((s) => ok(s.otherBusy))).length;
   const shared =
-    busy >= 0.5 * cpus.length
-      ? ` **The machine was shared with other work during the run (load average up to ${busy.toFixed(2)} on ${cpus.length} cores), so the figures are noisy.**`
-      : '';
+    disturbed > 0
+      ? ` **Other work on the machine took more than ${DISTURBED * 100}% of a core during ${disturbed} of the ${measured} network rows (‡): their rates are noisy.**`
+      : measured > 0
+        ? ` Other work on the machine took under ${DISTURBED * 100}% of a core during every network row.`
+        : '';
   return (
     `Machine: ${model}, ${cpus.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB; Linux ${os.release()}; ` +
     `Node ${process.version}; ${date}. Median of ${opts.rounds} alternating round${opts.rounds === 1 ? '' : 's'} ` +
     `of ${opts.duration} s after ${opts.warmup} s warmup${opts.quick ? ' (--quick: smaller counts too)' : ''}; ` +
-    `${pinning}. Load average (1, 5, 15 min) ${loadBefore} before, ${loadAfter} after; ` +
+    `${pinning}. Load average (1, 5, 15 min; the benchmark's own two processes included) ${loadBefore} before, ${loadAfter} after; ` +
     `the whole run took ${Math.round(seconds)} s.${shared}`
   );
 }
@@ -285,7 +290,7 @@ export function markdownReport(results: RowResult[], info: RunInfo): string {
     '',
     markdownTable(MAIN_HEADER, mainRows(results)),
     '',
-    machineLine(info),
+    machineLine(info, results),
     '',
     ...NOTES,
     '',

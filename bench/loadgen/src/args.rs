@@ -155,7 +155,9 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Config, ArgsErro
         return Err(invalid("--messages must be at least 1"));
     }
     if churn && inflight != 1 {
-        return Err(invalid("--churn sends one message per connection: --inflight must be 1"));
+        return Err(invalid(
+            "--churn sends one message per connection: --inflight must be 1",
+        ));
     }
     if duration.is_zero() {
         return Err(invalid("--duration must be positive"));

@@ -41,10 +41,21 @@ impl Dialer<'_> {
         let token = self.serial * self.cfg.connections + index;
         self.serial += 1;
         let mut stream = TcpStream::connect(self.addr)?;
-        poll.registry().register(&mut stream, Token(token), Interest::READABLE | Interest::WRITABLE)?;
-        let session = self.tls.as_ref().map(|config| tls::session(config, &self.cfg.host));
+        poll.registry().register(
+            &mut stream,
+            Token(token),
+            Interest::READABLE | Interest::WRITABLE,
+        )?;
+        let session = self
+            .tls
+            .as_ref()
+            .map(|config| tls::session(config, &self.cfg.host));
         let conn = Conn::new(stream, token, self.pattern.clone(), session).without_refill();
-        Ok(Worker { conn, token, connected_at: Instant::now() })
+        Ok(Worker {
+            conn,
+            token,
+            connected_at: Instant::now(),
+        })
     }
 }
 
@@ -97,7 +108,9 @@ pub fn run(cfg: &Config) -> io::Result<Report> {
                     Err(e) => finished = Some(Err(("connect", e))),
                 }
             }
-            if finished.is_none() && (event.is_readable() || event.is_read_closed() || event.is_error()) {
+            if finished.is_none()
+                && (event.is_readable() || event.is_read_closed() || event.is_error())
+            {
                 match conn.read_ready(&mut buf, |_, _| {}) {
                     Ok(progress) => {
                         errors += progress.mismatched;

@@ -50,7 +50,12 @@ pub struct Conn {
 }
 
 impl Conn {
-    pub fn new(stream: TcpStream, id: usize, pattern: Rc<Pattern>, tls: Option<ClientConnection>) -> Self {
+    pub fn new(
+        stream: TcpStream,
+        id: usize,
+        pattern: Rc<Pattern>,
+        tls: Option<ClientConnection>,
+    ) -> Self {
         let size = pattern.size();
         Conn {
             stream,
@@ -135,8 +140,9 @@ impl Conn {
         Ok(())
     }
 
-    /// Reads until the socket would block, checking every byte against what
-    /// was sent and queueing one new message per completed one. `on_done`
+    /// Reads until the socket is drained, checking every byte against what
+    /// was sent and (unless built `without_refill`) queueing one new
+    /// message per completed one. `on_done`
     /// gets each completed message's round-trip time and whether its echo
     /// differed from what was sent.
     pub fn read_ready(
@@ -204,7 +210,9 @@ impl Conn {
 impl Conn {
     /// Reads plaintext: from the socket, or decrypted from TLS records.
     fn read_some(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let Some(tls) = &mut self.tls else { return self.stream.read(buf) };
+        let Some(tls) = &mut self.tls else {
+            return self.stream.read(buf);
+        };
         loop {
             match tls.reader().read(buf) {
                 Ok(n) => return Ok(n),
@@ -214,7 +222,8 @@ impl Conn {
             if tls.read_tls(&mut self.stream)? == 0 {
                 return Ok(0);
             }
-            tls.process_new_packets().map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+            tls.process_new_packets()
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
         }
     }
 }

@@ -17,7 +17,13 @@ pub struct Report {
 
 impl Report {
     pub fn to_json(&self) -> String {
-        let per_second = |n: f64| if self.seconds > 0.0 { n / self.seconds } else { 0.0 };
+        let per_second = |n: f64| {
+            if self.seconds > 0.0 {
+                n / self.seconds
+            } else {
+                0.0
+            }
+        };
         format!(
             "{{\"msgs\":{},\"bytes\":{},\"seconds\":{:.3},\"msgsPerSec\":{:.1},\"mbPerSec\":{:.2},\"p50us\":{:.1},\"p99us\":{:.1},\"errors\":{}}}",
             self.msgs,
@@ -51,7 +57,13 @@ pub struct Window<'a> {
 
 impl<'a> Window<'a> {
     pub fn new(cfg: &'a Config) -> Self {
-        Window { cfg, warmup_since: None, measuring_since: None, msgs: 0, hist: Histogram::new() }
+        Window {
+            cfg,
+            warmup_since: None,
+            measuring_since: None,
+            msgs: 0,
+            hist: Histogram::new(),
+        }
     }
 
     /// Starts the warmup (once every connection is up, or at once for churn).
@@ -91,7 +103,9 @@ impl<'a> Window<'a> {
     /// Before [`Window::begin`] it asks for an unbounded poll (the caller
     /// bounds it with its own connect deadline).
     pub fn tick(&mut self, now: Instant, errors: u64) -> Next {
-        let Some(warmup_since) = self.warmup_since else { return Next::Poll(Duration::MAX) };
+        let Some(warmup_since) = self.warmup_since else {
+            return Next::Poll(Duration::MAX);
+        };
         match self.measuring_since {
             None => {
                 let warm_end = warmup_since + self.cfg.warmup;
