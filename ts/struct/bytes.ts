@@ -9,11 +9,8 @@
 
 /** Whether this host stores multi-byte numbers least significant byte first. */
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-// Exported apart from its declaration so that uses in this file stay plain
-// local reads: TypeScript compiles them to `exports.HOST_LITTLE_ENDIAN` otherwise.
-export { HOST_LITTLE_ENDIAN };
 
-// Scratch floats, read and written byte by byte with putScratch / getScratch.
+// Scratch floats: store a number, then copy its bytes out (or the reverse).
 const F32 = new Float32Array(1);
 const F32_BYTES = new Uint8Array(F32.buffer);
 const F64 = new Float64Array(1);
@@ -47,7 +44,7 @@ export function put32(b: Uint8Array, o: number, v: number, le: boolean): void {
 }
 
 /** Write a 64-bit value given as low and high 32-bit words. */
-function put64(b: Uint8Array, o: number, lo: number, hi: number, le: boolean): void {
+export function put64(b: Uint8Array, o: number, lo: number, hi: number, le: boolean): void {
   if (le) {
     put32(b, o, lo, true);
     put32(b, o + 4, hi, true);
@@ -55,18 +52,6 @@ function put64(b: Uint8Array, o: number, lo: number, hi: number, le: boolean): v
     put32(b, o, hi, false);
     put32(b, o + 4, lo, false);
   }
-}
-
-/** Write a safe integer as a 64-bit two's complement value. */
-export function putSafeInt64(b: Uint8Array, o: number, v: number, le: boolean): void {
-  // >>> 0 is exact modulo 2**32 for safe integers; floor division gives the
-  // two's complement high word for negative values.
-  put64(b, o, v >>> 0, Math.floor(v / TWO_32), le);
-}
-
-/** Write a bigint in -2**63 .. 2**64-1 as a 64-bit two's complement value. */
-export function putBigInt64(b: Uint8Array, o: number, v: bigint, le: boolean): void {
-  put64(b, o, Number(BigInt.asUintN(32, v)), Number(BigInt.asUintN(32, v >> 32n)), le);
 }
 
 /** Unsigned 16-bit read. */
@@ -91,45 +76,15 @@ export function get64(b: Uint8Array, o: number, le: boolean, signed: boolean): b
 }
 
 /** Copy `n` bytes of a scratch float into `b` in the requested byte order. */
-function putScratch(b: Uint8Array, o: number, src: Uint8Array, n: number, le: boolean): void {
+export function putScratch(b: Uint8Array, o: number, src: Uint8Array, n: number, le: boolean): void {
   if (le === HOST_LITTLE_ENDIAN) for (let k = 0; k < n; k++) b[o + k] = src[k];
   else for (let k = 0; k < n; k++) b[o + k] = src[n - 1 - k];
 }
 
 /** Load `n` bytes from `b` into a scratch float in host byte order. */
-function getScratch(b: Uint8Array, o: number, dst: Uint8Array, n: number, le: boolean): void {
+export function getScratch(b: Uint8Array, o: number, dst: Uint8Array, n: number, le: boolean): void {
   if (le === HOST_LITTLE_ENDIAN) for (let k = 0; k < n; k++) dst[k] = b[o + k];
   else for (let k = 0; k < n; k++) dst[n - 1 - k] = b[o + k];
-}
-
-/**
- * Write `x` as an IEEE 754 single. Returns false, writing nothing, if `x` is
- * finite but too large for a single (it would round to infinity).
- */
-export function putFloat32(b: Uint8Array, o: number, x: number, le: boolean): boolean {
-  F32[0] = x;
-  const y = F32[0];
-  if ((y === Infinity || y === -Infinity) && x !== y) return false;
-  putScratch(b, o, F32_BYTES, 4, le);
-  return true;
-}
-
-/** Write `x` as an IEEE 754 double. */
-export function putFloat64(b: Uint8Array, o: number, x: number, le: boolean): void {
-  F64[0] = x;
-  putScratch(b, o, F64_BYTES, 8, le);
-}
-
-/** IEEE 754 single read. */
-export function getFloat32(b: Uint8Array, o: number, le: boolean): number {
-  getScratch(b, o, F32_BYTES, 4, le);
-  return F32[0];
-}
-
-/** IEEE 754 double read. */
-export function getFloat64(b: Uint8Array, o: number, le: boolean): number {
-  getScratch(b, o, F64_BYTES, 8, le);
-  return F64[0];
 }
 
 export function zero(b: Uint8Array, start: number, end: number): void {
@@ -165,3 +120,8 @@ export function putAscii(b: Uint8Array, o: number, s: string, max: number): numb
   }
   return n;
 }
+
+// Constants are exported apart from their declarations so that uses in this
+// file stay plain local reads (TypeScript compiles them to `exports.NAME`
+// otherwise, a property load on every call).
+export { F32, F32_BYTES, F64, F64_BYTES, HOST_LITTLE_ENDIAN, TWO_32 };

@@ -13,7 +13,7 @@ import * as half from './half.js';
 // imported name reads it off the other module's exports object every time,
 // which V8 does not hoist out of the loop (up to ~15% slower on formats with
 // many items).
-const { copyOut, get16, get32, get64, getFloat32, getFloat64 } = bytes;
+const { F32, F32_BYTES, F64, F64_BYTES, copyOut, get16, get32, get64, getScratch } = bytes;
 const { fromHalfBits } = half;
 
 /**
@@ -66,10 +66,16 @@ export function unpackSteps(
         for (; vi < end; vi++, off += 2) out[vi] = fromHalfBits(get16(b, off, le));
         break;
       case Kind.Float32:
-        for (; vi < end; vi++, off += 4) out[vi] = getFloat32(b, off, le);
+        for (; vi < end; vi++, off += 4) {
+          getScratch(b, off, F32_BYTES, 4, le);
+          out[vi] = F32[0];
+        }
         break;
       case Kind.Float64:
-        for (; vi < end; vi++, off += 8) out[vi] = getFloat64(b, off, le);
+        for (; vi < end; vi++, off += 8) {
+          getScratch(b, off, F64_BYTES, 8, le);
+          out[vi] = F64[0];
+        }
         break;
       case Kind.Char:
         for (; vi < end; vi++, off++) out[vi] = copyOut(b, off, 1);

@@ -11,7 +11,7 @@ import * as bytes from './bytes.js';
 
 // Module-local, like the per-item helpers in ts/struct.ts: calling an imported
 // name reads it off the other module's exports object every time.
-const { putBigInt64, putSafeInt64 } = bytes;
+const { TWO_32, put64 } = bytes;
 
 /** A short, safe rendering of any value for an error message. */
 export function describe(v: unknown): string {
@@ -109,8 +109,11 @@ export function packInt64(
 ): void {
   if (typeof v === 'number' && Number.isSafeInteger(v)) {
     if (v < 0 && min === 0n) throw valueError(format, RangeError, code, index, v, `must be in ${min}..${max}`);
-    putSafeInt64(buf, off, v, le);
+    // >>> 0 is exact modulo 2**32 for safe integers; floor division gives the
+    // two's complement high word for negative values.
+    put64(buf, off, v >>> 0, Math.floor(v / TWO_32), le);
     return;
   }
-  putBigInt64(buf, off, toBigInt(format, v, code, index, min, max), le);
+  const big = toBigInt(format, v, code, index, min, max);
+  put64(buf, off, Number(BigInt.asUintN(32, big)), Number(BigInt.asUintN(32, big >> 32n)), le);
 }
