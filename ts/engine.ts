@@ -241,7 +241,10 @@ export class Engine {
     if (this.#run && !this.#inIteration) native.wake(this.#id);
   }
 
-  /** One iteration; returns the delay in ms after which the next one is wanted. */
+  /**
+   * One iteration; returns the longest delay in ms after which the next one
+   * is wanted. The last `takeEvents` call sends the writes of the I/O dispatch.
+   */
   #iterate(maxWaitMs: number): number {
     this.#inIteration = true;
     try {
@@ -258,7 +261,8 @@ export class Engine {
     } finally {
       this.#inIteration = false;
     }
-    return Math.min(this.#pollTimeoutMs, this.#idleDelay());
+    // The driver shortens this to the next timer's delay.
+    return this.#callbacks.length > 0 || this.#loops.length > 0 ? 0 : this.#pollTimeoutMs;
   }
 
   /** Milliseconds until something is due: 0 with callbacks or loops, Infinity with nothing. */

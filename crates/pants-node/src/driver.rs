@@ -99,8 +99,9 @@ impl Driver {
         }
     }
 
-    /// Starts calling `function` (with no arguments, returning the delay in
-    /// ms until it wants to run again) on every wake-up of Node's loop.
+    /// Starts calling `function` on every wake-up of Node's loop. It takes
+    /// no arguments and returns the longest delay in ms until it wants to
+    /// run again; the driver shortens it to the next timer's.
     ///
     /// # Safety
     /// `env` is the current environment and `function` a JavaScript function.
@@ -191,11 +192,13 @@ impl Driver {
             return;
         };
         if self.running() {
-            let delay = if self.engine.borrow().has_pending() {
+            let engine = self.engine.borrow();
+            let delay = if engine.has_pending() {
                 0.0
             } else {
-                delay
+                engine.next_timer_delay().map_or(delay, |timer| delay.min(timer as f64))
             };
+            drop(engine);
             if let Some(hook) = self.hook.borrow().as_ref() {
                 hook.arm(delay.max(0.0).ceil() as u64);
             }

@@ -1,12 +1,9 @@
 //! Running the engine: iterations, I/O waits, events and timers.
 
-use std::time::Duration;
-
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::driver::Driver;
-use crate::native_engine::{driver, inspect, operate};
+use crate::native_engine::{driver, inspect};
 
 /// Runs `iterate()` on every wake-up of Node's loop until `stop()`.
 #[napi]
@@ -27,79 +24,11 @@ pub fn wake(engine: u32) -> Result<()> {
     Ok(())
 }
 
-/// Starts an iteration: engine time is now; writes are corked. Copies the
-/// ids of due timers into `expired` (see `takeExpiredTimers`) and returns
-/// their number.
-#[napi]
-pub fn begin_iteration(engine: u32, mut expired: Uint32ArraySlice) -> Result<u32> {
-    let driver = driver(engine)?;
-    driver.begin_dispatch();
-    let mut engine = driver.engine.borrow_mut();
-    engine.begin_iteration();
-    // SAFETY: the array is only read by JavaScript after this call returns.
-    Ok(engine.take_expired_timers(unsafe { expired.as_mut() }) as u32)
-}
-
 /// Ends a synchronous iteration: sends the corked writes.
 #[napi]
 pub fn end_iteration(engine: u32) -> Result<()> {
     driver(engine)?.end_dispatch();
     Ok(())
-}
-
-/// Waits up to `timeout_ms` (negative: forever) for I/O, does it, and
-/// copies events into `out` as (kind, token, a, b) quadruples. Returns the
-/// number of events copied; take the rest with `takeEvents`.
-#[napi]
-pub fn poll_io(engine: u32, timeout_ms: f64, out: Int32ArraySlice) -> Result<u32> {
-    let driver = driver(engine)?;
-    let timeout = (timeout_ms >= 0.0).then(|| Duration::from_micros((timeout_ms * 1000.0) as u64));
-    driver.engine.borrow_mut().poll(timeout).map_err(|error| Error::from_reason(error.to_string()))?;
-    Ok(copy_events(driver, out))
-}
-
-/// Copies queued events into `out` (see `pollIo`).
-#[napi]
-pub fn take_events(engine: u32, out: Int32ArraySlice) -> Result<u32> {
-    Ok(copy_events(driver(engine)?, out))
-}
-
-fn copy_events(driver: &Driver, mut out: Int32ArraySlice) -> u32 {
-    // SAFETY: the array is only read by JavaScript after this call returns.
-    let out = unsafe { out.as_mut() };
-    let mut engine = driver.engine.borrow_mut();
-    let mut count = 0;
-    for slot in out.chunks_exact_mut(4) {
-        let Some(event) = engine.next_event() else { break };
-        slot.copy_from_slice(&[event.kind as i32, event.token as i32, event.a, event.b]);
-        count += 1;
-    }
-    count
-}
-
-/// Schedules timer `id` `delay_ms` after the current iteration's time, or
-/// after now when called outside an iteration.
-#[napi]
-pub fn schedule_timer(engine: u32, delay_ms: f64, id: u32) -> Result<()> {
-    let driver = driver(engine)?;
-    let mut engine = driver.engine.borrow_mut();
-    if !driver.dispatching() {
-        engine.update_time();
-    }
-    engine.schedule_timer(delay_ms.max(0.0).ceil() as u64, id);
-    Ok(())
-}
-
-#[napi]
-pub fn cancel_timer(engine: u32, id: u32) -> Result<bool> {
-    operate(engine, |engine| engine.cancel_timer(id))
-}
-
-/// Copies the ids of due timers into `out`; call until it returns 0.
-#[napi]
-pub fn take_expired_timers(engine: u32, mut out: Uint32ArraySlice) -> Result<u32> {
-    // SAFETY: the array is only read by JavaScript after this call returns.
-    operate(engine, |engine| engine.take_expired_timers(unsafe { out.as_mut() }) as u32)
 }
 
 /// Milliseconds until the next timer may be due; -1 without timers.

@@ -31,19 +31,17 @@ fn pool_from<'a>(out: &'a mut Uint8ArraySlice<'_>, offset: u32) -> &'a mut [u8] 
     &mut out[start..]
 }
 
-/// Takes the next frame into `out[offset..]`: its length, plus `MORE_INPUT`
+/// What `readFrame` returns for `read`: a frame's length, plus `MORE_INPUT`
 /// when bytes remain buffered (another frame may follow); -1 none
 /// buffered; -2 overflow; `-3 - n`: the frame has `n` bytes, more than fit.
-#[napi]
-pub fn read_frame(engine: u32, token: u32, mut out: Uint8ArraySlice, offset: u32) -> Result<f64> {
-    let token = token as usize;
-    operate(engine, |engine| match engine.read_frame(token, pool_from(&mut out, offset)) {
-        Ok(FrameRead::Frame(len)) if engine.pending_input(token) > 0 => len as f64 + MORE_INPUT,
-        Ok(FrameRead::Frame(len)) => len as f64,
-        Ok(FrameRead::Incomplete) | Err(_) => INCOMPLETE,
-        Ok(FrameRead::Overflow) => OVERFLOW,
-        Ok(FrameRead::NeedSpace(len)) => need_space(len),
-    })
+pub(super) fn frame_result(read: FrameRead, more_input: bool) -> f64 {
+    match read {
+        FrameRead::Frame(len) if more_input => len as f64 + MORE_INPUT,
+        FrameRead::Frame(len) => len as f64,
+        FrameRead::Incomplete => INCOMPLETE,
+        FrameRead::Overflow => OVERFLOW,
+        FrameRead::NeedSpace(len) => need_space(len),
+    }
 }
 
 /// Copies the bytes framing would look at next to `out[offset..]` without
@@ -83,21 +81,8 @@ fn status(result: std::io::Result<()>) -> i32 {
 }
 
 /// 0, 1 when more than the high-water mark waits to be sent, or `-errno`.
-fn write_status(result: std::io::Result<bool>) -> i32 {
+pub(super) fn write_status(result: std::io::Result<bool>) -> i32 {
     result.map_or_else(|error| negative_errno(&error), i32::from)
-}
-
-/// Buffers bytes for sending; 0, 1 above the high-water mark, or `-errno`
-/// (`-ENOTCONN` unless open).
-#[napi]
-pub fn write(engine: u32, token: u32, data: &[u8]) -> Result<i32> {
-    operate(engine, |engine| write_status(engine.write(token as usize, data)))
-}
-
-/// Buffers a string as UTF-8; see `write`.
-#[napi]
-pub fn write_string(engine: u32, token: u32, data: String) -> Result<i32> {
-    operate(engine, |engine| write_status(engine.write(token as usize, data.as_bytes())))
 }
 
 /// Queues a file (a path, or a descriptor when `path` is empty) after what

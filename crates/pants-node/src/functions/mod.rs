@@ -7,6 +7,7 @@
 
 mod channels;
 mod driving;
+mod hot;
 mod io;
 mod tls;
 
