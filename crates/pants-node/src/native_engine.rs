@@ -16,7 +16,7 @@ use crate::driver::Driver;
 
 thread_local! {
     /// This thread's engines (each worker thread has its own), by id.
-    static ENGINES: RefCell<Slab<Box<Driver>>> = RefCell::new(Slab::new());
+    static ENGINES: RefCell<Slab<Box<Driver>>> = const { RefCell::new(Slab::new()) };
 }
 
 /// The driver of engine `id`.

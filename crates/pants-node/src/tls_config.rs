@@ -9,7 +9,7 @@ use slab::Slab;
 
 thread_local! {
     /// This thread's TLS configurations, by id.
-    static CONFIGS: RefCell<Slab<TlsConfig>> = RefCell::new(Slab::new());
+    static CONFIGS: RefCell<Slab<TlsConfig>> = const { RefCell::new(Slab::new()) };
 }
 
 /// The configuration `id` (a cheap clone: it is reference counted).

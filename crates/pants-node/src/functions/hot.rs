@@ -78,12 +78,14 @@ impl Call {
         }
     }
 
-    /// The elements of a typed array of `kind` whose elements are `T`.
+    /// The elements of a typed array of `kind` whose elements are `T`. They
+    /// are JavaScript's memory, not the call's: JavaScript does not touch
+    /// them until the call returns (it cannot: it is waiting for it).
     ///
     /// # Safety
-    /// `T` is the element type of `kind`; JavaScript does not touch the
-    /// array until the call returns (it cannot: it is waiting for it).
-    unsafe fn elements<T>(&self, index: usize, kind: sys::napi_typedarray_type, expected: &'static CStr) -> Result<&mut [T], Thrown> {
+    /// `T` is the element type of `kind`, and the caller holds no other
+    /// slice of the same array.
+    unsafe fn elements<'a, T>(&self, index: usize, kind: sys::napi_typedarray_type, expected: &'static CStr) -> Result<&'a mut [T], Thrown> {
         let mut actual = 0;
         let mut length = 0;
         let mut data = ptr::null_mut();
@@ -105,16 +107,22 @@ impl Call {
         Ok(std::slice::from_raw_parts_mut(data.cast(), length))
     }
 
-    fn bytes(&self, index: usize) -> Result<&mut [u8], Thrown> {
-        unsafe { self.elements(index, sys::TypedarrayType::uint8_array, c"expected a Uint8Array") }
+    /// # Safety
+    /// As for [`Call::elements`].
+    unsafe fn bytes<'a>(&self, index: usize) -> Result<&'a mut [u8], Thrown> {
+        self.elements(index, sys::TypedarrayType::uint8_array, c"expected a Uint8Array")
     }
 
-    fn int32s(&self, index: usize) -> Result<&mut [i32], Thrown> {
-        unsafe { self.elements(index, sys::TypedarrayType::int32_array, c"expected an Int32Array") }
+    /// # Safety
+    /// As for [`Call::elements`].
+    unsafe fn int32s<'a>(&self, index: usize) -> Result<&'a mut [i32], Thrown> {
+        self.elements(index, sys::TypedarrayType::int32_array, c"expected an Int32Array")
     }
 
-    fn uint32s(&self, index: usize) -> Result<&mut [u32], Thrown> {
-        unsafe { self.elements(index, sys::TypedarrayType::uint32_array, c"expected a Uint32Array") }
+    /// # Safety
+    /// As for [`Call::elements`].
+    unsafe fn uint32s<'a>(&self, index: usize) -> Result<&'a mut [u32], Thrown> {
+        self.elements(index, sys::TypedarrayType::uint32_array, c"expected a Uint32Array")
     }
 
     /// Runs `body`, turning its result into a JavaScript value or exception.
@@ -166,7 +174,7 @@ fn copy_events(driver: &Driver, out: &mut [i32]) -> u32 {
 // `expired` and returns their number (take the rest with takeExpiredTimers).
 hot!(begin_iteration, |call| {
     let driver = driver(call.u32(0)?)?;
-    let expired = call.uint32s(1)?;
+    let expired = unsafe { call.uint32s(1) }?;
     driver.begin_dispatch();
     let mut engine = driver.engine.borrow_mut();
     engine.begin_iteration();
@@ -175,7 +183,7 @@ hot!(begin_iteration, |call| {
 
 // takeExpiredTimers(engine, out: Uint32Array): more due timer ids; 0 when done.
 hot!(take_expired_timers, |call| {
-    let out = call.uint32s(1)?;
+    let out = unsafe { call.uint32s(1) }?;
     operate(call.u32(0)?, |engine| Value::Number(engine.take_expired_timers(out) as f64)).map_err(Thrown::from)
 });
 
@@ -185,7 +193,7 @@ hot!(take_expired_timers, |call| {
 hot!(poll_io, |call| {
     let driver = driver(call.u32(0)?)?;
     let timeout_ms = call.f64(1)?;
-    let out = call.int32s(2)?;
+    let out = unsafe { call.int32s(2) }?;
     let timeout = (timeout_ms >= 0.0).then(|| Duration::from_micros((timeout_ms * 1000.0) as u64));
     driver.engine.borrow_mut().poll(timeout).map_err(|error| Thrown::Error(error.to_string()))?;
     Ok(Value::Number(copy_events(driver, out) as f64))
@@ -197,7 +205,7 @@ hot!(poll_io, |call| {
 // the rest of the iteration; writes made after that go at its end.
 hot!(take_events, |call| {
     let driver = driver(call.u32(0)?)?;
-    let count = copy_events(driver, call.int32s(1)?);
+    let count = copy_events(driver, unsafe { call.int32s(1) }?);
     if count == 0 {
         driver.engine.borrow_mut().flush_dirty();
     }
@@ -227,7 +235,7 @@ hot!(cancel_timer, |call| {
 // readFrame(engine, token, pool: Uint8Array, offset): see `io::read_frame`.
 hot!(read_frame, |call| {
     let token = call.u32(1)? as usize;
-    let pool = call.bytes(2)?;
+    let pool = unsafe { call.bytes(2) }?;
     let offset = (call.u32(3)? as usize).min(pool.len());
     let out = &mut pool[offset..];
     let frame = operate(call.u32(0)?, |engine| {
@@ -241,7 +249,7 @@ hot!(read_frame, |call| {
 // above the high-water mark, or -errno.
 hot!(write, |call| {
     let token = call.u32(1)? as usize;
-    let data = call.bytes(2)?;
+    let data = unsafe { call.bytes(2) }?;
     Ok(Value::Int(operate(call.u32(0)?, |engine| write_status(engine.write(token, data)))?))
 });
 
