@@ -149,6 +149,26 @@ test('a timer cancelled by an earlier timer of the same iteration does not run',
   t.deepEqual(ran, ['first', 'replacement']);
 });
 
+test('a Timer that already ran or was cancelled does not cancel a later timer', (t) => {
+  const engine = new Engine();
+  const ran: string[] = [];
+  const fired = engine.defer(0.001, () => ran.push('fired'));
+  const cancelled = engine.defer(0.001, (label: string) => ran.push(label), 'cancelled');
+  cancelled();
+  const until = Date.now() + 100;
+  while (Date.now() < until && !ran.includes('fired')) engine.poll(0.005);
+  // These take the timer slots the two above freed.
+  engine.defer(0.001, () => ran.push('later deferred'));
+  engine.cycle(0.001, () => ran.push('later cycle'));
+  engine.defer(0.001, (label: string) => ran.push(label), 'later with argument');
+  fired();
+  cancelled.cancel();
+  const again = Date.now() + 100;
+  while (Date.now() < again && ran.length < 4) engine.poll(0.005);
+  t.deepEqual(ran.slice(0, 4).sort(), ['fired', 'later cycle', 'later deferred', 'later with argument']);
+  t.is(engine.stats().timers, 1); // the cycle
+});
+
 test('defer() and cycle() reject delays <= 0 or not finite with RangeError', (t) => {
   const engine = new Engine();
   for (const bad of [0, -1, Infinity, NaN]) {

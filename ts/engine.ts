@@ -3,7 +3,7 @@ import { FramePool } from './frame_pool.js';
 import { EventTarget, kFramePool, kHandleEvent, kNative, kRegister, kUnregister } from './internal.js';
 import type { Logger } from './logger.js';
 import { EventKind, native, NativeEngine } from './native.js';
-import { makeTimer, Timer, TimerEntry } from './timer.js';
+import { IterationEntry, makeTimer, TimedEntry, Timer, TimerFunction } from './timer.js';
 
 /** Events copied per native call: (kind, token, a, b) each. */
 const EVENT_BATCH = 1024;
@@ -72,9 +72,12 @@ export class Engine {
   readonly #pool = new FramePool();
   readonly #events = new Int32Array(EVENT_BATCH * 4);
   readonly #expired = new Uint32Array(TIMER_BATCH);
-  #callbacks: TimerEntry[] = [];
-  #loops: TimerEntry[] = [];
-  readonly #timers: (TimerEntry | undefined)[] = [];
+  #callbacks: IterationEntry[] = [];
+  #loops: IterationEntry[] = [];
+  /** Pending deferreds and cycles by timer id: a bare function is a deferred without arguments. */
+  readonly #timers: (TimerFunction | TimedEntry | undefined)[] = [];
+  /** Bumped when a timer id is freed, so a stale Timer cannot cancel the id's next timer. */
+  #generations = new Uint32Array(1024);
   readonly #freeTimerIds: number[] = [];
   /** Timer ids freed while expired ids are being run: reused only afterwards. */
   readonly #heldTimerIds: number[] = [];
@@ -176,7 +179,7 @@ export class Engine {
   /** Runs `fn(...args)` once, on the next iteration. */
   callback<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): Timer {
     checkCallable(fn);
-    const entry: TimerEntry = { fn, args, intervalMs: 0, active: true, id: -1 };
+    const entry: IterationEntry = { fn, args, active: true };
     this.#callbacks.push(entry);
     this.#wakeIfIdle();
     return makeTimer(() => {
@@ -187,7 +190,7 @@ export class Engine {
   /** Runs `fn(...args)` on every iteration until cancelled. */
   loop<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): Timer {
     checkCallable(fn);
-    const entry: TimerEntry = { fn, args, intervalMs: 0, active: true, id: -1 };
+    const entry: IterationEntry = { fn, args, active: true };
     this.#loops.push(entry);
     this.#wakeIfIdle();
     return makeTimer(() => {
@@ -217,22 +220,30 @@ export class Engine {
     return this.#schedule(intervalMs, intervalMs, fn, args);
   }
 
-  #schedule(delayMs: number, intervalMs: number, fn: (...args: any[]) => unknown, args: unknown[]): Timer {
+  #schedule(delayMs: number, intervalMs: number, fn: TimerFunction, args: unknown[]): Timer {
     const id = this.#freeTimerIds.pop() ?? this.#timers.length;
-    const entry: TimerEntry = { fn, args, intervalMs, active: true, id };
-    this.#timers[id] = entry;
+    // Most deferreds are a bare function: then that is all a pending one keeps.
+    this.#timers[id] = intervalMs === 0 && args.length === 0 ? fn : { fn, args, intervalMs };
+    if (id >= this.#generations.length) {
+      const generations = new Uint32Array(this.#generations.length * 2);
+      generations.set(this.#generations);
+      this.#generations = generations;
+    }
+    const generation = this.#generations[id];
     native.scheduleTimer(this.#id, delayMs, id);
     this.#wakeIfIdle();
-    return makeTimer(() => {
-      if (!entry.active) return;
-      entry.active = false;
-      native.cancelTimer(this.#id, id);
-      this.#releaseTimerId(id);
-    });
+    return makeTimer(() => this.#cancelTimer(id, generation));
+  }
+
+  #cancelTimer(id: number, generation: number): void {
+    if (this.#generations[id] !== generation || this.#timers[id] === undefined) return;
+    native.cancelTimer(this.#id, id);
+    this.#releaseTimerId(id);
   }
 
   #releaseTimerId(id: number): void {
     this.#timers[id] = undefined;
+    this.#generations[id]++;
     (this.#runningTimers ? this.#heldTimerIds : this.#freeTimerIds).push(id);
   }
 
@@ -279,11 +290,11 @@ export class Engine {
       for (const entry of callbacks) {
         if (!entry.active) continue;
         entry.active = false;
-        this.#call(entry);
+        this.#call(entry.fn, entry.args);
       }
     }
     for (const entry of this.#loops) {
-      if (entry.active) this.#call(entry);
+      if (entry.active) this.#call(entry.fn, entry.args);
     }
   }
 
@@ -293,15 +304,18 @@ export class Engine {
     try {
       for (; count > 0; count = native.takeExpiredTimers(this.#id, this.#expired)) {
         for (let index = 0; index < count; index++) {
-          const entry = this.#timers[this.#expired[index]];
-          if (!entry?.active) continue;
-          if (entry.intervalMs > 0) {
-            native.scheduleTimer(this.#id, entry.intervalMs, entry.id);
+          const id = this.#expired[index];
+          const timer = this.#timers[id];
+          // Cancelled by an earlier timer of this batch.
+          if (timer === undefined) continue;
+          if (typeof timer === 'function') {
+            this.#releaseTimerId(id);
+            this.#call(timer, undefined);
           } else {
-            entry.active = false;
-            this.#releaseTimerId(entry.id);
+            if (timer.intervalMs > 0) native.scheduleTimer(this.#id, timer.intervalMs, id);
+            else this.#releaseTimerId(id);
+            this.#call(timer.fn, timer.args);
           }
-          this.#call(entry);
         }
       }
     } finally {
@@ -311,9 +325,10 @@ export class Engine {
     }
   }
 
-  #call(entry: TimerEntry): void {
+  #call(fn: TimerFunction, args: unknown[] | undefined): void {
     try {
-      entry.fn(...entry.args);
+      if (args === undefined || args.length === 0) fn();
+      else fn(...args);
     } catch (error) {
       Engine.logger.error('Exception in a timer callback:', error);
     }

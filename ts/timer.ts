@@ -15,14 +15,24 @@ export function makeTimer(cancel: () => void): Timer {
   return timer;
 }
 
-/** Something the engine runs: once, every iteration, after a delay, or periodically. @internal */
-export interface TimerEntry {
-  fn: (...args: any[]) => unknown;
+/** A function the engine runs, with its arguments. @internal */
+export type TimerFunction = (...args: any[]) => unknown;
+
+/** A callback or loop: run on the next iteration, or on every one. @internal */
+export interface IterationEntry {
+  fn: TimerFunction;
   args: unknown[];
-  /** Milliseconds between runs of a cycle; 0 for the other kinds. */
-  intervalMs: number;
-  /** Still scheduled: cleared when cancelled or (for one-shot kinds) when run. */
+  /** Still scheduled: cleared when cancelled, and when a callback has run. */
   active: boolean;
-  /** Slot in the engine's timer table (deferreds and cycles), else -1. */
-  id: number;
+}
+
+/**
+ * A deferred or cycle that needs more than its function: arguments, or an
+ * interval. A deferred without arguments is kept as its bare function. @internal
+ */
+export interface TimedEntry {
+  fn: TimerFunction;
+  args: unknown[];
+  /** Milliseconds between runs of a cycle; 0 for a deferred. */
+  intervalMs: number;
 }
