@@ -319,11 +319,12 @@ test.serial('an exception in onRead is logged and the stream keeps working', asy
 test('write() returns false above the 1 MiB high-water mark, and onWrite tells when the buffer has emptied', async (t) => {
   const engine = startedEngine(t);
   const results: boolean[] = [];
+  const chunk = 256 * 1024;
   const drained = signal();
   class Bulk extends Stream {
     override onConnect() {
-      results.push(this.write(Buffer.alloc(512 * 1024, 1)));
-      results.push(this.write(Buffer.alloc(1024 * 1024, 2)));
+      // The kernel takes what fits in its socket buffers; past that, 1 MiB may wait here.
+      while (results.length < 128 && results.at(-1) !== false) results.push(this.write(Buffer.alloc(chunk, results.length)));
     }
     override onWrite() {
       drained.resolve();
@@ -332,10 +333,14 @@ test('write() returns false above the 1 MiB high-water mark, and onWrite tells w
   const server = closeAtEnd(t, new Server(Bulk, { engine }).listen(['127.0.0.1', 0]));
   const client = await netClient(t, portOf(server));
   client.pause(); // a slow reader: nothing drains until it reads
-  await waitFor(() => results.length === 2);
-  t.deepEqual(results, [true, false]);
+  await waitFor(() => results.length > 0);
+  t.true(results[0]);
+  t.false(results.at(-1));
+  t.true(results.length > 4); // at least 1 MiB was taken before the mark was passed
   client.resume();
-  t.is((await readBytes(client, 1536 * 1024)).length, 1536 * 1024);
+  const received = await readBytes(client, results.length * chunk);
+  t.is(received.length, results.length * chunk);
+  t.is(received[received.length - 1], results.length - 1);
   await drained.promise;
   t.pass();
 });

@@ -1,5 +1,7 @@
 //! A growable FIFO of bytes: appended at the back, consumed from the front.
 
+use std::mem::MaybeUninit;
+
 /// Bytes waiting to be read by the user or sent to the peer.
 ///
 /// Consuming only moves a cursor; the live bytes are moved to the front when
@@ -38,11 +40,32 @@ impl ByteQueue {
 
     /// Appends `bytes` at the back.
     pub fn extend(&mut self, bytes: &[u8]) {
+        self.compact();
+        self.data.extend_from_slice(bytes);
+    }
+
+    /// The room after the live bytes that is already allocated, for
+    /// reading straight into the queue (see [`ByteQueue::commit`]). Moves
+    /// the live bytes to the front first when they sit past the middle.
+    pub fn spare(&mut self) -> &mut [MaybeUninit<u8>] {
+        self.compact();
+        self.data.spare_capacity_mut()
+    }
+
+    /// Appends the first `count` bytes of the room [`ByteQueue::spare`] gave.
+    ///
+    /// # Safety
+    /// Those bytes have been written since.
+    pub unsafe fn commit(&mut self, count: usize) {
+        debug_assert!(count <= self.data.capacity() - self.data.len());
+        self.data.set_len(self.data.len() + count);
+    }
+
+    fn compact(&mut self) {
         if self.head > 0 && self.head >= self.data.len() / 2 {
             self.data.drain(..self.head);
             self.head = 0;
         }
-        self.data.extend_from_slice(bytes);
     }
 
     /// Drops `count` bytes from the front (at most `len()`).
@@ -81,6 +104,21 @@ mod tests {
             expected.drain(..take);
             assert_eq!(queue.as_slice(), &expected[..]);
         }
+    }
+
+    #[test]
+    fn bytes_written_into_the_spare_room_follow_the_live_ones() {
+        let mut queue = ByteQueue::new();
+        queue.extend(&[0u8; 100]);
+        queue.extend(b"live");
+        queue.consume(100);
+        let spare = queue.spare();
+        assert!(spare.len() >= 100, "the consumed front was reclaimed");
+        for (slot, byte) in spare.iter_mut().zip(b" and new") {
+            slot.write(*byte);
+        }
+        unsafe { queue.commit(8) };
+        assert_eq!(queue.as_slice(), b"live and new");
     }
 
     #[test]

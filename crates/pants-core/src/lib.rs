@@ -26,5 +26,6 @@ pub use engine::{Engine, EngineStats, FrameRead};
 pub use event::{Event, EventKind};
 pub use framing::{Delimiter, Frame, Framer, LengthField, RecordSegment};
 pub use socket::ListenOptions;
+pub use stream_io::DIRECT_SEND_MIN;
 pub use timer_wheel::{TimerKey, TimerWheel};
 pub use tls::{TlsConfig, TlsFailure, TlsOptionError, TlsOptions};

@@ -1,13 +1,14 @@
 //! The two transports a stream or listener can sit on: TCP and UNIX sockets.
 
 use std::io::{self, Read, Write};
+use std::mem::MaybeUninit;
 use std::net::Shutdown;
 use std::os::fd::{AsRawFd, RawFd};
 
 use mio::event::Source;
 use mio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use mio::{Interest, Registry, Token};
-use socket2::{Domain, SockAddr, Socket, Type};
+use socket2::{Domain, SockAddr, SockRef, Socket, Type};
 
 use crate::address::SocketAddress;
 
@@ -101,6 +102,11 @@ impl Connection {
     /// Reads into `buf`.
     pub fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         each_transport!(self, socket => socket.read(buf))
+    }
+
+    /// Reads into memory not yet initialized (the spare room of a buffer).
+    pub fn read_uninit(&mut self, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
+        each_transport!(self, socket => SockRef::from(&*socket).recv(buf))
     }
 
     /// Writes from `buf`.

@@ -18,6 +18,14 @@ use crate::socket::Connection;
 /// Bytes a graceful close reads and discards so that the kernel sends a FIN, not a reset.
 const CLOSE_DRAIN_LIMIT: usize = 1 << 20;
 
+/// Reads go straight into a stream's read buffer when it has at least
+/// this much room allocated (see [`Engine::receive`]).
+const DIRECT_READ_MIN: usize = 16 * 1024;
+
+/// Writes at least this large go to the socket at once when nothing is
+/// waiting to be sent (see [`Engine::write`]).
+pub const DIRECT_SEND_MIN: usize = 16 * 1024;
+
 impl Engine {
     /// Starts connecting a stream. Never fails here: a failure arrives as a
     /// `ConnectError` event, success as `Connect`.
@@ -92,15 +100,37 @@ impl Engine {
     /// or [`Engine::flush`]. `ENOTCONN` unless the stream is open. Returns
     /// true when more than [`OUTGOING_HIGH_WATER`] bytes now wait: the
     /// writer should wait for the `Write` event (the stream stops reading).
+    ///
+    /// A write of at least [`DIRECT_SEND_MIN`] bytes to a stream with
+    /// nothing waiting is sent at once instead: batching gains nothing at
+    /// that size, and the bytes are not copied into the buffer first.
     pub fn write(&mut self, token: usize, bytes: &[u8]) -> io::Result<bool> {
         let stream = self.stream_mut(token)?;
         if stream.state != StreamState::Open {
             return Err(not_open());
         }
-        match &mut stream.tls {
-            Some(session) => session.send(bytes, &mut stream.outgoing),
-            None => stream.outgoing.push_bytes(bytes),
+        let mut sent_directly = 0;
+        match (&mut stream.tls, &mut stream.connection) {
+            (Some(session), _) => session.send(bytes, &mut stream.outgoing),
+            (None, Some(connection)) if bytes.len() >= DIRECT_SEND_MIN && stream.outgoing.is_empty() => {
+                // An error here comes back from the flush of what is left, which handles it.
+                sent_directly = connection.write(bytes).unwrap_or(0);
+                stream.outgoing.push_bytes(&bytes[sent_directly..]);
+            }
+            (None, _) => stream.outgoing.push_bytes(bytes),
         }
+        if sent_directly > 0 {
+            let drained = stream.outgoing.is_empty();
+            let notify = drained && stream.notify_drain;
+            self.stats.bytes_out += sent_directly as u64;
+            if notify {
+                self.queue.push_back(Event::new(EventKind::Write, token));
+            }
+            if drained {
+                return Ok(false);
+            }
+        }
+        let stream = self.stream_mut(token)?;
         let above_high_water = stream.outgoing.len() > OUTGOING_HIGH_WATER;
         if !stream.dirty {
             stream.dirty = true;
@@ -272,8 +302,18 @@ impl Engine {
                 stream.read_blocked = true;
                 break;
             }
-            let wanted = room.min(self.scratch.len());
-            match connection.read(&mut self.scratch[..wanted]) {
+            // Plain bytes go straight into a read buffer that has grown large
+            // (it keeps up to 64 KiB), saving a copy; others pass through scratch.
+            let direct = tls.is_none() && incoming.spare().len() >= DIRECT_READ_MIN;
+            let (read, wanted) = if direct {
+                let spare = incoming.spare();
+                let wanted = room.min(spare.len());
+                (connection.read_uninit(&mut spare[..wanted]), wanted)
+            } else {
+                let wanted = room.min(self.scratch.len());
+                (connection.read(&mut self.scratch[..wanted]), wanted)
+            };
+            match read {
                 Ok(0) => {
                     ended = true;
                     break;
@@ -281,6 +321,8 @@ impl Engine {
                 Ok(count) => {
                     self.stats.bytes_in += count as u64;
                     match tls {
+                        // SAFETY: the read wrote these `count` bytes of the spare room.
+                        _ if direct => unsafe { incoming.commit(count) },
                         Some(session) => {
                             let step = session.receive(&self.scratch[..count], incoming, outgoing);
                             progress.handshake_done |= step.handshake_done;
