@@ -46,9 +46,11 @@ function checkDelay(delay: unknown, name: string): asserts delay is number {
  * The engine runs inside Node's own event loop: `start()` never blocks, and
  * Node's timers, promises and sockets keep working beside it. Each wake-up
  * runs one iteration: set `latestPollTime`, run callbacks and loops, run due
- * deferreds and cycles, then dispatch I/O. Writes made during an iteration,
- * including from promise continuations it triggers, are sent together at
- * its end.
+ * deferreds and cycles, then dispatch I/O. Writes are corked: those made
+ * until the I/O is dispatched are sent together then, and those made in
+ * promise continuations the iteration triggers are sent together at its
+ * end. A write of 16 KiB or more to a stream with nothing waiting is sent
+ * at once.
  *
  * An exception thrown by a timer or by any channel callback is caught and
  * logged with `Engine.logger.error`; the engine keeps running.

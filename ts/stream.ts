@@ -58,8 +58,10 @@ type Candidate = { kind: 'unix'; path: string } | { kind: 'inet'; host: string; 
  *
  * Incoming bytes are framed by `readDelimiter` before `onRead`. A frame
  * `Buffer` stays valid for as long as you keep it (the engine never reuses
- * its memory). Writes are buffered and sent together at the end of the
- * engine iteration (or at once when made outside one).
+ * its memory). Writes are buffered and sent together once the engine
+ * iteration has dispatched its I/O (at once when made outside an
+ * iteration); a write of 16 KiB or more with nothing waiting goes out at
+ * once.
  */
 export class Stream extends FramedChannel {
   #state = State.Idle;
