@@ -231,6 +231,22 @@ test('Engine.logger defaults to console and is assignable', (t) => {
   t.is(Engine.logger, console);
 });
 
+test('a callback added from a promise continuation of an iteration runs on the next turn, not after pollTimeout', async (t) => {
+  const engine = new Engine();
+  void engine.start(5);
+  t.teardown(() => engine.stop());
+  const ran = signal<number>();
+  let added = 0;
+  engine.defer(0.001, () => {
+    void Promise.resolve().then(() => {
+      added = Date.now();
+      engine.callback(() => ran.resolve(Date.now()));
+    });
+  });
+  const at = await ran.promise;
+  t.true(at - added < 1000, `ran ${at - added} ms after it was added`);
+});
+
 test('promise continuations run right after an iteration that resolved them', async (t) => {
   const engine = startedEngine(t);
   const order: string[] = [];

@@ -200,6 +200,63 @@ test('onWrite runs when the send buffer has emptied', async (t) => {
   t.is((await received).length, 4 * 1024 * 1024);
 });
 
+test('a writer pumping large chunks from onWrite gets one onWrite per emptied buffer and iteration, and the bytes in order', async (t) => {
+  const engine = startedEngine(t);
+  const chunk = 64 * 1024;
+  const chunks = 64;
+  const bufferedAtOnWrite: number[] = [];
+  const iterations: number[] = [];
+  let ticks = 0;
+  const ticker = engine.cycle(0.001, () => ticks++);
+  t.teardown(ticker);
+  class Pump extends Stream {
+    #sent = 0;
+    override onConnect() {
+      this.#next();
+    }
+    override onWrite() {
+      bufferedAtOnWrite.push(this.bufferedAmount);
+      iterations.push(engine.stats().iterations);
+      this.#next();
+    }
+    #next() {
+      if (this.#sent < chunks) this.write(Buffer.alloc(chunk, this.#sent++));
+    }
+  }
+  const server = closeAtEnd(t, new Server(Pump, { engine }).listen(['127.0.0.1', 0]));
+  const client = await netClient(t, portOf(server));
+  const received = await readBytes(client, chunk * chunks);
+  for (let index = 0; index < chunks; index++) t.is(received[index * chunk + chunk - 1], index);
+  await waitFor(() => bufferedAtOnWrite.length === chunks);
+  t.deepEqual(new Set(bufferedAtOnWrite), new Set([0]));
+  // One chunk per iteration: the pump never keeps an iteration to itself.
+  t.true(iterations.every((iteration, index) => index === 0 || iteration > iterations[index - 1]));
+  t.true(ticks > 0, 'timers kept running while the pump ran');
+});
+
+test('no onWrite after close(), even when the last write went out at once', async (t) => {
+  const engine = startedEngine(t);
+  const closed = signal();
+  let onWrites = 0;
+  class WriteAndClose extends Stream {
+    override onConnect() {
+      this.write(Buffer.alloc(64 * 1024, 7));
+      this.close();
+    }
+    override onWrite() {
+      onWrites++;
+    }
+    override onClose() {
+      closed.resolve();
+    }
+  }
+  const server = closeAtEnd(t, new Server(WriteAndClose, { engine }).listen(['127.0.0.1', 0]));
+  const client = await netClient(t, portOf(server));
+  t.is((await readToEnd(client)).length, 64 * 1024);
+  await closed.promise;
+  t.is(onWrites, 0);
+});
+
 test('when the peer closes, buffered complete frames reach onRead, then onClose; an unfinished frame is dropped', async (t) => {
   const engine = startedEngine(t);
   const lines: string[] = [];
@@ -327,6 +384,7 @@ test('write() returns false above the 1 MiB high-water mark, and onWrite tells w
       while (results.length < 128 && results.at(-1) !== false) results.push(this.write(Buffer.alloc(chunk, results.length)));
     }
     override onWrite() {
+      t.is(this.bufferedAmount, 0);
       drained.resolve();
     }
   }

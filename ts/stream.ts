@@ -275,14 +275,15 @@ export class Stream extends FramedChannel {
     this.write(packer.pack(...values), flush);
   }
 
-  /** Tries to send buffered data now instead of at the end of the iteration. */
+  /** Tries to send buffered data now instead of when the iteration's I/O is dispatched. */
   flush(): void {
     if (this.token >= 0) native.flush(this.engineId, this.token);
   }
 
   /**
    * Closes the stream. With `flush` (default), everything already written
-   * is sent first; without, buffered data is dropped. No more `onRead`
+   * is sent first; without, data still buffered is dropped (a write of
+   * 16 KiB or more may have gone out already). No more `onRead`
    * calls follow; `onClose()` runs once, from the engine, after the socket
    * is closed. Closing a closed stream does nothing.
    */

@@ -64,6 +64,9 @@ pub(crate) struct StreamChannel {
     pub dirty: bool,
     /// Report a Write event whenever the send buffer empties.
     pub notify_drain: bool,
+    /// A write went out whole without being buffered: the next flush
+    /// reports the buffer empty, as if it had sent it.
+    pub drained_directly: bool,
     /// The TLS session, once TLS has started.
     pub tls: Option<Box<TlsSession>>,
 }
@@ -85,6 +88,7 @@ impl StreamChannel {
             read_queued: false,
             dirty: false,
             notify_drain: false,
+            drained_directly: false,
             tls: None,
         }
     }

@@ -103,7 +103,9 @@ impl Engine {
     ///
     /// A write of at least [`DIRECT_SEND_MIN`] bytes to a stream with
     /// nothing waiting is sent at once instead: batching gains nothing at
-    /// that size, and the bytes are not copied into the buffer first.
+    /// that size, and the bytes are not copied into the buffer first. The
+    /// stream is still flushed with the others, and its `Write` event (when
+    /// asked for) comes from that flush, as for buffered bytes.
     pub fn write(&mut self, token: usize, bytes: &[u8]) -> io::Result<bool> {
         let stream = self.stream_mut(token)?;
         if stream.state != StreamState::Open {
@@ -116,19 +118,13 @@ impl Engine {
                 // An error here comes back from the flush of what is left, which handles it.
                 sent_directly = connection.write(bytes).unwrap_or(0);
                 stream.outgoing.push_bytes(&bytes[sent_directly..]);
+                // Still marked dirty below: the flush reports the drain (see `send`).
+                stream.drained_directly = stream.outgoing.is_empty();
             }
             (None, _) => stream.outgoing.push_bytes(bytes),
         }
         if sent_directly > 0 {
-            let drained = stream.outgoing.is_empty();
-            let notify = drained && stream.notify_drain;
             self.stats.bytes_out += sent_directly as u64;
-            if notify {
-                self.queue.push_back(Event::new(EventKind::Write, token));
-            }
-            if drained {
-                return Ok(false);
-            }
         }
         let stream = self.stream_mut(token)?;
         let above_high_water = stream.outgoing.len() > OUTGOING_HIGH_WATER;
@@ -175,7 +171,15 @@ impl Engine {
     pub(crate) fn send(&mut self, token: usize) {
         let Some(Channel::Stream(stream)) = self.channels.get_mut(token) else { return };
         let Some(connection) = stream.connection.as_mut() else { return };
-        if stream.outgoing.is_empty() || !matches!(stream.state, StreamState::Open | StreamState::Closing) {
+        let drained_directly = std::mem::take(&mut stream.drained_directly);
+        if stream.outgoing.is_empty() {
+            // A write that went out whole at once drained the buffer as a send would have.
+            if drained_directly && stream.notify_drain && stream.state == StreamState::Open {
+                self.queue.push_back(Event::new(EventKind::Write, token));
+            }
+            return;
+        }
+        if !matches!(stream.state, StreamState::Open | StreamState::Closing) {
             return;
         }
         let before = stream.outgoing.len();

@@ -25,6 +25,9 @@ pub struct Driver {
     pub engine: RefCell<Engine>,
     /// True while an iteration dispatches: writes are corked until it ends.
     dispatching: Cell<bool>,
+    /// Something asked for an iteration on the next turn while one ran
+    /// (a callback added from a promise job): re-arm at 0, not at its delay.
+    woken: Cell<bool>,
     hook: RefCell<Option<LoopHook>>,
     iteration: Cell<Option<JsIteration>>,
     /// The environment whose teardown must close our handles first (a
@@ -50,6 +53,7 @@ impl Driver {
         Box::new(Self {
             engine: RefCell::new(engine),
             dispatching: Cell::new(false),
+            woken: Cell::new(false),
             hook: RefCell::new(None),
             iteration: Cell::new(None),
             cleanup_env: Cell::new(None),
@@ -92,6 +96,7 @@ impl Driver {
 
     /// Runs an iteration on the loop's next turn (when started).
     pub fn wake_soon(&self) {
+        self.woken.set(true);
         if self.running() {
             if let Some(hook) = self.hook.borrow().as_ref() {
                 hook.arm(0);
@@ -180,6 +185,7 @@ impl Driver {
         let Some(iteration) = self.iteration.get() else {
             return;
         };
+        self.woken.set(false);
         self.begin_dispatch();
         let delay = unsafe { call(iteration) };
         self.end_dispatch();
@@ -193,7 +199,7 @@ impl Driver {
         };
         if self.running() {
             let engine = self.engine.borrow();
-            let delay = if engine.has_pending() {
+            let delay = if engine.has_pending() || self.woken.get() {
                 0.0
             } else {
                 engine.next_timer_delay().map_or(delay, |timer| delay.min(timer as f64))

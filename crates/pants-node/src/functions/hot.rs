@@ -57,8 +57,11 @@ impl Call {
     unsafe fn new(env: sys::napi_env, info: sys::napi_callback_info) -> Self {
         let mut count = MAX_ARGS;
         let mut args = [ptr::null_mut(); MAX_ARGS];
-        // Missing arguments come back as `undefined`, which the readers reject.
-        sys::napi_get_cb_info(env, info, &mut count, args.as_mut_ptr(), ptr::null_mut(), ptr::null_mut());
+        // Missing arguments come back as `undefined`, and on failure they stay
+        // null: the readers reject both.
+        if sys::napi_get_cb_info(env, info, &mut count, args.as_mut_ptr(), ptr::null_mut(), ptr::null_mut()) != sys::Status::napi_ok {
+            args = [ptr::null_mut(); MAX_ARGS];
+        }
         Self { env, args }
     }
 
