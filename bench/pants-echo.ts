@@ -4,24 +4,9 @@
 //   node build/bench/pants-echo.js          echo every read back as it comes
 //   node build/bench/pants-echo.js --line   echo '\n'-delimited lines
 
-import { Engine, Server, Stream } from 'pants';
+import { Engine, Server } from 'pants';
 
-class Echo extends Stream {
-  override onRead(data: Buffer): void {
-    this.write(data);
-  }
-}
-
-class LineEcho extends Stream {
-  override onConnect(): void {
-    this.readDelimiter = '\n';
-  }
-
-  override onRead(line: Buffer): void {
-    this.write(line);
-    this.write('\n');
-  }
-}
+import { Echo, LineEcho } from './lib/echo.js';
 
 const line = process.argv.includes('--line');
 const server = new Server(line ? LineEcho : Echo).listen(['127.0.0.1', 0]);
