@@ -238,7 +238,7 @@ export class Engine {
   }
 
   #cancelTimer(id: number, generation: number): void {
-    if (this.#generations[id] !== generation || this.#timers[id] === undefined) return;
+    if (this.#generations[id] !== generation) return; // it ran, or was cancelled, already
     native.cancelTimer(this.#id, id);
     this.#releaseTimerId(id);
   }

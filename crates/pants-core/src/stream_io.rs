@@ -123,13 +123,10 @@ impl Engine {
             }
             (None, _) => stream.outgoing.push_bytes(bytes),
         }
-        if sent_directly > 0 {
-            self.stats.bytes_out += sent_directly as u64;
-        }
-        let stream = self.stream_mut(token)?;
         let above_high_water = stream.outgoing.len() > OUTGOING_HIGH_WATER;
-        if !stream.dirty {
-            stream.dirty = true;
+        let newly_dirty = !std::mem::replace(&mut stream.dirty, true);
+        self.stats.bytes_out += sent_directly as u64;
+        if newly_dirty {
             self.dirty.push(token);
         }
         Ok(above_high_water)
@@ -308,9 +305,9 @@ impl Engine {
             }
             // Plain bytes go straight into a read buffer that has grown large
             // (it keeps up to 64 KiB), saving a copy; others pass through scratch.
-            let direct = tls.is_none() && incoming.spare().len() >= DIRECT_READ_MIN;
+            let spare = if tls.is_none() { incoming.spare() } else { Default::default() };
+            let direct = spare.len() >= DIRECT_READ_MIN;
             let (read, wanted) = if direct {
-                let spare = incoming.spare();
                 let wanted = room.min(spare.len());
                 (connection.read_uninit(&mut spare[..wanted]), wanted)
             } else {
