@@ -1,7 +1,7 @@
 // Shared helpers for the ava tests: real engines, real node:net peers.
 import type { ExecutionContext } from 'ava';
 import net from 'node:net';
-import { Engine, Server } from 'pants';
+import { Engine, Server, Stream } from 'pants';
 
 /** A new engine, started, stopped when the test ends. */
 export function startedEngine(t: ExecutionContext): Engine {
@@ -80,6 +80,35 @@ export function signal<T = void>(): { promise: Promise<T>; resolve: (value: T) =
   let resolve!: (value: T) => void;
   const promise = new Promise<T>((done) => (resolve = done));
   return { promise, resolve };
+}
+
+/** What the streams of a {@link lineRecorder} saw. */
+export interface LineRecord {
+  /** The '\n'-framed lines read, as strings, in order. */
+  lines: string[];
+  /** How often onClose ran. */
+  closes: number;
+  /** Settles at the first onClose. */
+  closed: Promise<void>;
+}
+
+/** A Stream class that frames '\n' lines and records them and its onClose calls. */
+export function lineRecorder(): { Lines: typeof Stream; record: LineRecord } {
+  const closed = signal();
+  const record: LineRecord = { lines: [], closes: 0, closed: closed.promise };
+  class Lines extends Stream {
+    override onConnect() {
+      this.readDelimiter = '\n';
+    }
+    override onRead(line: Buffer) {
+      record.lines.push(line.toString());
+    }
+    override onClose() {
+      record.closes += 1;
+      closed.resolve();
+    }
+  }
+  return { Lines, record };
 }
 
 /** Replaces Engine.logger while `fn` runs and returns what was logged as errors. */

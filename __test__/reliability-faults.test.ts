@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import net from 'node:net';
 import { Engine, Server, Stream, StreamConnectError } from 'pants';
 
-import { closeAtEnd, netClient, portOf, readBytes, readToEnd, signal, startedEngine, waitFor } from './helpers.js';
+import { closeAtEnd, lineRecorder, netClient, portOf, readBytes, readToEnd, signal, startedEngine, waitFor } from './helpers.js';
 import { injectFaults } from './stress/faults.js';
 
 /** Replaces Engine.logger for the test; returns the errors logged. */
@@ -69,29 +69,15 @@ test.serial('a peer that resets in the middle of a 32 MiB write: onClose once, n
 
 test.serial('a peer that resets after sending frames: the complete frames before the reset reach onRead, then onClose once', async (t) => {
   const engine = startedEngine(t);
-  const lines: string[] = [];
-  let closes = 0;
-  const closed = signal();
-  class Lines extends Stream {
-    override onConnect() {
-      this.readDelimiter = '\n';
-    }
-    override onRead(line: Buffer) {
-      lines.push(line.toString());
-    }
-    override onClose() {
-      closes += 1;
-      closed.resolve();
-    }
-  }
+  const { Lines, record } = lineRecorder();
   const server = closeAtEnd(t, new Server(Lines, { engine }).listen(['127.0.0.1', 0]));
   const client = await netClient(t, portOf(server));
   client.on('error', () => {});
   const sent = Array.from({ length: 1000 }, (_, index) => `line ${index}`);
   client.write(`${sent.join('\n')}\nhalf a li`, () => client.resetAndDestroy());
-  await closed.promise;
-  t.is(closes, 1);
-  t.deepEqual(lines, sent.slice(0, lines.length), 'a prefix of what was sent, in order');
+  await record.closed;
+  t.is(record.closes, 1);
+  t.deepEqual(record.lines, sent.slice(0, record.lines.length), 'a prefix of what was sent, in order');
 });
 
 // Found by this suite (fixed since): after a peer reset the engine closes
@@ -185,21 +171,7 @@ function childPeer(t: ExecutionContext, port: number, source: string) {
 test.serial('a peer process killed while it sends: the complete lines it sent arrive in order, then onClose once', async (t) => {
   recordErrors(t);
   const engine = startedEngine(t);
-  const lines: string[] = [];
-  let closes = 0;
-  const closed = signal();
-  class Lines extends Stream {
-    override onConnect() {
-      this.readDelimiter = '\n';
-    }
-    override onRead(line: Buffer) {
-      lines.push(line.toString());
-    }
-    override onClose() {
-      closes += 1;
-      closed.resolve();
-    }
-  }
+  const { Lines, record } = lineRecorder();
   const server = closeAtEnd(t, new Server(Lines, { engine }).listen(['127.0.0.1', 0]));
   const { child, exited } = childPeer(
     t,
@@ -209,13 +181,13 @@ test.serial('a peer process killed while it sends: the complete lines it sent ar
      const pump = () => { while (s.write('line ' + i++ + ' ' + 'x'.repeat(i % 300) + '\\n')); s.once('drain', pump); };
      s.on('connect', pump);`,
   );
-  await waitFor(() => lines.length > 20_000, 10_000, '20,000 lines');
+  await waitFor(() => record.lines.length > 20_000, 10_000, '20,000 lines');
   child.kill('SIGKILL');
   t.is(await exited, 'SIGKILL');
-  await closed.promise;
+  await record.closed;
   await new Promise((resolve) => setTimeout(resolve, 30));
-  t.is(closes, 1);
-  lines.forEach((line, index) => {
+  t.is(record.closes, 1);
+  record.lines.forEach((line, index) => {
     if (line !== `line ${index} ${'x'.repeat((index + 1) % 300)}`) t.fail(`line ${index} is ${line.slice(0, 40)}`);
   });
   t.pass();

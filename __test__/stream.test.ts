@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import net from 'node:net';
 import { Engine, InvalidAddressFormatError, Server, Stream, StreamConnectError } from 'pants';
 
-import { closeAtEnd, netClient, portOf, readBytes, readToEnd, signal, startedEngine, waitFor } from './helpers.js';
+import { closeAtEnd, lineRecorder, netClient, portOf, readBytes, readToEnd, signal, startedEngine, waitFor } from './helpers.js';
 
 /** A node:net server on an ephemeral port; `onSocket` gets each connection. */
 async function netServer(t: import('ava').ExecutionContext, onSocket: (socket: net.Socket) => void): Promise<number> {
@@ -259,24 +259,12 @@ test('no onWrite after close(), even when the last write went out at once', asyn
 
 test('when the peer closes, buffered complete frames reach onRead, then onClose; an unfinished frame is dropped', async (t) => {
   const engine = startedEngine(t);
-  const lines: string[] = [];
-  const closed = signal();
-  class Lines extends Stream {
-    override onConnect() {
-      this.readDelimiter = '\n';
-    }
-    override onRead(line: Buffer) {
-      lines.push(line.toString());
-    }
-    override onClose() {
-      closed.resolve();
-    }
-  }
+  const { Lines, record } = lineRecorder();
   const server = closeAtEnd(t, new Server(Lines, { engine }).listen(['127.0.0.1', 0]));
   const client = await netClient(t, portOf(server));
   client.end('one\ntwo\nunfinished');
-  await closed.promise;
-  t.deepEqual(lines, ['one', 'two']);
+  await record.closed;
+  t.deepEqual(record.lines, ['one', 'two']);
 });
 
 test('data written in reply to the last frames still reaches a half-closed peer', async (t) => {
