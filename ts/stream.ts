@@ -77,6 +77,8 @@ export class Stream extends FramedChannel {
   #host = '';
   #connectTimeout: number | null = null;
   #connectTimer: Timer | null = null;
+  /** Ends a TLS handshake that takes longer than `handshakeTimeout`. */
+  #handshakeTimer: Timer | null = null;
 
   /**
    * A stream of `options.engine` (default `Engine.instance()`), not
@@ -385,9 +387,11 @@ export class Stream extends FramedChannel {
         this.safely('onReadError', this.onReadError, systemError(-a, 'read'));
         break;
       case EventKind.SslHandshake:
+        this.#cancelHandshakeTimer();
         this.safely('onSslHandshake', this.onSslHandshake);
         break;
       case EventKind.SslHandshakeError:
+        this.#cancelHandshakeTimer();
         this.safely('onSslHandshakeError', this.onSslHandshakeError, this.#tlsError());
         break;
       case EventKind.SslError:
@@ -408,6 +412,25 @@ export class Stream extends FramedChannel {
   #beginTls(): void {
     const context = this.#tls!;
     native.startTls(this.engineId, this.token, context.id, context.servername ?? this.#host);
+    if (this.#state === State.Connected) this.#armHandshakeTimer();
+  }
+
+  /** Starts the handshake's clock (once connected: connecting has its own timeout). */
+  #armHandshakeTimer(): void {
+    this.#handshakeTimer = this.engine.defer(this.#tls!.handshakeTimeout, () => this.#handshakeTimedOut());
+  }
+
+  #cancelHandshakeTimer(): void {
+    this.#handshakeTimer?.cancel();
+    this.#handshakeTimer = null;
+  }
+
+  #handshakeTimedOut(): void {
+    this.#handshakeTimer = null;
+    if (this.#state !== State.Connected) return;
+    const error = Object.assign(new Error('TLS handshake timeout'), { code: 'ERR_TLS_HANDSHAKE_TIMEOUT' });
+    this.safely('onSslHandshakeError', this.onSslHandshakeError, error);
+    this.close(false);
   }
 
   #tlsError(): Error {
@@ -430,6 +453,7 @@ export class Stream extends FramedChannel {
     this.#fileno = fd;
     this.#candidates = [];
     if (!this.#noDelay) native.setNoDelay(this.engineId, this.token, false);
+    if (this.#tls !== null) this.#armHandshakeTimer();
   }
 
   #resolve(parsed: Extract<ParsedAddress, { kind: 'inet' }>): void {
@@ -474,6 +498,7 @@ export class Stream extends FramedChannel {
 
   #finishClose(): void {
     this.#connectTimer?.cancel();
+    this.#cancelHandshakeTimer();
     if (this.#state === State.Closed) return;
     this.#state = State.Closed;
     if (this.token >= 0) {

@@ -22,13 +22,25 @@ export interface SslOptions {
   ALPNProtocols?: (string | Uint8Array)[];
   /** Servers: ask clients for a certificate (verified against `ca`). */
   requestCert?: boolean;
+  /**
+   * Seconds the TLS handshake may take once the connection is established
+   * (default 120). Then `onSslHandshakeError` runs with an error coded
+   * `'ERR_TLS_HANDSHAKE_TIMEOUT'` and the stream closes, so that peers that
+   * never finish a handshake cannot hold connections open.
+   */
+  handshakeTimeout?: number;
 }
+
+/** Default of `SslOptions.handshakeTimeout`, in seconds (as node:tls). */
+const DEFAULT_HANDSHAKE_TIMEOUT = 120;
 
 /** A native TLS configuration for one role. @internal */
 export interface TlsContext {
   readonly id: number;
   /** The `servername` option, if given. */
   readonly servername: string | undefined;
+  /** Seconds the handshake may take. */
+  readonly handshakeTimeout: number;
 }
 
 const contexts = new WeakMap<object, { client?: TlsContext; server?: TlsContext }>();
@@ -66,6 +78,10 @@ export function tlsContext(options: SslOptions, role: 'client' | 'server'): TlsC
   if (!Array.isArray(alpn) || !alpn.every((protocol) => typeof protocol === 'string' || protocol instanceof Uint8Array)) {
     throw new TypeError('sslOptions.ALPNProtocols must be an array of strings or Buffers.');
   }
+  const handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+  if (typeof handshakeTimeout !== 'number' || !(handshakeTimeout > 0) || !Number.isFinite(handshakeTimeout)) {
+    throw new TypeError(`sslOptions.handshakeTimeout must be a positive number of seconds; got ${String(options.handshakeTimeout)}.`);
+  }
   const owner = new native.NativeTlsConfig(
     role === 'server',
     pem(options.cert, 'cert'),
@@ -76,7 +92,7 @@ export function tlsContext(options: SslOptions, role: 'client' | 'server'): TlsC
     alpn.map((protocol) => (typeof protocol === 'string' ? protocol : Buffer.from(protocol).toString('latin1'))),
   );
   // The context keeps the native configuration alive as long as the options object lives.
-  const context = { id: owner.id, servername: options.servername, owner } as TlsContext;
+  const context = { id: owner.id, servername: options.servername, handshakeTimeout, owner } as TlsContext;
   contexts.set(options, { ...contexts.get(options), [role]: context });
   return context;
 }

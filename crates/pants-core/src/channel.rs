@@ -64,9 +64,10 @@ pub(crate) struct StreamChannel {
     pub dirty: bool,
     /// Report a Write event whenever the send buffer empties.
     pub notify_drain: bool,
-    /// A write went out whole without being buffered: the next flush
-    /// reports the buffer empty, as if it had sent it.
-    pub drained_directly: bool,
+    /// The application wrote since the last Write event: the next time
+    /// everything is sent, a Write event is due (bytes the engine wrote
+    /// itself, such as TLS handshake records, raise none).
+    pub unreported_write: bool,
     /// The TLS session, once TLS has started.
     pub tls: Option<Box<TlsSession>>,
 }
@@ -88,7 +89,7 @@ impl StreamChannel {
             read_queued: false,
             dirty: false,
             notify_drain: false,
-            drained_directly: false,
+            unreported_write: false,
             tls: None,
         }
     }
@@ -98,10 +99,35 @@ impl StreamChannel {
         self.buffer_size + self.framer.slack()
     }
 
+    /// Bytes written but not yet handed to the kernel: the send queue, and
+    /// under TLS the plaintext waiting to be encrypted.
+    pub fn unsent(&self) -> usize {
+        let backlog = self.tls.as_ref().map_or(0, |tls| tls.backlog_len());
+        self.outgoing.len().saturating_add(backlog)
+    }
+
+    /// Everything written has been handed to the kernel (under TLS,
+    /// encrypted first, close_notify included when asked for).
+    pub fn all_sent(&self) -> bool {
+        self.outgoing.is_empty() && !self.tls.as_ref().is_some_and(|tls| tls.has_backlog())
+    }
+
+    /// Nothing more will be sent: everything was, or what is left waits for
+    /// a TLS handshake that can no longer complete.
+    pub fn finished_sending(&self) -> bool {
+        self.outgoing.is_empty() && !self.awaits_handshake() && !self.tls.as_ref().is_some_and(|tls| !tls.handshaking() && tls.has_backlog())
+    }
+
+    /// A TLS handshake runs and can still complete: a closing stream waits
+    /// for it, since what was written goes out only after it.
+    pub fn awaits_handshake(&self) -> bool {
+        !self.peer_closed && self.tls.as_ref().is_some_and(|tls| tls.handshaking() && tls.failure().is_none())
+    }
+
     /// Bytes the stream may read now: none while its read buffer is full or
     /// its unsent bytes are above [`OUTGOING_HIGH_WATER`].
     pub fn read_room(&self) -> usize {
-        if self.outgoing.len() > OUTGOING_HIGH_WATER {
+        if self.unsent() > OUTGOING_HIGH_WATER {
             0
         } else {
             self.read_limit().saturating_sub(self.incoming.len())

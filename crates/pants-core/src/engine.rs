@@ -72,6 +72,16 @@ pub struct Engine {
     pub(crate) ready: Vec<(usize, Readiness)>,
     pub(crate) channels: Slab<Channel>,
     pub(crate) queue: VecDeque<Event>,
+    /// Write events raised outside [`Engine::poll`] (by a flush from a
+    /// callback, or the end of a dispatch): queued by the next poll, so a
+    /// stream that writes again from each `onWrite` cannot hold an
+    /// iteration to itself.
+    pub(crate) later: Vec<Event>,
+    /// True while [`Engine::poll`] does I/O.
+    pub(crate) polling: bool,
+    /// Streams that stopped sending with the socket still writable, to
+    /// give others a turn: the next poll sends on (see `Engine::send`).
+    pub(crate) unfinished: Vec<usize>,
     pub(crate) dirty: Vec<usize>,
     pub(crate) resumed: Vec<usize>,
     pub(crate) scratch: Box<[u8]>,
@@ -128,6 +138,9 @@ impl Engine {
             ready: Vec::with_capacity(1024),
             channels: Slab::new(),
             queue: VecDeque::new(),
+            later: Vec::new(),
+            polling: false,
+            unfinished: Vec::new(),
             dirty: Vec::new(),
             resumed: Vec::new(),
             scratch: vec![0; READ_CHUNK].into_boxed_slice(),
@@ -163,7 +176,7 @@ impl Engine {
     /// True when events are queued or streams wait to resume reading: the
     /// next [`Engine::poll`] will not block.
     pub fn has_pending(&self) -> bool {
-        !self.queue.is_empty() || !self.resumed.is_empty() || self.accept_retry_now
+        !self.queue.is_empty() || !self.later.is_empty() || !self.resumed.is_empty() || !self.unfinished.is_empty() || self.accept_retry_now
     }
 
     // ----- channels -------------------------------------------------------
@@ -328,6 +341,15 @@ impl Engine {
 
     // ----- writing --------------------------------------------------------
 
+    /// Puts a stream on the list [`Engine::flush_dirty`] sends.
+    pub(crate) fn mark_dirty(&mut self, token: usize) {
+        if let Some(Channel::Stream(stream)) = self.channels.get_mut(token) {
+            if !std::mem::replace(&mut stream.dirty, true) {
+                self.dirty.push(token);
+            }
+        }
+    }
+
     /// Sends what every stream written to since the last call has buffered.
     pub fn flush_dirty(&mut self) {
         let mut dirty = std::mem::take(&mut self.dirty);
@@ -365,28 +387,21 @@ impl Engine {
                 }
             }
             Some(Channel::Stream(stream)) => match stream.state {
-                StreamState::Open if flush && stream.tls.is_some() && !(stream.peer_closed && stream.tls.as_ref().is_some_and(|tls| tls.handshaking())) => {
-                    // A clean TLS close: close_notify goes out after the data (after
-                    // the handshake, when it is still running: see `receive`).
-                    let session = stream.tls.as_mut().expect("checked");
-                    if !session.handshaking() {
-                        session.close(&mut stream.outgoing);
+                StreamState::Open if flush => {
+                    // Under TLS, close_notify follows what was written (after
+                    // the handshake, when that still runs: see `receive`).
+                    if let Some(session) = stream.tls.as_mut() {
+                        session.close();
                     }
-                    stream.state = StreamState::Closing;
-                    if !stream.dirty {
-                        stream.dirty = true;
-                        self.dirty.push(token);
+                    if stream.finished_sending() && stream.tls.is_none() {
+                        self.close_now(token, true);
+                    } else {
+                        stream.state = StreamState::Closing;
+                        self.mark_dirty(token);
                     }
                 }
+                StreamState::Open => self.close_now(token, false),
                 StreamState::Closed => {}
-                StreamState::Open if flush && !stream.outgoing.is_empty() => {
-                    stream.state = StreamState::Closing;
-                    if !stream.dirty {
-                        stream.dirty = true;
-                        self.dirty.push(token);
-                    }
-                }
-                StreamState::Open => self.close_now(token, flush),
                 StreamState::Closing if flush => {}
                 _ => self.close_now(token, false),
             },
@@ -415,6 +430,17 @@ impl Engine {
     /// I/O it allows, queueing events. Returns at once when events are
     /// already queued.
     pub fn poll(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        self.polling = true;
+        let result = self.poll_io(timeout);
+        self.polling = false;
+        result
+    }
+
+    fn poll_io(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        self.queue.extend(self.later.drain(..));
+        for token in std::mem::take(&mut self.unfinished) {
+            self.send(token);
+        }
         for token in std::mem::take(&mut self.resumed) {
             // The readiness edge (maybe the peer's FIN) may have come while
             // reading was paused at the limit: read on to WouldBlock or EOF.

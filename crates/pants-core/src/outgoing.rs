@@ -79,6 +79,45 @@ impl Outgoing {
         self.rest.clear();
     }
 
+    /// Takes up to `max` bytes from the front, in order, and hands them to
+    /// `sink` piece by piece: queued bytes as they are, file ranges read
+    /// with `pread` through `scratch`. Returns the number of bytes taken
+    /// (fewer than `max` only once the queue is empty). A file that turns
+    /// out shorter than its range ends the range early.
+    pub fn take_front(&mut self, max: usize, scratch: &mut [u8], mut sink: impl FnMut(&[u8])) -> io::Result<usize> {
+        let mut taken = 0;
+        while taken < max {
+            if !self.head.is_empty() {
+                let count = self.head.len().min(max - taken);
+                sink(&self.head.as_slice()[..count]);
+                self.head.consume(count);
+                taken += count;
+                continue;
+            }
+            match self.rest.front_mut() {
+                None => break,
+                Some(Part::Bytes(_)) => {
+                    let Some(Part::Bytes(bytes)) = self.rest.pop_front() else { unreachable!() };
+                    self.head = bytes;
+                }
+                Some(Part::File(range)) => {
+                    let wanted = (max - taken).min(scratch.len()).min(usize::try_from(range.remaining).unwrap_or(usize::MAX));
+                    let read = read_file_at(&range.file, &mut scratch[..wanted], range.offset)?;
+                    if read > 0 {
+                        sink(&scratch[..read]);
+                        range.offset += read as u64;
+                        range.remaining -= read as u64;
+                        taken += read;
+                    }
+                    if read == 0 || range.remaining == 0 {
+                        self.rest.pop_front();
+                    }
+                }
+            }
+        }
+        Ok(taken)
+    }
+
     /// Sends as much as `connection` takes: `Ok(true)` once everything is
     /// sent, `Ok(false)` when the socket is full (wait for writability).
     pub fn send_to(&mut self, connection: &mut Connection) -> io::Result<bool> {
@@ -143,14 +182,79 @@ fn copy_file_chunk(connection: &mut Connection, range: &FileRange) -> io::Result
     }
 }
 
+/// Reads from `offset` without moving the file's position, retrying interrupts.
+fn read_file_at(file: &File, buffer: &mut [u8], offset: u64) -> io::Result<usize> {
+    use std::os::unix::fs::FileExt;
+    loop {
+        match file.read_at(buffer, offset) {
+            Err(error) if error.kind() == ErrorKind::Interrupted => {}
+            result => return result,
+        }
+    }
+}
+
 /// Elsewhere: read a chunk at the offset and write what the socket takes.
 #[cfg(not(target_os = "linux"))]
 fn copy_file_chunk(connection: &mut Connection, range: &FileRange) -> io::Result<usize> {
-    use std::os::unix::fs::FileExt;
     let mut buffer = vec![0; range.remaining.min(64 * 1024) as usize];
-    let read = range.file.read_at(&mut buffer, range.offset)?;
+    let read = read_file_at(&range.file, &mut buffer, range.offset)?;
     if read == 0 {
         return Ok(0);
     }
     connection.write(&buffer[..read])
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    fn temp_file(contents: &[u8]) -> File {
+        let path = std::env::temp_dir().join(format!("pants-outgoing-{}-{}", std::process::id(), contents.len()));
+        let mut file = File::create(&path).unwrap();
+        file.write_all(contents).unwrap();
+        let file = File::open(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        file
+    }
+
+    /// Takes everything in pieces of at most `max`, checking each call's count.
+    fn take_all(queue: &mut Outgoing, max: usize, scratch: &mut [u8]) -> Vec<u8> {
+        let mut taken = Vec::new();
+        loop {
+            let count = queue.take_front(max, scratch, |piece| taken.extend_from_slice(piece)).unwrap();
+            assert!(count == max || queue.is_empty(), "{count} of {max} taken with more queued");
+            if queue.is_empty() {
+                return taken;
+            }
+        }
+    }
+
+    #[test]
+    fn take_front_keeps_bytes_and_file_ranges_in_order_at_every_size() {
+        let file_bytes: Vec<u8> = (0..10_000u32).map(|index| (index % 251) as u8).collect();
+        let mut expected = b"head".to_vec();
+        expected.extend_from_slice(&file_bytes[100..9_100]);
+        expected.extend_from_slice(b"tail");
+        for max in [1, 7, 4096, 100_000] {
+            for scratch_size in [3, 1024, 65_536] {
+                let mut queue = Outgoing::default();
+                queue.push_bytes(b"head");
+                queue.push_file(temp_file(&file_bytes), 100, 9_000);
+                queue.push_bytes(b"tail");
+                let mut scratch = vec![0; scratch_size];
+                assert_eq!(take_all(&mut queue, max, &mut scratch), expected, "max {max}, scratch {scratch_size}");
+            }
+        }
+    }
+
+    #[test]
+    fn take_front_ends_a_range_early_when_the_file_is_shorter() {
+        let mut queue = Outgoing::default();
+        queue.push_file(temp_file(b"short"), 0, 1_000);
+        queue.push_bytes(b"!");
+        let mut scratch = vec![0; 64];
+        assert_eq!(take_all(&mut queue, 4096, &mut scratch), b"short!");
+    }
 }

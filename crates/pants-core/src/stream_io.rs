@@ -26,6 +26,11 @@ const DIRECT_READ_MIN: usize = 16 * 1024;
 /// waiting to be sent (see [`Engine::write`]).
 pub const DIRECT_SEND_MIN: usize = 16 * 1024;
 
+/// How often one `send` refills the socket from a TLS backlog before the
+/// stream waits for the next poll, so that one fast reader of a large
+/// file cannot hold the engine.
+const MAX_SEND_ROUNDS: usize = 16;
+
 impl Engine {
     /// Starts connecting a stream. Never fails here: a failure arrives as a
     /// `ConnectError` event, success as `Connect`.
@@ -88,10 +93,11 @@ impl Engine {
         }
     }
 
-    /// Bytes written but not yet handed to the kernel.
+    /// Bytes written but not yet handed to the kernel (under TLS, counted
+    /// as plaintext while they wait to be encrypted, then as records).
     pub fn pending_output(&self, token: usize) -> usize {
         match self.channels.get(token) {
-            Some(Channel::Stream(stream)) => stream.outgoing.len(),
+            Some(Channel::Stream(stream)) => stream.unsent(),
             _ => 0,
         }
     }
@@ -119,16 +125,13 @@ impl Engine {
                 sent_directly = connection.write(bytes).unwrap_or(0);
                 stream.outgoing.push_bytes(&bytes[sent_directly..]);
                 // Still marked dirty below: the flush reports the drain (see `send`).
-                stream.drained_directly = stream.outgoing.is_empty();
             }
             (None, _) => stream.outgoing.push_bytes(bytes),
         }
-        let above_high_water = stream.outgoing.len() > OUTGOING_HIGH_WATER;
-        let newly_dirty = !std::mem::replace(&mut stream.dirty, true);
+        stream.unreported_write = true;
+        let above_high_water = stream.unsent() > OUTGOING_HIGH_WATER;
         self.stats.bytes_out += sent_directly as u64;
-        if newly_dirty {
-            self.dirty.push(token);
-        }
+        self.mark_dirty(token);
         Ok(above_high_water)
     }
 
@@ -144,19 +147,12 @@ impl Engine {
         let available = size.saturating_sub(offset);
         let length = if length == 0 { available } else { length.min(available) };
         match &mut stream.tls {
-            // Encrypted in the engine: the file's bytes must pass through TLS.
-            Some(session) => {
-                use std::os::unix::fs::FileExt;
-                let mut bytes = vec![0; usize::try_from(length).map_err(|_| io::Error::from_raw_os_error(libc::EFBIG))?];
-                file.read_exact_at(&mut bytes, offset)?;
-                session.send(&bytes, &mut stream.outgoing);
-            }
+            // Encrypted in the engine, a chunk at a time as the socket drains.
+            Some(session) => session.send_file(file, offset, length),
             None => stream.outgoing.push_file(file, offset, length),
         }
-        if !stream.dirty {
-            stream.dirty = true;
-            self.dirty.push(token);
-        }
+        stream.unreported_write = true;
+        self.mark_dirty(token);
         Ok(length)
     }
 
@@ -165,23 +161,44 @@ impl Engine {
         self.send(token);
     }
 
+    /// Sends what the stream has queued, as far as the socket takes it
+    /// (under TLS, encrypting its backlog as room frees up). Then reports
+    /// the drain (a Write event) or finishes a closing stream.
     pub(crate) fn send(&mut self, token: usize) {
-        let Some(Channel::Stream(stream)) = self.channels.get_mut(token) else { return };
-        let Some(connection) = stream.connection.as_mut() else { return };
-        let drained_directly = std::mem::take(&mut stream.drained_directly);
-        if stream.outgoing.is_empty() {
-            // A write that went out whole at once drained the buffer as a send would have.
-            if drained_directly && stream.notify_drain && stream.state == StreamState::Open {
-                self.queue.push_back(Event::new(EventKind::Write, token));
-            }
-            return;
-        }
+        let Engine { channels, scratch, stats, later, queue, polling, unfinished, .. } = self;
+        let Some(Channel::Stream(stream)) = channels.get_mut(token) else { return };
         if !matches!(stream.state, StreamState::Open | StreamState::Closing) {
             return;
         }
-        let before = stream.outgoing.len();
-        let failure = stream.outgoing.send_to(connection).err();
-        self.stats.bytes_out += before.saturating_sub(stream.outgoing.len()) as u64;
+        let Some(connection) = stream.connection.as_mut() else { return };
+        let mut failure = None;
+        for round in 0.. {
+            if let Some(session) = stream.tls.as_mut() {
+                if let Err(error) = session.pump(&mut stream.outgoing, scratch) {
+                    failure = Some(error);
+                    break;
+                }
+            }
+            if stream.outgoing.is_empty() {
+                break;
+            }
+            if round == MAX_SEND_ROUNDS {
+                // The socket still takes more: send on in the next poll, after the others.
+                unfinished.push(token);
+                break;
+            }
+            let before = stream.outgoing.len();
+            let sent = stream.outgoing.send_to(connection);
+            stats.bytes_out += before.saturating_sub(stream.outgoing.len()) as u64;
+            match sent {
+                Ok(true) => {}
+                Ok(false) => break, // the kernel buffer is full: wait for writability
+                Err(error) => {
+                    failure = Some(error);
+                    break;
+                }
+            }
+        }
         if let Some(error) = failure {
             stream.outgoing.clear();
             if is_disconnect(&error) {
@@ -191,18 +208,20 @@ impl Engine {
             }
             return;
         }
+        if stream.all_sent() && stream.state == StreamState::Open && std::mem::take(&mut stream.unreported_write) && stream.notify_drain {
+            let event = Event::new(EventKind::Write, token);
+            if *polling {
+                queue.push_back(event);
+            } else {
+                later.push(event);
+            }
+        }
+        let closed = stream.state == StreamState::Closing && stream.finished_sending();
         if stream.read_blocked {
             self.resume_if_room(token);
         }
-        let Some(Channel::Stream(stream)) = self.channels.get_mut(token) else { return };
-        if stream.outgoing.is_empty() {
-            if stream.notify_drain && stream.state == StreamState::Open {
-                self.queue.push_back(Event::new(EventKind::Write, token));
-            }
-            let handshaking = stream.tls.as_ref().is_some_and(|tls| tls.handshaking() && tls.failure().is_none());
-            if stream.state == StreamState::Closing && !handshaking {
-                self.close_now(token, true);
-            }
+        if closed {
+            self.close_now(token, true);
         }
     }
 
@@ -225,6 +244,9 @@ impl Engine {
         }
         stream.state = StreamState::Closed;
         stream.outgoing.clear();
+        if let Some(session) = stream.tls.as_mut() {
+            session.discard_backlog();
+        }
         stream.read_blocked = false;
         self.queue.push_back(Event::new(EventKind::Close, token));
     }
@@ -347,13 +369,13 @@ impl Engine {
                 }
             }
         }
-        if progress.handshake_done && stream.state == StreamState::Closing {
-            // close(true) came during the handshake: the data written meanwhile is out now; close_notify follows it.
-            if let Some(session) = tls {
-                session.close(outgoing);
-            }
+        let hung_up = ended || progress.closed;
+        if hung_up && !progress.failed {
+            // The peer left in the middle of the handshake: that fails it.
+            progress.failed = tls.as_mut().is_some_and(|session| session.peer_left_handshake());
         }
-        let wrote = tls.is_some() && !outgoing.is_empty();
+        // Records to send, or (the handshake just done) plaintext that waited for it.
+        let wrote = tls.is_some() && (!outgoing.is_empty() || progress.handshake_done);
         if progress.handshake_done {
             self.queue.push_back(Event::new(EventKind::SslHandshake, token));
         }
@@ -366,16 +388,14 @@ impl Engine {
             stream.read_queued = true;
             self.queue.push_back(Event::new(EventKind::Read, token));
         }
-        let hung_up = ended || progress.closed;
         if hung_up {
             stream.peer_closed = true;
             if stream.state == StreamState::Open {
                 self.queue.push_back(Event::new(EventKind::Hangup, token));
             }
         }
-        if wrote && !stream.dirty {
-            stream.dirty = true;
-            self.dirty.push(token);
+        if wrote {
+            self.mark_dirty(token);
         }
         if progress.failed {
             // Send the alert now: the error handler usually closes without flushing.

@@ -10,7 +10,7 @@ use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvi
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::server::WebPkiClientVerifier;
-use rustls::{CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, Error, RootCertStore, ServerConfig, ServerConnection, SignatureScheme};
+use rustls::{CertificateError, ClientConfig, InvalidMessage, ClientConnection, DigitallySignedStruct, Error, RootCertStore, ServerConfig, ServerConnection, SignatureScheme};
 
 use crate::byte_queue::ByteQueue;
 use crate::outgoing::Outgoing;
@@ -203,7 +203,12 @@ fn code_of(error: &Error) -> &'static str {
         Error::NoCertificatesPresented => "ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE",
         Error::AlertReceived(_) => "ERR_SSL_ALERT_RECEIVED",
         Error::NoApplicationProtocol => "ERR_SSL_NO_APPLICATION_PROTOCOL",
-        Error::InvalidMessage(_) | Error::InappropriateMessage { .. } | Error::InappropriateHandshakeMessage { .. } => "ERR_SSL_WRONG_VERSION_NUMBER",
+        // Not TLS at all (plaintext, another protocol).
+        Error::InvalidMessage(InvalidMessage::InvalidContentType | InvalidMessage::UnknownProtocolVersion) => "ERR_SSL_WRONG_VERSION_NUMBER",
+        Error::InvalidMessage(InvalidMessage::MessageTooLarge) => "ERR_SSL_PACKET_LENGTH_TOO_LONG",
+        Error::InvalidMessage(InvalidMessage::HandshakePayloadTooLarge | InvalidMessage::CertificatePayloadTooLarge) => "ERR_SSL_EXCESSIVE_MESSAGE_SIZE",
+        Error::InvalidMessage(_) => "ERR_SSL_DECODE_ERROR",
+        Error::InappropriateMessage { .. } | Error::InappropriateHandshakeMessage { .. } => "ERR_SSL_UNEXPECTED_MESSAGE",
         Error::PeerIncompatible(_) => "ERR_SSL_UNSUPPORTED_PROTOCOL",
         _ => "ERR_SSL_HANDSHAKE_FAILURE",
     }
@@ -220,16 +225,37 @@ pub(crate) struct TlsProgress {
     pub failed: bool,
 }
 
+/// Ciphertext a session keeps ready in the stream's send queue while
+/// plaintext waits behind it (see [`TlsSession::pump`]).
+const PUMP_TARGET: usize = 256 * 1024;
+
+/// Plaintext encrypted at a time by [`TlsSession::pump`].
+const PUMP_CHUNK: usize = 64 * 1024;
+
 /// One stream's TLS session.
+///
+/// Plaintext written while the handshake runs, a file, and whatever is
+/// written behind a file wait in `backlog`, unencrypted: they are encrypted
+/// a chunk at a time as the socket drains, so memory stays bounded and
+/// the stream's unsent bytes are counted whatever the session's state.
 pub(crate) struct TlsSession {
     connection: rustls::Connection,
     handshaking: bool,
     failure: Option<TlsFailure>,
+    backlog: Outgoing,
+    /// Some bytes came from the peer.
+    heard_from_peer: bool,
+    /// close_notify goes out once the backlog is encrypted.
+    close_requested: bool,
 }
 
 impl std::fmt::Debug for TlsSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TlsSession").field("handshaking", &self.handshaking).field("failure", &self.failure).finish()
+        f.debug_struct("TlsSession")
+            .field("handshaking", &self.handshaking)
+            .field("failure", &self.failure)
+            .field("backlog", &self.backlog.len())
+            .finish()
     }
 }
 
@@ -239,14 +265,18 @@ impl TlsSession {
         let name = ServerName::try_from(server_name.to_owned()).map_err(|error| option_error("servername", error))?;
         let mut connection = ClientConnection::new(config, name).map_err(|error| option_error("servername", error))?;
         connection.set_buffer_limit(None);
-        Ok(Self { connection: connection.into(), handshaking: true, failure: None })
+        Ok(Self::new(connection.into()))
     }
 
     /// A server session.
     pub fn server(config: Arc<ServerConfig>) -> Self {
         let mut connection = ServerConnection::new(config).expect("a server session from a valid configuration");
         connection.set_buffer_limit(None);
-        Self { connection: connection.into(), handshaking: true, failure: None }
+        Self::new(connection.into())
+    }
+
+    fn new(connection: rustls::Connection) -> Self {
+        Self { connection, handshaking: true, failure: None, backlog: Outgoing::default(), heard_from_peer: false, close_requested: false }
     }
 
     /// Why the session failed, once it has.
@@ -263,6 +293,7 @@ impl TlsSession {
     /// produces (handshake messages, alerts) go to `outgoing`.
     pub fn receive(&mut self, mut ciphertext: &[u8], plaintext: &mut ByteQueue, outgoing: &mut Outgoing) -> TlsProgress {
         let mut progress = TlsProgress::default();
+        self.heard_from_peer |= !ciphertext.is_empty();
         let mut buffer = [0u8; 16 * 1024];
         // rustls takes records only while its plaintext buffer has room:
         // alternate feeding records and draining plaintext until all is fed.
@@ -301,21 +332,84 @@ impl TlsSession {
         progress
     }
 
+    /// The peer closed the connection: while the handshake runs, that fails
+    /// it with `ECONNRESET`, as in node:tls (returns true then). A server
+    /// whose peer sent nothing (a port probe) closes without a failure.
+    pub fn peer_left_handshake(&mut self) -> bool {
+        let silent_probe = matches!(self.connection, rustls::Connection::Server(_)) && !self.heard_from_peer;
+        if !self.handshaking || self.failure.is_some() || silent_probe {
+            return false;
+        }
+        self.failure = Some(TlsFailure {
+            code: "ECONNRESET",
+            message: "Client network socket disconnected before secure TLS connection was established".to_owned(),
+            during_handshake: true,
+        });
+        true
+    }
+
     /// True until the handshake completes.
     pub fn handshaking(&self) -> bool {
         self.handshaking
     }
 
-    /// Encrypts `bytes` (held back until the handshake completes) into `outgoing`.
+    /// Encrypts `bytes` into `outgoing`, or keeps them in the backlog while
+    /// the handshake runs or something waits there already.
     pub fn send(&mut self, bytes: &[u8], outgoing: &mut Outgoing) {
-        let _ = self.connection.writer().write_all(bytes);
-        self.take_output(outgoing);
+        if self.handshaking || !self.backlog.is_empty() {
+            self.backlog.push_bytes(bytes);
+        } else {
+            let _ = self.connection.writer().write_all(bytes);
+            self.take_output(outgoing);
+        }
     }
 
-    /// Queues close_notify.
-    pub fn close(&mut self, outgoing: &mut Outgoing) {
-        self.connection.send_close_notify();
-        self.take_output(outgoing);
+    /// Queues `length` bytes of `file` from `offset`, encrypted as the socket drains.
+    pub fn send_file(&mut self, file: std::fs::File, offset: u64, length: u64) {
+        self.backlog.push_file(file, offset, length);
+    }
+
+    /// Plaintext (files included) waiting to be encrypted.
+    pub fn backlog_len(&self) -> usize {
+        self.backlog.len()
+    }
+
+    /// True while plaintext or a requested close_notify waits for
+    /// [`TlsSession::pump`]; never once the session has failed.
+    pub fn has_backlog(&self) -> bool {
+        self.failure.is_none() && (!self.backlog.is_empty() || self.close_requested)
+    }
+
+    /// Once the handshake is done, encrypts the backlog into `outgoing`
+    /// until that holds [`PUMP_TARGET`] bytes, reading files through
+    /// `scratch`; then, once the backlog is empty, close_notify if asked for.
+    pub fn pump(&mut self, outgoing: &mut Outgoing, scratch: &mut [u8]) -> io::Result<()> {
+        if self.handshaking || self.failure.is_some() {
+            return Ok(());
+        }
+        while !self.backlog.is_empty() && outgoing.len() < PUMP_TARGET {
+            let writer = &mut self.connection;
+            self.backlog.take_front(PUMP_CHUNK, scratch, |plaintext| {
+                let _ = writer.writer().write_all(plaintext);
+            })?;
+            self.take_output(outgoing);
+        }
+        if self.backlog.is_empty() && std::mem::take(&mut self.close_requested) {
+            self.connection.send_close_notify();
+            self.take_output(outgoing);
+        }
+        Ok(())
+    }
+
+    /// Queues close_notify after everything written (sent by [`TlsSession::pump`]).
+    pub fn close(&mut self) {
+        self.close_requested = true;
+    }
+
+    /// Drops what waits to be encrypted (the stream closed without flushing).
+    pub fn discard_backlog(&mut self) {
+        self.backlog.clear();
+        self.close_requested = false;
     }
 
     /// Starts the handshake's first flight (a client's hello).
