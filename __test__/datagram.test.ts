@@ -457,3 +457,79 @@ test('write() to a UNIX path throws InvalidAddressFormatError', (t) => {
   t.true(error instanceof TypeError);
   t.is(datagram.localAddress, null);
 });
+
+// ----- bounded senders ---------------------------------------------------------
+
+/** Opens `count` peers. */
+function peers(t: ExecutionContext, count: number): Promise<Peer[]> {
+  return Promise.all(Array.from({ length: count }, () => Peer.open(t)));
+}
+
+for (const delimiter of ['\n', /\n/] as const) {
+  test(`maxSenders (${delimiter instanceof RegExp ? 'RegExp' : 'string'} delimiter): a new sender beyond it evicts the one idle longest, whose partial frame is dropped`, async (t) => {
+    const engine = startedEngine(t);
+    const datagram = recorder(t, engine, (d) => {
+      d.readDelimiter = delimiter;
+      d.maxSenders = 3;
+    });
+    const port = portOf(datagram);
+    const [oldest, a, b, newcomer] = await peers(t, 4);
+    for (const [peer, text] of [[oldest, 'old'], [a, 'a-'], [b, 'b-']] as const) {
+      await peer.send(text, port);
+      await settle();
+    }
+    await newcomer.send('new-', port); // a fourth sender with a partial frame: `oldest` goes
+    await settle();
+    // The senders still held complete their frames (and leave), then the evicted one comes back.
+    for (const peer of [newcomer, b, a, oldest]) await peer.send('end\n', port);
+    await waitFor(() => datagram.calls.length === 4, 5000, 'four frames');
+    const frames = new Map(texts(datagram).map(([text, from]) => [(from as [string, number])[1], text]));
+    t.is(frames.get(oldest.port), 'end');
+    t.is(frames.get(a.port), 'a-end');
+    t.is(frames.get(b.port), 'b-end');
+    t.is(frames.get(newcomer.port), 'new-end');
+  });
+}
+
+test('senderTimeout: an idle sender\'s unfinished frame is dropped after it; an active one is kept', async (t) => {
+  const engine = startedEngine(t);
+  const datagram = recorder(t, engine, (d) => {
+    d.readDelimiter = '\n';
+    d.senderTimeout = 0.2;
+  });
+  const port = portOf(datagram);
+  const [idle, busy] = await peers(t, 2);
+  await idle.send('lost-', port);
+  await busy.send('kept-', port);
+  await settle(100);
+  await busy.send('still-', port);
+  await settle(150);
+  await busy.send('here-', port);
+  await settle(400); // `idle` has been silent for 0.65 s, `busy` for 0.4 s: both past 0.2 s
+  await idle.send('late\n', port);
+  await busy.send('late\n', port);
+  await waitFor(() => datagram.calls.length === 2, 5000, 'two frames');
+  t.deepEqual(texts(datagram).map(([text]) => text).sort(), ['late', 'late']);
+
+  datagram.calls.length = 0;
+  await busy.send('a-', port);
+  await settle(100);
+  await busy.send('b\n', port);
+  await waitFor(() => datagram.calls.length === 1, 5000, 'a frame');
+  t.is(texts(datagram)[0][0], 'a-b');
+});
+
+test('maxSenders and senderTimeout keep values set before listen() and validate them', (t) => {
+  const engine = new Engine();
+  const datagram = new Datagram({ engine });
+  datagram.maxSenders = 7;
+  datagram.senderTimeout = 2.5;
+  datagram.listen(['127.0.0.1', 0]);
+  t.teardown(() => datagram.close(false));
+  t.is(datagram.maxSenders, 7);
+  t.is(datagram.senderTimeout, 2.5);
+  t.is(new Datagram({ engine }).maxSenders, 1024);
+  t.is(new Datagram({ engine }).senderTimeout, 30);
+  for (const bad of [0, -1, 1.5, Number.NaN, '3']) t.throws(() => (datagram.maxSenders = bad as number), { instanceOf: TypeError });
+  for (const bad of [0, -1, Number.NaN, Infinity, '3']) t.throws(() => (datagram.senderTimeout = bad as number), { instanceOf: TypeError });
+});

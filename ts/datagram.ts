@@ -7,6 +7,14 @@ import { FramedChannel } from './framed_channel.js';
 import { kHandleEvent } from './internal.js';
 import { EventKind, native } from './native.js';
 
+/** Default of `Datagram.maxSenders`. */
+const DEFAULT_MAX_SENDERS = 1024;
+/** Default of `Datagram.senderTimeout`, in seconds. */
+const DEFAULT_SENDER_TIMEOUT = 30;
+
+/** Settings a subclass may declare as class fields; they are moved onto the accessors. */
+const FIELD_SETTINGS = ['readDelimiter', 'regexSearch', 'bufferSize', 'encoding', 'maxSenders', 'senderTimeout'] as const;
+
 /** Options of `new Datagram()`. */
 export type DatagramOptions = ChannelOptions;
 
@@ -51,6 +59,8 @@ export class Datagram extends FramedChannel {
   #localAddress: Address | null = null;
   /** Packets written while the socket is still being set up (a hostname resolving). */
   #waiting: { data: Uint8Array; address: Address }[] = [];
+  #maxSenders = DEFAULT_MAX_SENDERS;
+  #senderTimeout = DEFAULT_SENDER_TIMEOUT;
 
   /** An unbound UDP channel of `options.engine` (default `Engine.instance()`); `listen()` binds it. */
   constructor(options: DatagramOptions = {}) {
@@ -73,6 +83,38 @@ export class Datagram extends FramedChannel {
   }
 
   /**
+   * Most senders whose unfinished frame is kept at once (default 1024): a
+   * new sender beyond it evicts the one idle longest, whose partial frame
+   * is dropped. Bounds the memory a flood of senders can take to about
+   * `maxSenders × bufferSize`. Not a positive integer: `TypeError`.
+   */
+  get maxSenders(): number {
+    return this.#maxSenders;
+  }
+
+  set maxSenders(value: number) {
+    if (!Number.isInteger(value) || value < 1) throw new TypeError(`maxSenders must be a positive integer; got ${String(value)}.`);
+    this.#maxSenders = value;
+    this.#applySenderLimits();
+  }
+
+  /**
+   * Seconds without a packet after which a sender's unfinished frame is
+   * dropped (default 30). Not a positive finite number: `TypeError`.
+   */
+  get senderTimeout(): number {
+    return this.#senderTimeout;
+  }
+
+  set senderTimeout(value: number) {
+    if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
+      throw new TypeError(`senderTimeout must be a positive number of seconds; got ${String(value)}.`);
+    }
+    this.#senderTimeout = value;
+    this.#applySenderLimits();
+  }
+
+  /**
    * Binds to `address` (an IP address or hostname; port 0: ephemeral).
    * Bind errors throw at once with Node's `code`; a hostname is resolved
    * first and its errors reach `onError`. Not an IP address form:
@@ -82,7 +124,7 @@ export class Datagram extends FramedChannel {
     if (this.#state !== State.Idle) throw new Error(this.#state === State.Closed ? 'The datagram channel is closed.' : 'The datagram channel is already bound.');
     const parsed = parseAddress(address);
     if (parsed.kind !== 'inet') throw new InvalidAddressFormatError(`A datagram channel needs an IP address; got ${JSON.stringify(address)}.`);
-    this.adoptFieldSettings();
+    this.adoptFieldSettings(FIELD_SETTINGS);
     if (!parsed.resolve) {
       this.#bind(native.bindDatagram(this.engineId, parsed.host, parsed.port, parsed.flowinfo, parsed.scopeId), 'bind');
       return this;
@@ -198,9 +240,14 @@ export class Datagram extends FramedChannel {
   #bind(token: number, syscall: string): void {
     if (token < 0) throw systemError(token, syscall);
     this.bindToken(token);
+    if (this.#maxSenders !== DEFAULT_MAX_SENDERS || this.#senderTimeout !== DEFAULT_SENDER_TIMEOUT) this.#applySenderLimits();
     this.#state = State.Open;
     this.#fileno = native.fd(this.engineId, token);
     this.#localAddress = formatAddress(native.localAddress(this.engineId, token));
+  }
+
+  #applySenderLimits(): void {
+    if (this.token >= 0) native.setSenderLimits(this.engineId, this.token, this.#maxSenders, this.#senderTimeout * 1000);
   }
 
   #send(bytes: Uint8Array, target: Target, flush: boolean): void {

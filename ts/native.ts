@@ -67,6 +67,7 @@ export interface NativeFunctions {
   setDelimiter(engine: number, token: number, kind: number, count: number, sequence?: Uint8Array | null): void;
   setBufferSize(engine: number, token: number, size: number): void;
   setNotifyDrain(engine: number, token: number, on: boolean): void;
+  setSenderLimits(engine: number, token: number, maxSenders: number, senderTimeoutMs: number): void;
   setNoDelay(engine: number, token: number, on: boolean): number;
   readFrame(engine: number, token: number, out: Uint8Array, offset: number): number;
   peekInput(engine: number, token: number, out: Uint8Array, offset: number): number;

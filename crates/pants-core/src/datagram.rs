@@ -6,10 +6,11 @@
 //! channel's delimiter, so a sender's frame may span several packets and
 //! senders never mix. With the `Chunk` delimiter every packet is a frame.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::{self, ErrorKind};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsRawFd, RawFd};
+use std::time::{Duration, Instant};
 
 use mio::net::UdpSocket;
 use mio::{Interest, Token};
@@ -25,11 +26,22 @@ use crate::framing::{Delimiter, Framer};
 /// kernel then drops what does not fit, as UDP does).
 const MAX_QUEUED_BYTES: usize = 4 << 20;
 
+/// How often polls look for idle datagram senders.
+const SENDER_SWEEP_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Default of [`DatagramChannel::set_sender_limits`]' `max_senders`.
+pub const DEFAULT_MAX_SENDERS: usize = 1024;
+
+/// Default of [`DatagramChannel::set_sender_limits`]' `sender_timeout`.
+pub const DEFAULT_SENDER_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// A sender's bytes that do not make a whole frame yet.
 #[derive(Debug)]
 struct SenderBuffer {
     incoming: ByteQueue,
     framer: Framer,
+    /// Its key in [`DatagramChannel::idle`].
+    stamp: u64,
 }
 
 #[derive(Debug)]
@@ -41,6 +53,14 @@ pub(crate) struct DatagramChannel {
     packets: VecDeque<(SocketAddr, Vec<u8>)>,
     queued_bytes: usize,
     senders: HashMap<SocketAddr, SenderBuffer>,
+    /// The senders with a buffer, least recently active first: stamp →
+    /// (sender, when its last packet was added).
+    idle: BTreeMap<u64, (SocketAddr, Instant)>,
+    next_stamp: u64,
+    /// Bytes in all sender buffers.
+    sender_bytes: usize,
+    max_senders: usize,
+    sender_timeout: Duration,
     /// The sender whose buffer the next frame is taken from, if it has one.
     current: Option<SocketAddr>,
     /// The sender of the frame (or overflow) reported last.
@@ -62,6 +82,11 @@ impl DatagramChannel {
             packets: VecDeque::new(),
             queued_bytes: 0,
             senders: HashMap::new(),
+            idle: BTreeMap::new(),
+            next_stamp: 0,
+            sender_bytes: 0,
+            max_senders: DEFAULT_MAX_SENDERS,
+            sender_timeout: DEFAULT_SENDER_TIMEOUT,
             current: None,
             last_sender: None,
             outbox: VecDeque::new(),
@@ -84,6 +109,61 @@ impl DatagramChannel {
         self.buffer_size = size.max(1);
     }
 
+    /// Bounds the senders with an unfinished frame: at most `max_senders`
+    /// at once (a new one evicts the one idle longest), each dropped after
+    /// `sender_timeout` without a packet.
+    pub fn set_sender_limits(&mut self, max_senders: usize, sender_timeout: Duration) {
+        self.max_senders = max_senders.max(1);
+        self.sender_timeout = sender_timeout;
+        while self.senders.len() > self.max_senders {
+            self.evict_idlest();
+        }
+    }
+
+    /// Drops the unfinished frames of senders idle for `sender_timeout` at `now`.
+    pub fn expire_senders(&mut self, now: Instant) {
+        while let Some((_, &(sender, active_at))) = self.idle.first_key_value() {
+            if now.saturating_duration_since(active_at) < self.sender_timeout {
+                break;
+            }
+            self.remove_sender(sender);
+        }
+    }
+
+    /// True while some sender has an unfinished frame.
+    pub fn has_senders(&self) -> bool {
+        !self.senders.is_empty()
+    }
+
+    fn evict_idlest(&mut self) {
+        if let Some((_, &(sender, _))) = self.idle.first_key_value() {
+            self.remove_sender(sender);
+        }
+    }
+
+    /// Forgets a sender's buffer and its unfinished frame.
+    fn remove_sender(&mut self, sender: SocketAddr) {
+        if let Some(buffer) = self.senders.remove(&sender) {
+            self.idle.remove(&buffer.stamp);
+            self.sender_bytes -= buffer.incoming.len();
+        }
+        if self.current == Some(sender) {
+            self.current = None;
+        }
+    }
+
+    /// Drops `count` bytes from the front of a sender's buffer.
+    fn consume_from(&mut self, sender: SocketAddr, count: usize, reset: bool) {
+        if let Some(buffer) = self.senders.get_mut(&sender) {
+            let count = count.min(buffer.incoming.len());
+            buffer.incoming.consume(count);
+            if reset {
+                buffer.framer.reset();
+            }
+            self.sender_bytes -= count;
+        }
+    }
+
     /// Takes the next frame (see the module docs).
     pub fn read_frame(&mut self, out: &mut [u8]) -> FrameRead {
         loop {
@@ -94,14 +174,14 @@ impl DatagramChannel {
                         return FrameRead::NeedSpace(frame.len);
                     }
                     out[..frame.len].copy_from_slice(&buffer.incoming.as_slice()[..frame.len]);
-                    buffer.incoming.consume(frame.consumed);
+                    self.consume_from(sender, frame.consumed, false);
                     self.last_sender = Some(sender);
                     self.forget_if_empty(sender);
                     return FrameRead::Frame(frame.len);
                 }
                 self.current = None;
                 if buffer.incoming.len() > self.buffer_size {
-                    self.senders.remove(&sender);
+                    self.remove_sender(sender);
                     self.last_sender = Some(sender);
                     return FrameRead::Overflow;
                 }
@@ -127,14 +207,24 @@ impl DatagramChannel {
         }
     }
 
-    /// Appends a packet to its sender's buffer, which becomes the current one.
+    /// Appends a packet to its sender's buffer, which becomes the current
+    /// one. A new sender beyond `max_senders` evicts the one idle longest.
     fn add_to_sender(&mut self, sender: SocketAddr, packet: &[u8]) {
+        if !self.senders.contains_key(&sender) && self.senders.len() >= self.max_senders {
+            self.evict_idlest();
+        }
+        let stamp = self.next_stamp;
+        self.next_stamp += 1;
         let delimiter = &self.delimiter;
         let buffer = self
             .senders
             .entry(sender)
-            .or_insert_with(|| SenderBuffer { incoming: ByteQueue::new(), framer: Framer::new(delimiter.clone()) });
+            .or_insert_with(|| SenderBuffer { incoming: ByteQueue::new(), framer: Framer::new(delimiter.clone()), stamp });
+        self.idle.remove(&buffer.stamp);
+        buffer.stamp = stamp;
+        self.idle.insert(stamp, (sender, Instant::now()));
         buffer.incoming.extend(packet);
+        self.sender_bytes += packet.len();
         self.current = Some(sender);
     }
 
@@ -162,18 +252,15 @@ impl DatagramChannel {
             self.current = None;
             return;
         }
-        if let Some(buffer) = self.senders.get_mut(&sender) {
-            buffer.incoming.consume(count);
-            buffer.framer.reset();
-        }
+        self.consume_from(sender, count, true);
         self.last_sender = Some(sender);
         self.forget_if_empty(sender);
     }
 
     /// Drops the current sender's unframed bytes (after an overflow).
     pub fn discard_current(&mut self) {
-        if let Some(sender) = self.current.take() {
-            self.senders.remove(&sender);
+        if let Some(sender) = self.current {
+            self.remove_sender(sender);
         }
     }
 
@@ -182,17 +269,15 @@ impl DatagramChannel {
         self.queued_bytes < MAX_QUEUED_BYTES
     }
 
-    /// Bytes received and not yet framed, over all senders.
+    /// Bytes received and not yet framed, over all senders (kept as a
+    /// count: framing in JavaScript asks for it once per packet).
     pub fn pending_input(&self) -> usize {
-        self.queued_bytes + self.senders.values().map(|buffer| buffer.incoming.len()).sum::<usize>()
+        self.queued_bytes + self.sender_bytes
     }
 
     fn forget_if_empty(&mut self, sender: SocketAddr) {
         if self.senders.get(&sender).is_some_and(|buffer| buffer.incoming.is_empty()) {
-            self.senders.remove(&sender);
-            if self.current == Some(sender) {
-                self.current = None;
-            }
+            self.remove_sender(sender);
         }
     }
 }
@@ -243,6 +328,35 @@ impl Engine {
             self.dirty.push(token);
         }
         Ok(())
+    }
+
+    /// Bounds a datagram channel's senders with an unfinished frame (see
+    /// [`DEFAULT_MAX_SENDERS`], [`DEFAULT_SENDER_TIMEOUT`]).
+    pub fn set_sender_limits(&mut self, token: usize, max_senders: usize, sender_timeout: Duration) -> io::Result<()> {
+        match self.channels.get_mut(token) {
+            Some(Channel::Datagram(datagram)) => {
+                datagram.set_sender_limits(max_senders, sender_timeout);
+                Ok(())
+            }
+            _ => Err(io::Error::new(ErrorKind::InvalidInput, "the token is not a datagram channel")),
+        }
+    }
+
+    /// Drops the unfinished frames of idle datagram senders, at most once
+    /// per [`SENDER_SWEEP_INTERVAL`] (called by every poll).
+    pub(crate) fn sweep_idle_senders(&mut self) {
+        let now = Instant::now();
+        if self.next_sender_sweep.is_some_and(|at| now < at) {
+            return;
+        }
+        self.next_sender_sweep = Some(now + SENDER_SWEEP_INTERVAL);
+        for (_, channel) in self.channels.iter_mut() {
+            if let Channel::Datagram(datagram) = channel {
+                if datagram.has_senders() {
+                    datagram.expire_senders(now);
+                }
+            }
+        }
     }
 
     /// Opens an unbound-looking datagram channel for sending to `peer`'s

@@ -82,6 +82,8 @@ pub struct Engine {
     /// Streams that stopped sending with the socket still writable, to
     /// give others a turn: the next poll sends on (see `Engine::send`).
     pub(crate) unfinished: Vec<usize>,
+    /// When polls next look for idle datagram senders.
+    pub(crate) next_sender_sweep: Option<Instant>,
     pub(crate) dirty: Vec<usize>,
     pub(crate) resumed: Vec<usize>,
     pub(crate) scratch: Box<[u8]>,
@@ -141,6 +143,7 @@ impl Engine {
             later: Vec::new(),
             polling: false,
             unfinished: Vec::new(),
+            next_sender_sweep: None,
             dirty: Vec::new(),
             resumed: Vec::new(),
             scratch: vec![0; READ_CHUNK].into_boxed_slice(),
@@ -438,6 +441,7 @@ impl Engine {
 
     fn poll_io(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         self.queue.extend(self.later.drain(..));
+        self.sweep_idle_senders();
         for token in std::mem::take(&mut self.unfinished) {
             self.send(token);
         }

@@ -22,6 +22,7 @@ mod tls;
 pub use address::SocketAddress;
 pub use byte_queue::ByteQueue;
 pub use channel::{StreamState, DEFAULT_BUFFER_SIZE, OUTGOING_HIGH_WATER};
+pub use datagram::{DEFAULT_MAX_SENDERS, DEFAULT_SENDER_TIMEOUT};
 pub use engine::{Engine, EngineStats, FrameRead};
 pub use event::{Event, EventKind};
 pub use framing::{Delimiter, Frame, Framer, LengthField, RecordSegment};

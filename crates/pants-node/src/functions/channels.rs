@@ -126,6 +126,15 @@ pub fn set_buffer_size(engine: u32, token: u32, size: f64) -> Result<()> {
     })
 }
 
+/// Bounds a datagram channel's senders with an unfinished frame.
+#[napi]
+pub fn set_sender_limits(engine: u32, token: u32, max_senders: u32, sender_timeout_ms: f64) -> Result<()> {
+    let timeout = std::time::Duration::from_secs_f64(sender_timeout_ms.max(0.0) / 1000.0);
+    operate(engine, |engine| {
+        let _ = engine.set_sender_limits(token as usize, max_senders as usize, timeout);
+    })
+}
+
 #[napi]
 pub fn set_notify_drain(engine: u32, token: u32, on: bool) -> Result<()> {
     operate(engine, |engine| {
