@@ -12,6 +12,7 @@ import { Server, Stream, type SslOptions } from 'pants';
 
 import { closeAtEnd, netClient, portOf, readBytes, signal, startedEngine, waitFor } from './helpers.js';
 import { makeCerts, removeCerts, type TestCerts } from './tls-certs.js';
+import { captureClientHello, firstFlightServer, plainServer } from './tls-peers.js';
 
 let certs!: TestCerts;
 
@@ -29,31 +30,16 @@ function serverOptions(extra: SslOptions = {}): SslOptions {
   return { cert: certs.cert, key: certs.key, ...extra };
 }
 
-/** Listens on 127.0.0.1 port 0 with node:net; closed when the test ends. */
+/** A plain node:net server on 127.0.0.1, closed when the test ends; resolves with its port. */
 async function netServer(t: ExecutionContext, onConnection: (socket: net.Socket) => void): Promise<number> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => {});
-    socket.on('close', () => sockets.delete(socket));
-    onConnection(socket);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => {
-    for (const socket of sockets) socket.destroy();
-    server.close();
-  });
-  return (server.address() as net.AddressInfo).port;
+  const server = await plainServer(onConnection);
+  t.teardown(() => server.close());
+  return server.port;
 }
 
-/** The first flight of a node:tls client: its ClientHello, captured by a plain server. */
-async function clientHello(t: ExecutionContext): Promise<Buffer> {
-  const hello = signal<Buffer>();
-  const port = await netServer(t, (socket) => socket.once('data', (chunk: Buffer) => hello.resolve(chunk)));
-  const client = tls.connect({ port, host: '127.0.0.1', servername: 'localhost', ca: certs.ca });
-  client.on('error', () => {});
-  t.teardown(() => client.destroy());
-  return hello.promise;
+/** The ClientHello of a node:tls client that trusts the test CA. */
+function clientHello(): Promise<Buffer> {
+  return captureClientHello({ ca: certs.ca });
 }
 
 /** Open file descriptors of this process. */
@@ -83,7 +69,7 @@ test('a TLS server: 100 peers that send a ClientHello and then FIN all reach onC
   const engine = startedEngine(t);
   const { Counting, log } = countingStream();
   const server = closeAtEnd(t, new Server(Counting, { engine, sslOptions: serverOptions() }).listen(['127.0.0.1', 0]));
-  const hello = await clientHello(t);
+  const hello = await clientHello();
   t.is(hello[0], 0x16); // a handshake record
   const before = openDescriptors();
   const peers = await Promise.all(Array.from({ length: 100 }, () => netClient(t, portOf(server))));
@@ -109,22 +95,10 @@ test('a TLS server: a peer that connects and leaves without a byte closes quietl
 
 test('a TLS client whose TLS 1.2 server sends its first flight and closes: onSslHandshakeError (ECONNRESET), then onClose once', async (t) => {
   const engine = startedEngine(t);
-  const upstream = tls.createServer({ cert: certs.cert, key: certs.key, maxVersion: 'TLSv1.2' });
-  upstream.on('tlsClientError', () => {});
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  const upstream = await firstFlightServer(certs.cert, certs.key);
   t.teardown(() => upstream.close());
-  // Relays the client's bytes to the real server and the server's first flight back, then closes.
-  const port = await netServer(t, (client) => {
-    const server = net.connect((upstream.address() as net.AddressInfo).port, '127.0.0.1');
-    server.on('error', () => {});
-    client.on('data', (chunk: Buffer) => server.write(chunk));
-    server.once('data', (flight: Buffer) => {
-      client.end(flight);
-      server.destroy();
-    });
-  });
   const { Counting, log } = countingStream();
-  const stream = new Counting({ engine, sslOptions: { ca: certs.ca, servername: 'localhost' } }).connect(['127.0.0.1', port]);
+  const stream = new Counting({ engine, sslOptions: { ca: certs.ca, servername: 'localhost' } }).connect(['127.0.0.1', upstream.port]);
   t.teardown(() => stream.close(false));
   await waitFor(() => log.closes === 1, 10_000, 'onClose');
   t.is(log.handshakes, 0);
@@ -274,7 +248,7 @@ test('a peer that never finishes the handshake: after handshakeTimeout, onSslHan
   const engine = startedEngine(t);
   const { Counting, log } = countingStream();
   const server = closeAtEnd(t, new Server(Counting, { engine, sslOptions: serverOptions({ handshakeTimeout: 0.3 }) }).listen(['127.0.0.1', 0]));
-  const hello = await clientHello(t);
+  const hello = await clientHello();
   const silent = await netClient(t, portOf(server)); // connects, says nothing
   const halfway = await netClient(t, portOf(server)); // half a ClientHello, then nothing
   halfway.write(hello.subarray(0, hello.length >> 1));

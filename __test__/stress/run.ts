@@ -69,6 +69,13 @@ function cargoFuzz(cases: number): Promise<Figures> {
   });
 }
 
+/** A hostile-peer attack of hostile.ts, at full or --quick size. */
+function attack(name: string, args: string[], describe: (f: Figures) => string, timeoutMs = 300_000): Program {
+  return { name, run: () => checked('hostile', ['--attack', name, ...args], { nodeArgs: ['--expose-gc'], timeoutMs }), describe };
+}
+
+const blocked = (f: Figures) => `longest block of Node's loop ${f.longestBlockMs} ms`;
+
 const PROGRAMS: Program[] = [
   {
     name: 'connections',
@@ -114,6 +121,23 @@ const PROGRAMS: Program[] = [
       `${f.cases} proptest cases over ${f.properties} Framer properties (Count, Sequence, Records, switching, arbitrary bytes, Chunk) ` +
       `+ ${f.exhaustive} exhaustive chunkings, ${f.tests} tests passed, in ${(f.elapsedMs / 1000).toFixed(1)} s (build included)`,
   },
+  attack('tls-hello-fin', ['--count', size(2000, 100)], (f) =>
+    `${f.connections} ClientHellos then FIN or reset: ${f.closes} onClose, ${JSON.stringify(f.handshakeErrors)}, leaked fds ${f.leakedFds}, ${blocked(f)}`),
+  attack('tls-first-flight', ['--count', size(500, 50)], (f) =>
+    `${f.clients} TLS clients whose server closed after its first flight: ${f.closes} onClose, ${JSON.stringify(f.handshakeErrors)}, leaked fds ${f.leakedFds}, ${blocked(f)}`),
+  attack('tls-silent', ['--count', size(5000, 200)], (f) =>
+    `${f.connections} silent or half-ClientHello peers, handshakeTimeout 1 s: all ${f.closes} closed after ${f.closedAfterMs} ms, ${JSON.stringify(f.handshakeErrors)}, leaked fds ${f.leakedFds}, ${blocked(f)}`),
+  attack('tls-writefile', ['--mebibytes', size(256, 16)], (f) =>
+    `${f.mebibytes} MiB over TLS to ${f.readers} readers stalled 2 s: ${f.intact} intact (sha256), RSS growth ${mebibytes(f.rssGrowth)}, writeFile call ${f.longestWriteFileCallMs} ms, ${blocked(f)}`),
+  attack('tls-early-writes', ['--count', size(200, 20)], (f) =>
+    `1 MiB writes before an unanswered handshake: ${f.writesAcceptedWithTrue} accepted with true, bufferedAmount ${mebibytes(f.bufferedAmount)}, RSS growth ${mebibytes(f.rssGrowth)}`),
+  attack('udp-senders', ['--count', size(100_000, 5000)], (f) =>
+    `${f.senders} UDP senders with a partial line (maxSenders ${f.maxSenders}): RSS growth ${mebibytes(f.rssGrowth)}, ${blocked(f)}`),
+  attack('udp-regex-cost', ['--count', size(10_000, 1000)], (f) =>
+    `RegExp-framed packets: ${f.cpuMicrosecondsPerPacketAlone} µs CPU each alone, ${f.cpuMicrosecondsPerPacketWithSenders} µs with ${f.senders} senders holding partial frames (× ${f.ratio})`),
+  attack('onwrite-pump', ['--seconds', size(5, 1)], (f) =>
+    `write(1 KiB, true) from every onWrite for ${f.seconds} s: ${f.mebibytesSent} MiB sent, engine cycle (10 ms) ran ${f.engineCycleTicks} times, ${blocked(f)}`),
+  attack('regexp', [], (f) => `/(a+)+b/ against 30 'a's: another peer's echo took ${f.echoLatencyMs} ms, ${blocked(f)}`),
 ];
 
 async function main(): Promise<void> {
