@@ -14,7 +14,10 @@ const FIELD_SETTINGS = ['readDelimiter', 'regexSearch', 'bufferSize', 'encoding'
  * `onRead`: the common part of `Stream` and `Datagram`.
  *
  * A frame `Buffer` stays valid for as long as you keep it: the engine
- * copies each frame into a pool that is never overwritten.
+ * copies each frame into a pool that is never overwritten. A kept frame
+ * keeps its pool alive (16 KiB for frames under 4 KiB, 256 KiB for larger
+ * ones): keep copies (`Buffer.from(frame)`) of small frames you hold for
+ * long.
  */
 export abstract class FramedChannel extends Channel {
   readonly #engineId: number;
