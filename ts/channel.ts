@@ -1,3 +1,4 @@
+import { logCallbackError, watchCallback } from './callback.js';
 import { Engine } from './engine.js';
 import { kHandleEvent } from './internal.js';
 
@@ -41,12 +42,14 @@ export abstract class Channel {
   }
 
   /**
-   * Runs a user callback; an exception is logged and the engine goes on.
+   * Runs a user callback; an exception, or the rejection of the promise an
+   * async callback returns, is logged and the engine goes on.
    * @internal
    */
   protected safely<A extends unknown[]>(name: string, fn: (...args: A) => unknown, ...args: A): void {
     try {
-      fn.apply(this, args);
+      const result = fn.apply(this, args);
+      if (result !== undefined) watchCallback(result, this, name);
     } catch (error) {
       logCallbackError(this, name, error);
     }
@@ -57,9 +60,4 @@ export abstract class Channel {
     Engine.logger.error(`${this.constructor.name}.${name}:`, error);
     this.close(false);
   }
-}
-
-/** Logs an exception thrown by a user callback. @internal */
-export function logCallbackError(channel: object, name: string, error: unknown): void {
-  Engine.logger.error(`Exception in ${channel.constructor.name}.${name}:`, error);
 }

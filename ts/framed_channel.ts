@@ -1,4 +1,5 @@
-import { Channel, ChannelOptions, logCallbackError } from './channel.js';
+import { logCallbackError, watchCallback } from './callback.js';
+import { Channel, ChannelOptions } from './channel.js';
 import { trace, TRACING } from './debug.js';
 import { framingOf, Framing, ReadDelimiter } from './delimiter.js';
 import { kFramePool, kNative, kRegister, kUnregister } from './internal.js';
@@ -186,8 +187,11 @@ export abstract class FramedChannel extends Channel {
     this.frameArrived();
     if (TRACING) trace(`frame of ${frame.length} bytes on fd ${this.fileno}`);
     try {
-      if (framing.record !== null) this.onRead(...(framing.record.unpack(frame) as [unknown]));
-      else this.onRead(this.#encoding === null ? frame : frame.toString(this.#encoding));
+      const result: unknown =
+        framing.record !== null
+          ? this.onRead(...(framing.record.unpack(frame) as [unknown]))
+          : this.onRead(this.#encoding === null ? frame : frame.toString(this.#encoding));
+      if (result !== undefined) watchCallback(result, this, 'onRead');
     } catch (error) {
       logCallbackError(this, 'onRead', error);
     }
@@ -222,7 +226,8 @@ export abstract class FramedChannel extends Channel {
     } else {
       this.frameArrived();
       try {
-        this.onRead(match);
+        const result: unknown = this.onRead(match);
+        if (result !== undefined) watchCallback(result, this, 'onRead');
       } catch (error) {
         logCallbackError(this, 'onRead', error);
       }

@@ -1,6 +1,7 @@
 import { lookup } from 'node:dns';
 
 import { Address, formatAddress, parseAddress, ParsedAddress } from './address.js';
+import { logCallbackError, watchCallback } from './callback.js';
 import { Channel, ChannelOptions } from './channel.js';
 import { Engine } from './engine.js';
 import { systemError } from './errors.js';
@@ -210,9 +211,10 @@ export class Server extends Channel {
     this.safely('onAccept', this.onAccept, stream);
     if (stream.connected) {
       try {
-        stream.onConnect();
+        const result: unknown = stream.onConnect();
+        if (result !== undefined) watchCallback(result, stream, 'onConnect');
       } catch (error) {
-        Engine.logger.error(`Exception in ${stream.constructor.name}.onConnect:`, error);
+        logCallbackError(stream, 'onConnect', error);
       }
     }
   }
