@@ -27,6 +27,19 @@ export interface ListenOptions {
   reusePort?: boolean;
 }
 
+/** True for `Stream` and its subclasses. */
+function isStreamClass(value: unknown): value is StreamClass {
+  return value === Stream || (typeof value === 'function' && value.prototype instanceof Stream);
+}
+
+/** `value` if it is `Stream` or a subclass; else throws a `TypeError` coded `ERR_PANTS_INVALID_CONNECTION_CLASS`. */
+function checkConnectionClass(value: unknown): StreamClass {
+  if (isStreamClass(value)) return value;
+  const shown = typeof value === 'function' ? `the function ${value.name || '(anonymous)'}` : typeof value === 'symbol' ? 'a symbol' : (JSON.stringify(value) ?? String(value));
+  const error = new TypeError(`ConnectionClass must be Stream or a subclass of it; got ${shown}.`);
+  throw Object.assign(error, { code: 'ERR_PANTS_INVALID_CONNECTION_CLASS' });
+}
+
 const enum State {
   Idle,
   Resolving,
@@ -61,15 +74,20 @@ export class Server extends Channel {
 
   /**
    * A server, not listening yet. Give the ConnectionClass first, or in the
-   * options (`new Server({ ConnectionClass, engine, sslOptions })`).
+   * options (`new Server({ ConnectionClass, engine, sslOptions })`). A
+   * ConnectionClass that is not `Stream` or a subclass of it, or a first
+   * argument that is neither a class nor an options object, throws a
+   * `TypeError` (code `'ERR_PANTS_INVALID_CONNECTION_CLASS'`). A subclass
+   * may instead declare the field `ConnectionClass = MyStream`; that one is
+   * checked by `listen()`.
    */
   constructor(connectionClass?: StreamClass | ServerOptions, options: ServerOptions = {}) {
-    const merged: ServerOptions = typeof connectionClass === 'function' ? { ...options, ConnectionClass: connectionClass } : { ...options, ...connectionClass };
+    let merged: ServerOptions;
+    if (connectionClass === undefined || connectionClass === null) merged = options;
+    else if (typeof connectionClass === 'object' && !Array.isArray(connectionClass)) merged = { ...options, ...connectionClass };
+    else merged = { ...options, ConnectionClass: checkConnectionClass(connectionClass) };
     super(merged);
-    if (merged.ConnectionClass !== undefined) {
-      if (typeof merged.ConnectionClass !== 'function') throw new TypeError('ConnectionClass must be a Stream subclass.');
-      this.ConnectionClass = merged.ConnectionClass;
-    }
+    if (merged.ConnectionClass !== undefined) this.ConnectionClass = checkConnectionClass(merged.ConnectionClass);
     this.#engineId = this.engine[kNative];
     if (merged.sslOptions !== undefined) this.startSSL(merged.sslOptions);
   }
@@ -105,10 +123,13 @@ export class Server extends Channel {
    * Binds to `address` and listens, then `onListen()`. Bind errors throw
    * at once with Node's `code` (`'EADDRINUSE'`, ...); a hostname is first
    * resolved, and its errors reach `onError`. With `slave`, listening on
-   * the IPv6 any address also serves IPv4.
+   * the IPv6 any address also serves IPv4. A `ConnectionClass` (a subclass
+   * field) that is not `Stream` or a subclass of it: `TypeError`, coded
+   * `'ERR_PANTS_INVALID_CONNECTION_CLASS'`.
    */
   listen(address: Address, backlog = 1024, slave = true, options: ListenOptions = {}): this {
     if (this.#state !== State.Idle) throw new Error(this.#state === State.Closed ? 'The server is closed.' : 'The server is already listening.');
+    checkConnectionClass(this.ConnectionClass);
     if (!Number.isInteger(backlog) || backlog < 0) throw new TypeError(`backlog must be a non-negative integer; got ${String(backlog)}.`);
     const parsed = parseAddress(address);
     if (parsed.kind === 'inet' && parsed.resolve) {
