@@ -1,5 +1,6 @@
 import { logCallbackError, watchCallback } from './callback.js';
 import { Engine } from './engine.js';
+import { oneLine } from './errors.js';
 import { kHandleEvent } from './internal.js';
 
 /** Options every channel takes. */
@@ -55,9 +56,28 @@ export abstract class Channel {
     }
   }
 
-  /** The default of the error callbacks. @internal */
+  /** The default of the error callbacks: log the error with its stack, `close(false)`. @internal */
   protected logAndClose(name: string, error: Error): void {
     Engine.logger.error(`${this.constructor.name}.${name}:`, error);
     this.close(false);
   }
+
+  /**
+   * The default of the error callbacks for an error the peer caused (a
+   * reset, a failed handshake): one `warn` line without a stack, then
+   * `close(false)`. @internal
+   */
+  protected warnAndClose(name: string, error: Error): void {
+    const peer = describeAddress((this as { remoteAddress?: unknown }).remoteAddress);
+    Engine.logger.warn(`${this.constructor.name}.${name}: ${oneLine(error)}${peer === '' ? '' : ` (peer ${peer})`}`);
+    this.close(false);
+  }
+}
+
+/** `host:port`, `[v6 host]:port` or a path, for a log line; '' for no address. */
+function describeAddress(address: unknown): string {
+  if (typeof address === 'string') return address;
+  if (!Array.isArray(address)) return '';
+  const [host, port] = address as [string, number];
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }

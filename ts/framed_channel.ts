@@ -3,6 +3,7 @@ import { Channel, ChannelOptions } from './channel.js';
 import { trace, TRACING } from './debug.js';
 import { framingOf, Framing, ReadDelimiter } from './delimiter.js';
 import { kFramePool, kNative, kRegister, kUnregister } from './internal.js';
+import { isPeerError } from './errors.js';
 import { DelimiterKind, FRAME_INCOMPLETE, FRAME_OVERFLOW, MORE_INPUT, native, NEED_SPACE } from './native.js';
 
 const DEFAULT_BUFFER_SIZE = 65536;
@@ -100,14 +101,22 @@ export abstract class FramedChannel extends Channel {
     this.logAndClose('onOverflowError', error);
   }
 
-  /** Receiving failed. Default: log it and `close(false)`. */
+  /**
+   * Receiving failed. Default: `close(false)`, after logging the error:
+   * one line with `Engine.logger.warn` for an error the peer caused
+   * (`code` `'ECONNRESET'`, `'EPIPE'`, `'ECONNABORTED'`, `'ECONNREFUSED'`,
+   * `'ETIMEDOUT'`, `'EHOSTUNREACH'`, `'ENETUNREACH'`), else with
+   * `Engine.logger.error` and its stack.
+   */
   onReadError(error: Error): void {
-    this.logAndClose('onReadError', error);
+    if (isPeerError(error)) this.warnAndClose('onReadError', error);
+    else this.logAndClose('onReadError', error);
   }
 
-  /** Sending failed. Default: log it and `close(false)`. */
+  /** Sending failed. Default: as `onReadError`: a peer's reset is one warn line, anything else an error; then `close(false)`. */
   onWriteError(error: Error): void {
-    this.logAndClose('onWriteError', error);
+    if (isPeerError(error)) this.warnAndClose('onWriteError', error);
+    else this.logAndClose('onWriteError', error);
   }
 
   // ----- for subclasses -------------------------------------------------

@@ -4,10 +4,11 @@ import { Address, formatAddress, parseAddress, ParsedAddress } from './address.j
 import { logCallbackError, watchCallback } from './callback.js';
 import { Channel, ChannelOptions } from './channel.js';
 import { Engine } from './engine.js';
-import { systemError } from './errors.js';
+import { oneLine, systemError } from './errors.js';
 import { kAttach, kHandleEvent, kNative, kRegister, kUnregister } from './internal.js';
 import { EventKind, native } from './native.js';
 import { Stream, StreamOptions } from './stream.js';
+import type { Timer } from './timer.js';
 import { SslOptions, TlsContext, tlsContext } from './tls.js';
 
 /** A Stream class a server wraps accepted connections in. */
@@ -26,6 +27,14 @@ export interface ListenOptions {
   /** Set `SO_REUSEPORT`, so that several engines (worker threads) can listen on one port. */
   reusePort?: boolean;
 }
+
+/**
+ * Seconds between two accept-failure warnings of one listener. A listener
+ * out of descriptors (EMFILE) retries every 100 ms: the first failure is
+ * logged, the ones after it are counted and summed up in one line per
+ * interval while they go on.
+ */
+const ACCEPT_WARNING_INTERVAL = 5;
 
 /** True for `Stream` and its subclasses. */
 function isStreamClass(value: unknown): value is StreamClass {
@@ -71,6 +80,10 @@ export class Server extends Channel {
   #fileno: number | null = null;
   #localAddress: Address | null = null;
   #tls: TlsContext | null = null;
+  /** Pending while accept failures are being counted rather than logged. */
+  #acceptWarningTimer: Timer | null = null;
+  #acceptFailuresUnlogged = 0;
+  #latestAcceptFailure = '';
 
   /**
    * A server, not listening yet. Give the ConnectionClass first, or in the
@@ -209,7 +222,7 @@ export class Server extends Channel {
         this.#accept(a, b);
         break;
       case EventKind.AcceptError:
-        Engine.logger.warn(`${this.constructor.name}: accept failed:`, systemError(-a, 'accept'));
+        this.#acceptFailed(systemError(-a, 'accept'));
         break;
       case EventKind.Close:
         this.#finishClose();
@@ -240,9 +253,32 @@ export class Server extends Channel {
     }
   }
 
+  /** Logs an accept failure, or counts it while a warning was logged less than ACCEPT_WARNING_INTERVAL ago. */
+  #acceptFailed(error: Error): void {
+    this.#latestAcceptFailure = oneLine(error);
+    if (this.#acceptWarningTimer !== null) {
+      this.#acceptFailuresUnlogged += 1;
+      return;
+    }
+    Engine.logger.warn(`${this.constructor.name}: accept failed: ${this.#latestAcceptFailure}; retrying (repeats are summed up every ${ACCEPT_WARNING_INTERVAL} s)`);
+    this.#acceptWarningTimer = this.engine.defer(ACCEPT_WARNING_INTERVAL, () => this.#summarizeAcceptFailures(true));
+  }
+
+  /** Logs the accept failures counted since the last warning, if any; `goOn`: count the next ones again. */
+  #summarizeAcceptFailures(goOn: boolean): void {
+    this.#acceptWarningTimer?.cancel();
+    this.#acceptWarningTimer = null;
+    const count = this.#acceptFailuresUnlogged;
+    if (count === 0) return;
+    this.#acceptFailuresUnlogged = 0;
+    Engine.logger.warn(`${this.constructor.name}: accept failed ${count} more times in the last ${ACCEPT_WARNING_INTERVAL} s (latest: ${this.#latestAcceptFailure})`);
+    if (goOn) this.#acceptWarningTimer = this.engine.defer(ACCEPT_WARNING_INTERVAL, () => this.#summarizeAcceptFailures(true));
+  }
+
   #finishClose(): void {
     if (this.#state === State.Closed) return;
     this.#state = State.Closed;
+    this.#summarizeAcceptFailures(false);
     if (this.#token >= 0) {
       this.engine[kUnregister](this.#token);
       this.#token = -1;

@@ -322,9 +322,14 @@ export class Stream extends FramedChannel {
   /** The TLS handshake completed (the peer is verified, if it was to be). */
   onSslHandshake(): void {}
 
-  /** The TLS handshake failed (`error.code` like `'CERT_HAS_EXPIRED'`). Default: log it and `close(false)`. */
+  /**
+   * The TLS handshake failed (`error.code` like `'CERT_HAS_EXPIRED'`).
+   * Default: a failed handshake is the peer's doing (a port scanner, a
+   * client that does not trust us): one line with `Engine.logger.warn`,
+   * without a stack, then `close(false)`.
+   */
   onSslHandshakeError(error: Error): void {
-    this.logAndClose('onSslHandshakeError', error);
+    this.warnAndClose('onSslHandshakeError', error);
   }
 
   /** TLS failed after the handshake. Default: log it and `close(false)`. */
