@@ -39,6 +39,21 @@ export abstract class FramedChannel extends Channel {
    * How incoming bytes are framed before `onRead` (see `ReadDelimiter`).
    * Assigning inside `onRead` applies to the very next frame. Invalid
    * values throw `TypeError`.
+   *
+   * What a RegExp costs: it runs on the JavaScript thread, over every byte
+   * buffered so far (read as latin1), each time bytes arrive without a
+   * match, so one attempt costs up to `bufferSize` bytes of matching; keep
+   * `bufferSize` small for peers you do not trust. A pattern that
+   * backtracks catastrophically (`/(a+)+b/`) would take time exponential in
+   * the peer's bytes and stall every channel of the engine: the package
+   * turns on V8's linear-time fallback when it loads
+   * (`--enable-experimental-regexp-engine-on-excessive-backtracks`), which
+   * bounds such a match to about 50,000 backtracking steps plus one linear
+   * pass (30 hostile bytes: about 1 ms instead of a minute; 64 KiB: about
+   * 25 ms). V8's linear engine does not handle backreferences, lookahead or
+   * lookbehind, the `i` and `u` flags or large counted repetitions (Node 20):
+   * a RegExp using them is not bounded, so give such a delimiter only to
+   * trusted peers, or frame with a string, a byte count or a Struct.
    */
   get readDelimiter(): ReadDelimiter {
     return this.#delimiter;
