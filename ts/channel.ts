@@ -1,7 +1,7 @@
 import { logCallbackError, watchCallback } from './callback.js';
 import { Engine } from './engine.js';
 import { oneLine } from './errors.js';
-import { kHandleEvent } from './internal.js';
+import { kHandleEvent, kLogAndClose, kSafely, kWarnAndClose } from './internal.js';
 
 /** Options every channel takes. */
 export interface ChannelOptions {
@@ -39,7 +39,7 @@ export abstract class Channel {
 
   /** A generic error on the channel. Default: log it and `close(false)`. */
   onError(error: Error): void {
-    this.logAndClose('onError', error);
+    this[kLogAndClose]('onError', error);
   }
 
   /**
@@ -47,7 +47,7 @@ export abstract class Channel {
    * async callback returns, is logged and the engine goes on.
    * @internal
    */
-  protected safely<A extends unknown[]>(name: string, fn: (...args: A) => unknown, ...args: A): void {
+  [kSafely]<A extends unknown[]>(name: string, fn: (...args: A) => unknown, ...args: A): void {
     try {
       const result = fn.apply(this, args);
       if (result !== undefined) watchCallback(result, this, name);
@@ -57,7 +57,7 @@ export abstract class Channel {
   }
 
   /** The default of the error callbacks: log the error with its stack, `close(false)`. @internal */
-  protected logAndClose(name: string, error: Error): void {
+  [kLogAndClose](name: string, error: Error): void {
     Engine.logger.error(`${this.constructor.name}.${name}:`, error);
     this.close(false);
   }
@@ -67,7 +67,7 @@ export abstract class Channel {
    * reset, a failed handshake): one `warn` line without a stack, then
    * `close(false)`. @internal
    */
-  protected warnAndClose(name: string, error: Error): void {
+  [kWarnAndClose](name: string, error: Error): void {
     const peer = describeAddress((this as { remoteAddress?: unknown }).remoteAddress);
     Engine.logger.warn(`${this.constructor.name}.${name}: ${oneLine(error)}${peer === '' ? '' : ` (peer ${peer})`}`);
     this.close(false);

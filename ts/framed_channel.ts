@@ -2,7 +2,7 @@ import { logCallbackError, watchCallback } from './callback.js';
 import { Channel, ChannelOptions } from './channel.js';
 import { trace, TRACING } from './debug.js';
 import { framingOf, Framing, ReadDelimiter } from './delimiter.js';
-import { kFramePool, kNative, kRegister, kUnregister } from './internal.js';
+import { kAdoptFieldSettings, kBindToken, kEngineId, kFrameArrived, kFramePool, kLogAndClose, kNative, kOverflowError, kReadFrames, kReading, kRegister, kReleaseToken, kSafely, kToken, kUnregister, kWarnAndClose } from './internal.js';
 import { isPeerError } from './errors.js';
 import { DelimiterKind, FRAME_INCOMPLETE, FRAME_OVERFLOW, MORE_INPUT, native, NEED_SPACE } from './native.js';
 
@@ -113,7 +113,7 @@ export abstract class FramedChannel extends Channel {
 
   /** More than `bufferSize` bytes arrived without completing a frame. Default: log it and `close(false)`. */
   onOverflowError(error: Error): void {
-    this.logAndClose('onOverflowError', error);
+    this[kLogAndClose]('onOverflowError', error);
   }
 
   /**
@@ -124,30 +124,30 @@ export abstract class FramedChannel extends Channel {
    * `Engine.logger.error` and its stack.
    */
   onReadError(error: Error): void {
-    if (isPeerError(error)) this.warnAndClose('onReadError', error);
-    else this.logAndClose('onReadError', error);
+    if (isPeerError(error)) this[kWarnAndClose]('onReadError', error);
+    else this[kLogAndClose]('onReadError', error);
   }
 
   /** Sending failed. Default: as `onReadError`: a peer's reset is one warn line, anything else an error; then `close(false)`. */
   onWriteError(error: Error): void {
-    if (isPeerError(error)) this.warnAndClose('onWriteError', error);
-    else this.logAndClose('onWriteError', error);
+    if (isPeerError(error)) this[kWarnAndClose]('onWriteError', error);
+    else this[kLogAndClose]('onWriteError', error);
   }
 
   // ----- for subclasses -------------------------------------------------
 
   /** The native engine's id. @internal */
-  protected get engineId(): number {
+  get [kEngineId](): number {
     return this.#engineId;
   }
 
   /** The channel's native token, -1 without one. @internal */
-  protected get token(): number {
+  get [kToken](): number {
     return this.#token;
   }
 
   /** Takes a native token: registers for its events and applies the settings. @internal */
-  protected bindToken(token: number): void {
+  [kBindToken](token: number): void {
     this.#token = token;
     this.engine[kRegister](token, this);
     const framing = this.#framing;
@@ -156,14 +156,14 @@ export abstract class FramedChannel extends Channel {
   }
 
   /** Gives the native token back to the engine. @internal */
-  protected releaseToken(): void {
+  [kReleaseToken](): void {
     if (this.#token < 0) return;
     this.engine[kUnregister](this.#token);
     this.#token = -1;
   }
 
   /** Settings a subclass declared as class fields shadow the accessors: move them onto them. @internal */
-  protected adoptFieldSettings(keys: readonly string[] = FIELD_SETTINGS): void {
+  [kAdoptFieldSettings](keys: readonly string[] = FIELD_SETTINGS): void {
     for (const key of keys) {
       if (Object.prototype.hasOwnProperty.call(this, key)) {
         const value = (this as any)[key];
@@ -174,18 +174,18 @@ export abstract class FramedChannel extends Channel {
   }
 
   /** True while frames should be delivered. @internal */
-  protected abstract get reading(): boolean;
+  abstract get [kReading](): boolean;
 
   /** Called before each frame is delivered (datagrams set their sender). @internal */
-  protected frameArrived(): void {}
+  [kFrameArrived](): void {}
 
   /** The error `onOverflowError` gets. @internal */
-  protected abstract overflowError(): Error;
+  abstract [kOverflowError](): Error;
 
   /** Takes every complete frame by the current delimiter and hands it to `onRead`. @internal */
-  protected readFrames(): void {
+  [kReadFrames](): void {
     const pool = this.engine[kFramePool];
-    while (this.reading) {
+    while (this[kReading]) {
       const framing = this.#framing;
       if (framing.search !== null) {
         if (!this.#readRegexFrame(framing)) return;
@@ -208,7 +208,7 @@ export abstract class FramedChannel extends Channel {
   }
 
   #deliver(frame: Buffer, framing: Framing): void {
-    this.frameArrived();
+    this[kFrameArrived]();
     if (TRACING) trace(`frame of ${frame.length} bytes on fd ${this.fileno}`);
     try {
       const result: unknown =
@@ -248,7 +248,7 @@ export abstract class FramedChannel extends Channel {
     if (this.#regexSearch) {
       this.#deliver(pool.take(match!.index), framing);
     } else {
-      this.frameArrived();
+      this[kFrameArrived]();
       try {
         const result: unknown = this.onRead(match);
         if (result !== undefined) watchCallback(result, this, 'onRead');
@@ -261,8 +261,8 @@ export abstract class FramedChannel extends Channel {
 
   /** Reports an overflow, then discards the unframed bytes (if the handler left the channel open). */
   #overflow(): void {
-    this.frameArrived();
-    this.safely('onOverflowError', this.onOverflowError, this.overflowError());
+    this[kFrameArrived]();
+    this[kSafely]('onOverflowError', this.onOverflowError, this[kOverflowError]());
     if (this.#token >= 0) native.discardInput(this.#engineId, this.#token);
   }
 }

@@ -5,7 +5,7 @@ import { logCallbackError, watchCallback } from './callback.js';
 import { Channel, ChannelOptions } from './channel.js';
 import { Engine } from './engine.js';
 import { oneLine, systemError } from './errors.js';
-import { kAttach, kHandleEvent, kNative, kRegister, kUnregister } from './internal.js';
+import { kAttach, kHandleEvent, kNative, kRegister, kSafely, kUnregister } from './internal.js';
 import { EventKind, native } from './native.js';
 import { Stream, StreamOptions } from './stream.js';
 import type { Timer } from './timer.js';
@@ -156,7 +156,7 @@ export class Server extends Channel {
             if (error) throw error;
             this.#bind({ ...parsed, host, resolve: false }, backlog, slave, options);
           } catch (failure) {
-            this.safely('onError', this.onError, failure as Error);
+            this[kSafely]('onError', this.onError, failure as Error);
           }
         });
       });
@@ -211,7 +211,7 @@ export class Server extends Channel {
     this.engine[kRegister](token, this);
     if (this.#tls !== null) native.setListenerTls(this.#engineId, token, this.#tls.id);
     this.engine.callback(() => {
-      if (this.#state === State.Listening) this.safely('onListen', this.onListen);
+      if (this.#state === State.Listening) this[kSafely]('onListen', this.onListen);
     });
   }
 
@@ -242,7 +242,7 @@ export class Server extends Channel {
     }
     stream[kAttach](token, fd, this, this.#tls);
     this.channels.set(fd, stream);
-    this.safely('onAccept', this.onAccept, stream);
+    this[kSafely]('onAccept', this.onAccept, stream);
     if (stream.connected) {
       try {
         const result: unknown = stream.onConnect();
@@ -284,6 +284,6 @@ export class Server extends Channel {
       this.#token = -1;
     }
     this.#fileno = null;
-    this.safely('onClose', this.onClose);
+    this[kSafely]('onClose', this.onClose);
   }
 }
