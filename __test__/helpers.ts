@@ -123,3 +123,23 @@ export async function captureErrors(fn: () => Promise<void> | void): Promise<unk
   }
   return errors;
 }
+
+/** What a {@link recordLog} logger was given, one array of arguments per call. */
+export interface LogRecord {
+  error: unknown[][];
+  warn: unknown[][];
+}
+
+/** Replaces Engine.logger until the test ends and records its `error` and `warn` calls. */
+export function recordLog(t: ExecutionContext): LogRecord {
+  const previous = Engine.logger;
+  const record: LogRecord = { error: [], warn: [] };
+  Engine.logger = { ...console, error: (...args: unknown[]) => record.error.push(args), warn: (...args: unknown[]) => record.warn.push(args) };
+  t.teardown(() => (Engine.logger = previous));
+  return record;
+}
+
+/** True when one of the logged calls was given `value` as an argument. */
+export function wasLogged(calls: unknown[][], value: unknown): boolean {
+  return calls.some((args) => args.includes(value));
+}

@@ -120,12 +120,11 @@ test.serial(`a server limited to ${LIMIT} descriptors logs EMFILE, keeps running
   t.is(result.channelsLeft, 0);
 });
 
-// Found by this suite (fixed since, with a retry timer): a listener that
-// hit EMFILE retried only when a channel of its own engine closed or a new
-// connection arrived, so descriptors freed elsewhere in the process
-// (fs.closeSync, node:net, another engine) left the connections waiting in
-// the backlog unaccepted until the next client came.
-test.serial('descriptors freed outside the engine resume accepting the waiting connections', async (t) => {
+/**
+ * A limited server with every descriptor taken and five clients waiting in
+ * its backlog, once it has logged its first EMFILE.
+ */
+async function outOfDescriptors(t: ExecutionContext) {
   const server = await limitedServer(t);
   const clients = new Set<net.Socket>();
   const echoed = new Set<net.Socket>();
@@ -134,10 +133,37 @@ test.serial('descriptors freed outside the engine resume accepting the waiting c
   await server.line('hogged ');
   for (let index = 0; index < 5; index++) echoClient(server.port, clients, echoed);
   await until(() => server.warnings('EMFILE') > 0, 5000);
+  return { server, echoed };
+}
+
+// Found by this suite (fixed since, with a retry timer): a listener that
+// hit EMFILE retried only when a channel of its own engine closed or a new
+// connection arrived, so descriptors freed elsewhere in the process
+// (fs.closeSync, node:net, another engine) left the connections waiting in
+// the backlog unaccepted until the next client came.
+test.serial('descriptors freed outside the engine resume accepting the waiting connections', async (t) => {
+  const { server, echoed } = await outOfDescriptors(t);
   t.is(echoed.size, 0, 'nobody is served while every descriptor is taken');
   server.send('free');
   await server.line('freed ');
   const served = await until(() => echoed.size === 5, 2000);
   t.log(`served within 2 s of freeing the descriptors: ${echoed.size} of 5`);
   t.true(served);
+});
+
+// The listener retries accept every 100 ms while out of descriptors; its
+// warning used to be logged at each retry (10 lines a second per listener).
+test.serial('EMFILE warnings are rate-limited: one line, then at most one summary line (with the count) per 5 s', async (t) => {
+  const { server, echoed } = await outOfDescriptors(t);
+  t.true(server.warnings('EMFILE') > 0, 'the first accept failure is logged');
+  // Some 70 retries fail in the next 7 s: the first line, then one summary at 5 s.
+  await new Promise((resolve) => setTimeout(resolve, 7000));
+  const warnings = server.warnings('EMFILE');
+  const texts = server.lines.filter((line) => line.startsWith('log text ')).map((line) => JSON.parse(line.slice('log text '.length)) as string);
+  t.log(`EMFILE warnings in 7 s: ${warnings}: ${texts.join(' | ')}`);
+  t.is(warnings, 2, 'the first failure, then one summary');
+  t.regex(texts[1] ?? '', /\b[1-9]\d* more\b/, 'the summary counts the failures it stands for');
+  server.send('free');
+  await server.line('freed ');
+  t.true(await until(() => echoed.size === 5, 5000), 'the waiting clients are served once descriptors are free');
 });

@@ -161,3 +161,41 @@ test.serial('an exception in a ConnectionClass constructor is logged; the server
   await echoes(t, server);
   t.is(logged.length, 1);
 });
+
+// ----- ConnectionClass checks (API.md, Server "constructor") ---------------------
+
+test('a ConnectionClass that is not a Stream class is a TypeError at construction', (t) => {
+  const engine = new Engine();
+  class NotAStream {}
+  for (const bad of [123, 'Echo', true, Symbol('Echo')]) {
+    t.throws(() => new Server(bad as never, { engine }), { instanceOf: TypeError, code: 'ERR_PANTS_INVALID_CONNECTION_CLASS' }, `new Server(${String(bad)})`);
+  }
+  for (const bad of [5, 'Echo', NotAStream, () => new Stream({ engine }), Object, {}]) {
+    t.throws(() => new Server({ ConnectionClass: bad as never, engine }), { instanceOf: TypeError, code: 'ERR_PANTS_INVALID_CONNECTION_CLASS' }, `ConnectionClass: ${String(bad)}`);
+  }
+  t.throws(() => new Server(NotAStream as never, { engine }), { instanceOf: TypeError, code: 'ERR_PANTS_INVALID_CONNECTION_CLASS' });
+  t.throws(() => new Server(Engine as never, { engine }), { instanceOf: TypeError, code: 'ERR_PANTS_INVALID_CONNECTION_CLASS' });
+});
+
+test('Stream itself, subclasses of subclasses, and no ConnectionClass at all are accepted', (t) => {
+  const engine = new Engine();
+  class Deeper extends Echo {}
+  t.is(new Server({ engine }).ConnectionClass, Stream);
+  t.is(new Server(undefined, { engine }).ConnectionClass, Stream);
+  t.is(new Server(Stream, { engine }).ConnectionClass, Stream);
+  t.is(new Server(Deeper, { engine }).ConnectionClass, Deeper);
+  t.is(new Server({ ConnectionClass: Deeper, engine }).ConnectionClass, Deeper);
+});
+
+test('a subclass field ConnectionClass that is not a Stream class makes listen() throw a TypeError, and nothing listens', (t) => {
+  const engine = new Engine();
+  class NotAStream {}
+  class BadServer extends Server {
+    override ConnectionClass = NotAStream as never;
+  }
+  const server = new BadServer({ engine });
+  t.throws(() => server.listen(['127.0.0.1', 0]), { instanceOf: TypeError, code: 'ERR_PANTS_INVALID_CONNECTION_CLASS' });
+  t.false(server.listening);
+  t.is(server.fileno, null);
+  server.close();
+});

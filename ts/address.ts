@@ -5,8 +5,10 @@ import type { NativeAddress } from './native.js';
 
 /**
  * Where a channel listens or connects:
- * - `4040`: a port on every IPv4 interface (same as `['', 4040]`);
- * - `'./app.sock'`: a UNIX socket path;
+ * - `4040`, or `'4040'` (a string of decimal digits, as `process.env.PORT`
+ *   gives it): a port on every IPv4 interface (same as `['', 4040]`);
+ * - `'./app.sock'`: a UNIX socket path, any other string (a path made of
+ *   digits is written `'./4040'`);
  * - `['127.0.0.1', 4040]`: an IPv4 address, or a hostname (resolved with `dns.lookup`);
  * - `['::1', 4040, 0, 0]`: IPv6 host, port, flowinfo and scope id (`''` host: any);
  * - `['', 4040]` / `['<broadcast>', 4040]`: any IPv4 interface / IPv4 broadcast.
@@ -17,6 +19,9 @@ export type Address = number | string | [host: string, port: number] | [host: st
 export type ParsedAddress =
   | { kind: 'unix'; path: string }
   | { kind: 'inet'; host: string; port: number; flowinfo: number; scopeId: number; family: 4 | 6; resolve: boolean };
+
+/** A string of decimal digits: a port, as node:net reads `listen(process.env.PORT)`. */
+const DIGITS = /^[0-9]+$/;
 
 function isPort(value: unknown): value is number {
   return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 65535;
@@ -38,10 +43,8 @@ function invalid(address: unknown): InvalidAddressFormatError {
 
 /** Checks an `Address`; throws `InvalidAddressFormatError`. @internal */
 export function parseAddress(address: unknown): ParsedAddress {
-  if (typeof address === 'number') {
-    if (!isPort(address)) throw invalid(address);
-    return { kind: 'inet', host: '0.0.0.0', port: address, flowinfo: 0, scopeId: 0, family: 4, resolve: false };
-  }
+  if (typeof address === 'string' && DIGITS.test(address)) return anyInterface(Number(address), address);
+  if (typeof address === 'number') return anyInterface(address, address);
   if (typeof address === 'string') {
     if (address.length === 0 || address.includes('\0')) throw invalid(address);
     return { kind: 'unix', path: address };
@@ -49,7 +52,7 @@ export function parseAddress(address: unknown): ParsedAddress {
   if (!Array.isArray(address) || typeof address[0] !== 'string' || !isPort(address[1])) throw invalid(address);
   const host: string = address[0];
   if (address.length === 2) {
-    if (host === '') return { kind: 'inet', host: '0.0.0.0', port: address[1], flowinfo: 0, scopeId: 0, family: 4, resolve: false };
+    if (host === '') return anyInterface(address[1], address);
     if (host === '<broadcast>') {
       return { kind: 'inet', host: '255.255.255.255', port: address[1], flowinfo: 0, scopeId: 0, family: 4, resolve: false };
     }
@@ -62,6 +65,12 @@ export function parseAddress(address: unknown): ParsedAddress {
     return { kind: 'inet', host: host === '' ? '::' : host, port: address[1], flowinfo: address[2], scopeId: address[3], family: 6, resolve: host !== '' && family === 0 };
   }
   throw invalid(address);
+}
+
+/** `port` on every IPv4 interface; `address` is what the user gave, for the error. */
+function anyInterface(port: number, address: unknown): ParsedAddress {
+  if (!isPort(port)) throw invalid(address);
+  return { kind: 'inet', host: '0.0.0.0', port, flowinfo: 0, scopeId: 0, family: 4, resolve: false };
 }
 
 /** A native address in the `Address` forms. @internal */

@@ -1,5 +1,7 @@
+import { logCallbackError, watchCallback } from './callback.js';
 import { Engine } from './engine.js';
-import { kHandleEvent } from './internal.js';
+import { oneLine } from './errors.js';
+import { kHandleEvent, kLogAndClose, kSafely, kWarnAndClose } from './internal.js';
 
 /** Options every channel takes. */
 export interface ChannelOptions {
@@ -37,29 +39,45 @@ export abstract class Channel {
 
   /** A generic error on the channel. Default: log it and `close(false)`. */
   onError(error: Error): void {
-    this.logAndClose('onError', error);
+    this[kLogAndClose]('onError', error);
   }
 
   /**
-   * Runs a user callback; an exception is logged and the engine goes on.
+   * Runs a user callback; an exception, or the rejection of the promise an
+   * async callback returns, is logged and the engine goes on.
    * @internal
    */
-  protected safely<A extends unknown[]>(name: string, fn: (...args: A) => unknown, ...args: A): void {
+  [kSafely]<A extends unknown[]>(name: string, fn: (...args: A) => unknown, ...args: A): void {
     try {
-      fn.apply(this, args);
+      const result = fn.apply(this, args);
+      if (result !== undefined) watchCallback(result, this, name);
     } catch (error) {
       logCallbackError(this, name, error);
     }
   }
 
-  /** The default of the error callbacks. @internal */
-  protected logAndClose(name: string, error: Error): void {
+  /** The default of the error callbacks: log the error with its stack, `close(false)`. @internal */
+  [kLogAndClose](name: string, error: Error): void {
     Engine.logger.error(`${this.constructor.name}.${name}:`, error);
+    this.close(false);
+  }
+
+  /**
+   * The default of the error callbacks for an error the peer caused (a
+   * reset, a failed handshake): one `warn` line without a stack, then
+   * `close(false)`. @internal
+   */
+  [kWarnAndClose](name: string, error: Error): void {
+    const peer = describeAddress((this as { remoteAddress?: unknown }).remoteAddress);
+    Engine.logger.warn(`${this.constructor.name}.${name}: ${oneLine(error)}${peer === '' ? '' : ` (peer ${peer})`}`);
     this.close(false);
   }
 }
 
-/** Logs an exception thrown by a user callback. @internal */
-export function logCallbackError(channel: object, name: string, error: unknown): void {
-  Engine.logger.error(`Exception in ${channel.constructor.name}.${name}:`, error);
+/** `host:port`, `[v6 host]:port` or a path, for a log line; '' for no address. */
+function describeAddress(address: unknown): string {
+  if (typeof address === 'string') return address;
+  if (!Array.isArray(address)) return '';
+  const [host, port] = address as [string, number];
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }

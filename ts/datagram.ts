@@ -4,7 +4,7 @@ import { Address, formatAddress, parseAddress } from './address.js';
 import type { ChannelOptions } from './channel.js';
 import { DatagramBufferOverflow, InvalidAddressFormatError, systemError } from './errors.js';
 import { FramedChannel } from './framed_channel.js';
-import { kHandleEvent } from './internal.js';
+import { kAdoptFieldSettings, kBindToken, kEngineId, kFrameArrived, kHandleEvent, kLogAndClose, kOverflowError, kReadFrames, kReading, kReleaseToken, kSafely, kToken } from './internal.js';
 import { EventKind, native } from './native.js';
 
 /** Default of `Datagram.maxSenders`. */
@@ -124,9 +124,9 @@ export class Datagram extends FramedChannel {
     if (this.#state !== State.Idle) throw new Error(this.#state === State.Closed ? 'The datagram channel is closed.' : 'The datagram channel is already bound.');
     const parsed = parseAddress(address);
     if (parsed.kind !== 'inet') throw new InvalidAddressFormatError(`A datagram channel needs an IP address; got ${JSON.stringify(address)}.`);
-    this.adoptFieldSettings(FIELD_SETTINGS);
+    this[kAdoptFieldSettings](FIELD_SETTINGS);
     if (!parsed.resolve) {
-      this.#bind(native.bindDatagram(this.engineId, parsed.host, parsed.port, parsed.flowinfo, parsed.scopeId), 'bind');
+      this.#bind(native.bindDatagram(this[kEngineId], parsed.host, parsed.port, parsed.flowinfo, parsed.scopeId), 'bind');
       return this;
     }
     this.#state = State.Resolving;
@@ -136,9 +136,9 @@ export class Datagram extends FramedChannel {
         this.#state = State.Idle;
         try {
           if (error) throw error;
-          this.#bind(native.bindDatagram(this.engineId, host, parsed.port, parsed.flowinfo, parsed.scopeId), 'bind');
+          this.#bind(native.bindDatagram(this[kEngineId], host, parsed.port, parsed.flowinfo, parsed.scopeId), 'bind');
         } catch (failure) {
-          this.safely('onError', this.onError, failure as Error);
+          this[kSafely]('onError', this.onError, failure as Error);
         }
         this.#drainWaiting();
       });
@@ -170,7 +170,7 @@ export class Datagram extends FramedChannel {
 
   /** Tries to send queued packets now. */
   flush(): void {
-    if (this.token >= 0) native.flush(this.engineId, this.token);
+    if (this[kToken] >= 0) native.flush(this[kEngineId], this[kToken]);
   }
 
   /**
@@ -181,7 +181,7 @@ export class Datagram extends FramedChannel {
     switch (this.#state) {
       case State.Open:
         this.#state = State.Closing;
-        native.close(this.engineId, this.token, flush);
+        native.close(this[kEngineId], this[kToken], flush);
         break;
       case State.Idle:
       case State.Resolving:
@@ -199,7 +199,7 @@ export class Datagram extends FramedChannel {
    * Default: log it and `close(false)`. The sender's unframed bytes are discarded.
    */
   override onOverflowError(error: DatagramBufferOverflow): void {
-    this.logAndClose('onOverflowError', error);
+    this[kLogAndClose]('onOverflowError', error);
   }
 
   // ----- engine side ----------------------------------------------------
@@ -208,53 +208,53 @@ export class Datagram extends FramedChannel {
   [kHandleEvent](kind: number, a: number): void {
     switch (kind) {
       case EventKind.Read:
-        this.readFrames();
+        this[kReadFrames]();
         break;
       case EventKind.Close:
         this.#finishClose();
         break;
       case EventKind.ReadError:
-        this.safely('onReadError', this.onReadError, systemError(-a, 'recvfrom'));
+        this[kSafely]('onReadError', this.onReadError, systemError(-a, 'recvfrom'));
         break;
       case EventKind.WriteError:
-        this.safely('onWriteError', this.onWriteError, systemError(-a, 'sendto'));
+        this[kSafely]('onWriteError', this.onWriteError, systemError(-a, 'sendto'));
         break;
     }
   }
 
   /** @internal */
-  protected get reading(): boolean {
+  get [kReading](): boolean {
     return this.#state === State.Open;
   }
 
   /** @internal */
-  protected override frameArrived(): void {
-    this.#remoteAddress = formatAddress(native.peerAddress(this.engineId, this.token));
+  override [kFrameArrived](): void {
+    this.#remoteAddress = formatAddress(native.peerAddress(this[kEngineId], this[kToken]));
   }
 
   /** @internal */
-  protected overflowError(): Error {
+  [kOverflowError](): Error {
     return new DatagramBufferOverflow(`More than bufferSize (${this.bufferSize}) bytes arrived from one sender without a complete frame.`);
   }
 
   #bind(token: number, syscall: string): void {
     if (token < 0) throw systemError(token, syscall);
-    this.bindToken(token);
+    this[kBindToken](token);
     if (this.#maxSenders !== DEFAULT_MAX_SENDERS || this.#senderTimeout !== DEFAULT_SENDER_TIMEOUT) this.#applySenderLimits();
     this.#state = State.Open;
-    this.#fileno = native.fd(this.engineId, token);
-    this.#localAddress = formatAddress(native.localAddress(this.engineId, token));
+    this.#fileno = native.fd(this[kEngineId], token);
+    this.#localAddress = formatAddress(native.localAddress(this[kEngineId], token));
   }
 
   #applySenderLimits(): void {
-    if (this.token >= 0) native.setSenderLimits(this.engineId, this.token, this.#maxSenders, this.#senderTimeout * 1000);
+    if (this[kToken] >= 0) native.setSenderLimits(this[kEngineId], this[kToken], this.#maxSenders, this.#senderTimeout * 1000);
   }
 
   #send(bytes: Uint8Array, target: Target, flush: boolean): void {
-    if (this.#state === State.Idle) this.#bind(native.openDatagram(this.engineId, target.host, target.port), 'bind');
-    const result = native.sendDatagram(this.engineId, this.token, target.host, target.port, target.flowinfo, target.scopeId, bytes);
+    if (this.#state === State.Idle) this.#bind(native.openDatagram(this[kEngineId], target.host, target.port), 'bind');
+    const result = native.sendDatagram(this[kEngineId], this[kToken], target.host, target.port, target.flowinfo, target.scopeId, bytes);
     if (result < 0) throw systemError(result, 'sendto');
-    if (flush) native.flush(this.engineId, this.token);
+    if (flush) native.flush(this[kEngineId], this[kToken]);
   }
 
   /** Queues a packet until hostnames (of the target, or of `listen`) are resolved: packets keep their order. */
@@ -271,7 +271,7 @@ export class Datagram extends FramedChannel {
         lookup(parsed.host, { family: parsed.family === 6 ? 6 : 0 }, (error, host) => {
           this.engine.callback(() => {
             this.#waiting.shift();
-            if (error) this.safely('onWriteError', this.onWriteError, error);
+            if (error) this[kSafely]('onWriteError', this.onWriteError, error);
             else this.#trySend(data, { ...parsed, host });
             this.#drainWaiting();
           });
@@ -288,16 +288,16 @@ export class Datagram extends FramedChannel {
     try {
       this.#send(bytes, target, false);
     } catch (error) {
-      this.safely('onWriteError', this.onWriteError, error as Error);
+      this[kSafely]('onWriteError', this.onWriteError, error as Error);
     }
   }
 
   #finishClose(): void {
     if (this.#state === State.Closed) return;
     this.#state = State.Closed;
-    this.releaseToken();
+    this[kReleaseToken]();
     this.#fileno = null;
     this.#waiting = [];
-    this.safely('onClose', this.onClose);
+    this[kSafely]('onClose', this.onClose);
   }
 }

@@ -1,5 +1,6 @@
 import { DelimiterKind } from './native.js';
 import { NetStruct } from './netstruct.js';
+import './regexp_guard.js'; // before any RegExp delimiter is compiled
 import { Struct } from './struct.js';
 
 /**
@@ -8,7 +9,9 @@ import { Struct } from './struct.js';
  * - a positive integer `n`: exactly `n` bytes at a time;
  * - a string (UTF-8) or bytes: everything up to the delimiter, which is dropped;
  * - a `RegExp`: with `regexSearch` the bytes before the first match (dropped),
- *   otherwise the `RegExpExecArray` of a match anchored at the start;
+ *   otherwise the `RegExpExecArray` of a match anchored at the start. It is
+ *   run over all the bytes buffered so far at each arrival (see
+ *   `readDelimiter` for what that costs);
  * - a `Struct` or `NetStruct`: its unpacked values, as separate `onRead` arguments.
  */
 export type ReadDelimiter = null | number | string | Uint8Array | RegExp | Struct | NetStruct;

@@ -1,3 +1,4 @@
+import { whenRejected } from './callback.js';
 import { trace, TRACING } from './debug.js';
 import { FramePool } from './frame_pool.js';
 import { EventTarget, kFramePool, kHandleEvent, kNative, kRegister, kUnregister } from './internal.js';
@@ -28,6 +29,11 @@ let globalEngine: Engine | undefined;
 /** Whole milliseconds of the timer wheel, rounding up (ignoring float noise: 0.003 s is 3 ms). */
 function toMilliseconds(seconds: number): number {
   return Math.max(1, Math.ceil(seconds * 1000 - 1e-6));
+}
+
+/** Logs an exception thrown by a timer's function, or the rejection of the promise it returned. */
+function logTimerError(error: unknown): void {
+  Engine.logger.error('Exception in a timer callback:', error);
 }
 
 function checkCallable(fn: unknown): asserts fn is (...args: any[]) => unknown {
@@ -329,10 +335,10 @@ export class Engine {
 
   #call(fn: TimerFunction, args: unknown[] | undefined): void {
     try {
-      if (args === undefined || args.length === 0) fn();
-      else fn(...args);
+      const result = args === undefined || args.length === 0 ? fn() : fn(...args);
+      if (result !== undefined) whenRejected(result, logTimerError);
     } catch (error) {
-      Engine.logger.error('Exception in a timer callback:', error);
+      logTimerError(error);
     }
   }
 

@@ -35,6 +35,25 @@ for (const ErrorClass of [StreamConnectError, StreamBufferOverflow, DatagramBuff
   Object.defineProperty(ErrorClass.prototype, 'name', { value: ErrorClass.name, configurable: true, writable: true });
 }
 
+/** Socket error codes a peer causes: resets, broken pipes, a peer gone or unreachable. */
+const PEER_ERROR_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** True for an error a peer causes in the normal course of things (a reset, a broken pipe). @internal */
+export function isPeerError(error: unknown): boolean {
+  return PEER_ERROR_CODES.has((error as SystemErrorDetails | null)?.code as string);
+}
+
+/**
+ * An error on one line, without its stack: its message, prefixed with its
+ * `code` unless the message says it already. @internal
+ */
+export function oneLine(error: unknown): string {
+  if (!(error instanceof Error)) return String(error).replace(/\s*\n\s*/g, ' ');
+  const code = (error as SystemErrorDetails).code;
+  const message = error.message.replace(/\s*\n\s*/g, ' ');
+  return code && !message.includes(code) ? `${code}: ${message}` : message;
+}
+
 /**
  * An error of `ErrorClass` for a native result `-errno`, with Node-style
  * `code` and `errno`.

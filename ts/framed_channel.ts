@@ -1,7 +1,9 @@
-import { Channel, ChannelOptions, logCallbackError } from './channel.js';
+import { logCallbackError, watchCallback } from './callback.js';
+import { Channel, ChannelOptions } from './channel.js';
 import { trace, TRACING } from './debug.js';
 import { framingOf, Framing, ReadDelimiter } from './delimiter.js';
-import { kFramePool, kNative, kRegister, kUnregister } from './internal.js';
+import { kAdoptFieldSettings, kBindToken, kEngineId, kFrameArrived, kFramePool, kLogAndClose, kNative, kOverflowError, kReadFrames, kReading, kRegister, kReleaseToken, kSafely, kToken, kUnregister, kWarnAndClose } from './internal.js';
+import { isPeerError } from './errors.js';
 import { DelimiterKind, FRAME_INCOMPLETE, FRAME_OVERFLOW, MORE_INPUT, native, NEED_SPACE } from './native.js';
 
 const DEFAULT_BUFFER_SIZE = 65536;
@@ -40,6 +42,21 @@ export abstract class FramedChannel extends Channel {
    * How incoming bytes are framed before `onRead` (see `ReadDelimiter`).
    * Assigning inside `onRead` applies to the very next frame. Invalid
    * values throw `TypeError`.
+   *
+   * What a RegExp costs: it runs on the JavaScript thread, over every byte
+   * buffered so far (read as latin1), each time bytes arrive without a
+   * match, so one attempt costs up to `bufferSize` bytes of matching; keep
+   * `bufferSize` small for peers you do not trust. A pattern that
+   * backtracks catastrophically (`/(a+)+b/`) would take time exponential in
+   * the peer's bytes and stall every channel of the engine: the package
+   * turns on V8's linear-time fallback when it loads
+   * (`--enable-experimental-regexp-engine-on-excessive-backtracks`), which
+   * bounds such a match to about 50,000 backtracking steps plus one linear
+   * pass (30 hostile bytes: about 1 ms instead of a minute; 64 KiB: about
+   * 25 ms). V8's linear engine does not handle backreferences, lookahead or
+   * lookbehind, the `i` and `u` flags or large counted repetitions (Node 20):
+   * a RegExp using them is not bounded, so give such a delimiter only to
+   * trusted peers, or frame with a string, a byte count or a Struct.
    */
   get readDelimiter(): ReadDelimiter {
     return this.#delimiter;
@@ -99,33 +116,41 @@ export abstract class FramedChannel extends Channel {
 
   /** More than `bufferSize` bytes arrived without completing a frame. Default: log it and `close(false)`. */
   onOverflowError(error: Error): void {
-    this.logAndClose('onOverflowError', error);
+    this[kLogAndClose]('onOverflowError', error);
   }
 
-  /** Receiving failed. Default: log it and `close(false)`. */
+  /**
+   * Receiving failed. Default: `close(false)`, after logging the error:
+   * one line with `Engine.logger.warn` for an error the peer caused
+   * (`code` `'ECONNRESET'`, `'EPIPE'`, `'ECONNABORTED'`, `'ECONNREFUSED'`,
+   * `'ETIMEDOUT'`, `'EHOSTUNREACH'`, `'ENETUNREACH'`), else with
+   * `Engine.logger.error` and its stack.
+   */
   onReadError(error: Error): void {
-    this.logAndClose('onReadError', error);
+    if (isPeerError(error)) this[kWarnAndClose]('onReadError', error);
+    else this[kLogAndClose]('onReadError', error);
   }
 
-  /** Sending failed. Default: log it and `close(false)`. */
+  /** Sending failed. Default: as `onReadError`: a peer's reset is one warn line, anything else an error; then `close(false)`. */
   onWriteError(error: Error): void {
-    this.logAndClose('onWriteError', error);
+    if (isPeerError(error)) this[kWarnAndClose]('onWriteError', error);
+    else this[kLogAndClose]('onWriteError', error);
   }
 
   // ----- for subclasses -------------------------------------------------
 
   /** The native engine's id. @internal */
-  protected get engineId(): number {
+  get [kEngineId](): number {
     return this.#engineId;
   }
 
   /** The channel's native token, -1 without one. @internal */
-  protected get token(): number {
+  get [kToken](): number {
     return this.#token;
   }
 
   /** Takes a native token: registers for its events and applies the settings. @internal */
-  protected bindToken(token: number): void {
+  [kBindToken](token: number): void {
     this.#token = token;
     this.engine[kRegister](token, this);
     const framing = this.#framing;
@@ -134,14 +159,14 @@ export abstract class FramedChannel extends Channel {
   }
 
   /** Gives the native token back to the engine. @internal */
-  protected releaseToken(): void {
+  [kReleaseToken](): void {
     if (this.#token < 0) return;
     this.engine[kUnregister](this.#token);
     this.#token = -1;
   }
 
   /** Settings a subclass declared as class fields shadow the accessors: move them onto them. @internal */
-  protected adoptFieldSettings(keys: readonly string[] = FIELD_SETTINGS): void {
+  [kAdoptFieldSettings](keys: readonly string[] = FIELD_SETTINGS): void {
     for (const key of keys) {
       if (Object.prototype.hasOwnProperty.call(this, key)) {
         const value = (this as any)[key];
@@ -152,18 +177,18 @@ export abstract class FramedChannel extends Channel {
   }
 
   /** True while frames should be delivered. @internal */
-  protected abstract get reading(): boolean;
+  abstract get [kReading](): boolean;
 
   /** Called before each frame is delivered (datagrams set their sender). @internal */
-  protected frameArrived(): void {}
+  [kFrameArrived](): void {}
 
   /** The error `onOverflowError` gets. @internal */
-  protected abstract overflowError(): Error;
+  abstract [kOverflowError](): Error;
 
   /** Takes every complete frame by the current delimiter and hands it to `onRead`. @internal */
-  protected readFrames(): void {
+  [kReadFrames](): void {
     const pool = this.engine[kFramePool];
-    while (this.reading) {
+    while (this[kReading]) {
       const framing = this.#framing;
       if (framing.search !== null) {
         if (!this.#readRegexFrame(framing)) return;
@@ -186,11 +211,14 @@ export abstract class FramedChannel extends Channel {
   }
 
   #deliver(frame: Buffer, framing: Framing): void {
-    this.frameArrived();
+    this[kFrameArrived]();
     if (TRACING) trace(`frame of ${frame.length} bytes on fd ${this.fileno}`);
     try {
-      if (framing.record !== null) this.onRead(...(framing.record.unpack(frame) as [unknown]));
-      else this.onRead(this.#encoding === null ? frame : frame.toString(this.#encoding));
+      const result: unknown =
+        framing.record !== null
+          ? this.onRead(...(framing.record.unpack(frame) as [unknown]))
+          : this.onRead(this.#encoding === null ? frame : frame.toString(this.#encoding));
+      if (result !== undefined) watchCallback(result, this, 'onRead');
     } catch (error) {
       logCallbackError(this, 'onRead', error);
     }
@@ -223,9 +251,10 @@ export abstract class FramedChannel extends Channel {
     if (this.#regexSearch) {
       this.#deliver(pool.take(match!.index), framing);
     } else {
-      this.frameArrived();
+      this[kFrameArrived]();
       try {
-        this.onRead(match);
+        const result: unknown = this.onRead(match);
+        if (result !== undefined) watchCallback(result, this, 'onRead');
       } catch (error) {
         logCallbackError(this, 'onRead', error);
       }
@@ -235,8 +264,8 @@ export abstract class FramedChannel extends Channel {
 
   /** Reports an overflow, then discards the unframed bytes (if the handler left the channel open). */
   #overflow(): void {
-    this.frameArrived();
-    this.safely('onOverflowError', this.onOverflowError, this.overflowError());
+    this[kFrameArrived]();
+    this[kSafely]('onOverflowError', this.onOverflowError, this[kOverflowError]());
     if (this.#token >= 0) native.discardInput(this.#engineId, this.#token);
   }
 }

@@ -1,8 +1,8 @@
-/**
- * Symbols the classes of this package use to talk to each other. They are
- * not exported from the package root: users see only the public API.
- * @internal
- */
+// Symbols the classes of this package use to talk to each other. They are
+// not exported from the package root, and the members keyed by them are
+// marked @internal, so the published declarations (stripInternal) leave
+// them out: users see only the public API, and a user's subclass may name
+// its own fields and methods anything.
 
 /** `engine[kNative]`: the engine's `NativeEngine`. */
 export const kNative = Symbol('pants.native');
@@ -20,3 +20,31 @@ export const kAttach = Symbol('pants.attach');
 export interface EventTarget {
   [kHandleEvent](kind: number, a: number, b: number): void;
 }
+
+// What Channel, FramedChannel and their subclasses in this package use among
+// themselves: symbol keys, so that a user's subclass may name its own fields
+// and methods anything.
+
+/** `channel[kSafely](name, fn, ...args)`: runs a user callback, logging what it throws or rejects with. */
+export const kSafely = Symbol('pants.safely');
+/** `channel[kLogAndClose](name, error)`: the default error callback (logger.error, close(false)). */
+export const kLogAndClose = Symbol('pants.logAndClose');
+/** `channel[kWarnAndClose](name, error)`: the default for a peer's error (one logger.warn line, close(false)). */
+export const kWarnAndClose = Symbol('pants.warnAndClose');
+/** `channel[kEngineId]`: the native engine's id. */
+export const kEngineId = Symbol('pants.engineId');
+/** `channel[kToken]`: the channel's native token, -1 without one. */
+export const kToken = Symbol('pants.token');
+/** `channel[kBindToken](token)` / `channel[kReleaseToken]()`: take or give back a native token. */
+export const kBindToken = Symbol('pants.bindToken');
+export const kReleaseToken = Symbol('pants.releaseToken');
+/** `channel[kAdoptFieldSettings](keys)`: moves settings declared as subclass fields onto the accessors. */
+export const kAdoptFieldSettings = Symbol('pants.adoptFieldSettings');
+/** `channel[kReading]`: true while frames should be delivered. */
+export const kReading = Symbol('pants.reading');
+/** `channel[kFrameArrived]()`: called before each frame is delivered. */
+export const kFrameArrived = Symbol('pants.frameArrived');
+/** `channel[kOverflowError]()`: the error `onOverflowError` gets. */
+export const kOverflowError = Symbol('pants.overflowError');
+/** `channel[kReadFrames]()`: delivers every complete frame. */
+export const kReadFrames = Symbol('pants.readFrames');

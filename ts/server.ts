@@ -1,12 +1,14 @@
 import { lookup } from 'node:dns';
 
 import { Address, formatAddress, parseAddress, ParsedAddress } from './address.js';
+import { logCallbackError, watchCallback } from './callback.js';
 import { Channel, ChannelOptions } from './channel.js';
 import { Engine } from './engine.js';
-import { systemError } from './errors.js';
-import { kAttach, kHandleEvent, kNative, kRegister, kUnregister } from './internal.js';
+import { oneLine, systemError } from './errors.js';
+import { kAttach, kHandleEvent, kNative, kRegister, kSafely, kUnregister } from './internal.js';
 import { EventKind, native } from './native.js';
 import { Stream, StreamOptions } from './stream.js';
+import type { Timer } from './timer.js';
 import { SslOptions, TlsContext, tlsContext } from './tls.js';
 
 /** A Stream class a server wraps accepted connections in. */
@@ -24,6 +26,27 @@ export interface ServerOptions extends ChannelOptions {
 export interface ListenOptions {
   /** Set `SO_REUSEPORT`, so that several engines (worker threads) can listen on one port. */
   reusePort?: boolean;
+}
+
+/**
+ * Seconds between two accept-failure warnings of one listener. A listener
+ * out of descriptors (EMFILE) retries every 100 ms: the first failure is
+ * logged, the ones after it are counted and summed up in one line per
+ * interval while they go on.
+ */
+const ACCEPT_WARNING_INTERVAL = 5;
+
+/** True for `Stream` and its subclasses. */
+function isStreamClass(value: unknown): value is StreamClass {
+  return value === Stream || (typeof value === 'function' && value.prototype instanceof Stream);
+}
+
+/** `value` if it is `Stream` or a subclass; else throws a `TypeError` coded `ERR_PANTS_INVALID_CONNECTION_CLASS`. */
+function checkConnectionClass(value: unknown): StreamClass {
+  if (isStreamClass(value)) return value;
+  const shown = typeof value === 'function' ? `the function ${value.name || '(anonymous)'}` : typeof value === 'symbol' ? 'a symbol' : (JSON.stringify(value) ?? String(value));
+  const error = new TypeError(`ConnectionClass must be Stream or a subclass of it; got ${shown}.`);
+  throw Object.assign(error, { code: 'ERR_PANTS_INVALID_CONNECTION_CLASS' });
 }
 
 const enum State {
@@ -57,18 +80,27 @@ export class Server extends Channel {
   #fileno: number | null = null;
   #localAddress: Address | null = null;
   #tls: TlsContext | null = null;
+  /** Pending while accept failures are being counted rather than logged. */
+  #acceptWarningTimer: Timer | null = null;
+  #acceptFailuresUnlogged = 0;
+  #latestAcceptFailure = '';
 
   /**
    * A server, not listening yet. Give the ConnectionClass first, or in the
-   * options (`new Server({ ConnectionClass, engine, sslOptions })`).
+   * options (`new Server({ ConnectionClass, engine, sslOptions })`). A
+   * ConnectionClass that is not `Stream` or a subclass of it, or a first
+   * argument that is neither a class nor an options object, throws a
+   * `TypeError` (code `'ERR_PANTS_INVALID_CONNECTION_CLASS'`). A subclass
+   * may instead declare the field `ConnectionClass = MyStream`; that one is
+   * checked by `listen()`.
    */
   constructor(connectionClass?: StreamClass | ServerOptions, options: ServerOptions = {}) {
-    const merged: ServerOptions = typeof connectionClass === 'function' ? { ...options, ConnectionClass: connectionClass } : { ...options, ...connectionClass };
+    let merged: ServerOptions;
+    if (connectionClass === undefined || connectionClass === null) merged = options;
+    else if (typeof connectionClass === 'object' && !Array.isArray(connectionClass)) merged = { ...options, ...connectionClass };
+    else merged = { ...options, ConnectionClass: checkConnectionClass(connectionClass) };
     super(merged);
-    if (merged.ConnectionClass !== undefined) {
-      if (typeof merged.ConnectionClass !== 'function') throw new TypeError('ConnectionClass must be a Stream subclass.');
-      this.ConnectionClass = merged.ConnectionClass;
-    }
+    if (merged.ConnectionClass !== undefined) this.ConnectionClass = checkConnectionClass(merged.ConnectionClass);
     this.#engineId = this.engine[kNative];
     if (merged.sslOptions !== undefined) this.startSSL(merged.sslOptions);
   }
@@ -104,10 +136,13 @@ export class Server extends Channel {
    * Binds to `address` and listens, then `onListen()`. Bind errors throw
    * at once with Node's `code` (`'EADDRINUSE'`, ...); a hostname is first
    * resolved, and its errors reach `onError`. With `slave`, listening on
-   * the IPv6 any address also serves IPv4.
+   * the IPv6 any address also serves IPv4. A `ConnectionClass` (a subclass
+   * field) that is not `Stream` or a subclass of it: `TypeError`, coded
+   * `'ERR_PANTS_INVALID_CONNECTION_CLASS'`.
    */
   listen(address: Address, backlog = 1024, slave = true, options: ListenOptions = {}): this {
     if (this.#state !== State.Idle) throw new Error(this.#state === State.Closed ? 'The server is closed.' : 'The server is already listening.');
+    checkConnectionClass(this.ConnectionClass);
     if (!Number.isInteger(backlog) || backlog < 0) throw new TypeError(`backlog must be a non-negative integer; got ${String(backlog)}.`);
     const parsed = parseAddress(address);
     if (parsed.kind === 'inet' && parsed.resolve) {
@@ -121,7 +156,7 @@ export class Server extends Channel {
             if (error) throw error;
             this.#bind({ ...parsed, host, resolve: false }, backlog, slave, options);
           } catch (failure) {
-            this.safely('onError', this.onError, failure as Error);
+            this[kSafely]('onError', this.onError, failure as Error);
           }
         });
       });
@@ -176,7 +211,7 @@ export class Server extends Channel {
     this.engine[kRegister](token, this);
     if (this.#tls !== null) native.setListenerTls(this.#engineId, token, this.#tls.id);
     this.engine.callback(() => {
-      if (this.#state === State.Listening) this.safely('onListen', this.onListen);
+      if (this.#state === State.Listening) this[kSafely]('onListen', this.onListen);
     });
   }
 
@@ -187,7 +222,7 @@ export class Server extends Channel {
         this.#accept(a, b);
         break;
       case EventKind.AcceptError:
-        Engine.logger.warn(`${this.constructor.name}: accept failed:`, systemError(-a, 'accept'));
+        this.#acceptFailed(systemError(-a, 'accept'));
         break;
       case EventKind.Close:
         this.#finishClose();
@@ -207,24 +242,48 @@ export class Server extends Channel {
     }
     stream[kAttach](token, fd, this, this.#tls);
     this.channels.set(fd, stream);
-    this.safely('onAccept', this.onAccept, stream);
+    this[kSafely]('onAccept', this.onAccept, stream);
     if (stream.connected) {
       try {
-        stream.onConnect();
+        const result: unknown = stream.onConnect();
+        if (result !== undefined) watchCallback(result, stream, 'onConnect');
       } catch (error) {
-        Engine.logger.error(`Exception in ${stream.constructor.name}.onConnect:`, error);
+        logCallbackError(stream, 'onConnect', error);
       }
     }
+  }
+
+  /** Logs an accept failure, or counts it while a warning was logged less than ACCEPT_WARNING_INTERVAL ago. */
+  #acceptFailed(error: Error): void {
+    this.#latestAcceptFailure = oneLine(error);
+    if (this.#acceptWarningTimer !== null) {
+      this.#acceptFailuresUnlogged += 1;
+      return;
+    }
+    Engine.logger.warn(`${this.constructor.name}: accept failed: ${this.#latestAcceptFailure}; retrying (repeats are summed up every ${ACCEPT_WARNING_INTERVAL} s)`);
+    this.#acceptWarningTimer = this.engine.defer(ACCEPT_WARNING_INTERVAL, () => this.#summarizeAcceptFailures(true));
+  }
+
+  /** Logs the accept failures counted since the last warning, if any; `goOn`: count the next ones again. */
+  #summarizeAcceptFailures(goOn: boolean): void {
+    this.#acceptWarningTimer?.cancel();
+    this.#acceptWarningTimer = null;
+    const count = this.#acceptFailuresUnlogged;
+    if (count === 0) return;
+    this.#acceptFailuresUnlogged = 0;
+    Engine.logger.warn(`${this.constructor.name}: accept failed ${count} more times in the last ${ACCEPT_WARNING_INTERVAL} s (latest: ${this.#latestAcceptFailure})`);
+    if (goOn) this.#acceptWarningTimer = this.engine.defer(ACCEPT_WARNING_INTERVAL, () => this.#summarizeAcceptFailures(true));
   }
 
   #finishClose(): void {
     if (this.#state === State.Closed) return;
     this.#state = State.Closed;
+    this.#summarizeAcceptFailures(false);
     if (this.#token >= 0) {
       this.engine[kUnregister](this.#token);
       this.#token = -1;
     }
     this.#fileno = null;
-    this.safely('onClose', this.onClose);
+    this[kSafely]('onClose', this.onClose);
   }
 }

@@ -6,7 +6,7 @@ import type { ChannelOptions } from './channel.js';
 import { trace, TRACING } from './debug.js';
 import { StreamBufferOverflow, StreamConnectError, systemError } from './errors.js';
 import { FramedChannel } from './framed_channel.js';
-import { kAttach, kHandleEvent } from './internal.js';
+import { kAdoptFieldSettings, kAttach, kBindToken, kEngineId, kHandleEvent, kLogAndClose, kOverflowError, kReadFrames, kReading, kReleaseToken, kSafely, kToken, kWarnAndClose } from './internal.js';
 import type { NetStruct } from './netstruct.js';
 import { packerFor } from './packing.js';
 import type { Struct } from './struct.js';
@@ -131,16 +131,16 @@ export class Stream extends FramedChannel {
 
   /** The peer's address once connected (kept after close), else `null`. */
   get remoteAddress(): Address | null {
-    if (this.#remoteAddress === null && this.token >= 0) {
-      this.#remoteAddress = formatAddress(native.peerAddress(this.engineId, this.token));
+    if (this.#remoteAddress === null && this[kToken] >= 0) {
+      this.#remoteAddress = formatAddress(native.peerAddress(this[kEngineId], this[kToken]));
     }
     return this.#remoteAddress;
   }
 
   /** This end's address once connected (kept after close), else `null`. */
   get localAddress(): Address | null {
-    if (this.#localAddress === null && this.token >= 0 && this.#state === State.Connected) {
-      this.#localAddress = formatAddress(native.localAddress(this.engineId, this.token));
+    if (this.#localAddress === null && this[kToken] >= 0 && this.#state === State.Connected) {
+      this.#localAddress = formatAddress(native.localAddress(this[kEngineId], this[kToken]));
     }
     return this.#localAddress;
   }
@@ -154,7 +154,7 @@ export class Stream extends FramedChannel {
 
   set noDelay(value: boolean) {
     this.#noDelay = Boolean(value);
-    if (this.token >= 0 && this.#state === State.Connected) native.setNoDelay(this.engineId, this.token, this.#noDelay);
+    if (this[kToken] >= 0 && this.#state === State.Connected) native.setNoDelay(this[kEngineId], this[kToken], this.#noDelay);
   }
 
   /**
@@ -164,7 +164,7 @@ export class Stream extends FramedChannel {
    * bound; `onWrite` tells when the buffer has emptied.
    */
   get bufferedAmount(): number {
-    return this.token >= 0 ? native.pendingOutput(this.engineId, this.token) : 0;
+    return this[kToken] >= 0 ? native.pendingOutput(this[kEngineId], this[kToken]) : 0;
   }
 
   // ----- actions --------------------------------------------------------
@@ -181,7 +181,7 @@ export class Stream extends FramedChannel {
       throw new Error(this.#state === State.Closed || this.#state === State.Closing ? 'The stream is closed.' : 'The stream is already connected or connecting.');
     }
     const parsed = parseAddress(address);
-    this.adoptFieldSettings(FIELD_SETTINGS);
+    this[kAdoptFieldSettings](FIELD_SETTINGS);
     this.#host = parsed.kind === 'inet' ? parsed.host : 'localhost';
     if (this.#connectTimeout !== null) this.#connectTimer = this.engine.defer(this.#connectTimeout, () => this.#connectTimedOut());
     if (parsed.kind === 'inet' && parsed.resolve) {
@@ -205,12 +205,12 @@ export class Stream extends FramedChannel {
   write(data: string | Uint8Array, flush = false): boolean {
     if (this.#state !== State.Connected) throw this.#notWritable();
     let result: number;
-    if (typeof data === 'string') result = native.writeString(this.engineId, this.token, data);
-    else if (data instanceof Uint8Array) result = native.write(this.engineId, this.token, data);
+    if (typeof data === 'string') result = native.writeString(this[kEngineId], this[kToken], data);
+    else if (data instanceof Uint8Array) result = native.write(this[kEngineId], this[kToken], data);
     else throw new TypeError(`write() takes a string or a Uint8Array; got ${Object.prototype.toString.call(data)}.`);
     if (result === GONE) return false; // the peer reset the connection: onClose is on its way
     if (result < 0) throw systemError(result, 'write');
-    if (flush) native.flush(this.engineId, this.token);
+    if (flush) native.flush(this[kEngineId], this[kToken]);
     return result === 0;
   }
 
@@ -227,13 +227,13 @@ export class Stream extends FramedChannel {
     if (this.#state === State.Closing || this.#state === State.Closed) throw new Error('The stream is closed.');
     if (this.#tls !== null) throw new Error('TLS has already been started on this stream.');
     this.#tls = tlsContext(sslOptions, this.#server !== null ? 'server' : 'client');
-    if (this.token >= 0) this.#beginTls();
+    if (this[kToken] >= 0) this.#beginTls();
     return this;
   }
 
   /** The protocol ALPN agreed on during the TLS handshake, else `null`. */
   get alpnProtocol(): string | null {
-    return this.#tls !== null && this.token >= 0 ? native.alpnProtocol(this.engineId, this.token) : null;
+    return this.#tls !== null && this[kToken] >= 0 ? native.alpnProtocol(this[kEngineId], this[kToken]) : null;
   }
 
   /** True once TLS has been started on this stream. */
@@ -258,10 +258,10 @@ export class Stream extends FramedChannel {
     }
     if (this.#state !== State.Connected) throw this.#notWritable();
     const path = typeof file === 'string' ? file : '';
-    const result = native.writeFile(this.engineId, this.token, path, typeof file === 'number' ? file : -1, offset, nbytes);
+    const result = native.writeFile(this[kEngineId], this[kToken], path, typeof file === 'number' ? file : -1, offset, nbytes);
     if (result === GONE) return;
     if (result < 0) throw systemError(result, typeof file === 'string' ? 'open' : 'dup');
-    if (flush) native.flush(this.engineId, this.token);
+    if (flush) native.flush(this[kEngineId], this[kToken]);
   }
 
   /**
@@ -279,7 +279,7 @@ export class Stream extends FramedChannel {
 
   /** Tries to send buffered data now instead of when the iteration's I/O is dispatched. */
   flush(): void {
-    if (this.token >= 0) native.flush(this.engineId, this.token);
+    if (this[kToken] >= 0) native.flush(this[kEngineId], this[kToken]);
   }
 
   /**
@@ -294,14 +294,14 @@ export class Stream extends FramedChannel {
     switch (this.#state) {
       case State.Connected:
         this.#state = State.Closing;
-        native.close(this.engineId, this.token, flush);
+        native.close(this[kEngineId], this[kToken], flush);
         break;
       case State.Connecting:
         this.#state = State.Closing;
-        native.close(this.engineId, this.token, false);
+        native.close(this[kEngineId], this[kToken], false);
         break;
       case State.Closing:
-        if (!flush) native.close(this.engineId, this.token, false);
+        if (!flush) native.close(this[kEngineId], this[kToken], false);
         break;
       case State.Idle:
       case State.Resolving:
@@ -324,19 +324,24 @@ export class Stream extends FramedChannel {
   /** The TLS handshake completed (the peer is verified, if it was to be). */
   onSslHandshake(): void {}
 
-  /** The TLS handshake failed (`error.code` like `'CERT_HAS_EXPIRED'`). Default: log it and `close(false)`. */
+  /**
+   * The TLS handshake failed (`error.code` like `'CERT_HAS_EXPIRED'`).
+   * Default: a failed handshake is the peer's doing (a port scanner, a
+   * client that does not trust us): one line with `Engine.logger.warn`,
+   * without a stack, then `close(false)`.
+   */
   onSslHandshakeError(error: Error): void {
-    this.logAndClose('onSslHandshakeError', error);
+    this[kWarnAndClose]('onSslHandshakeError', error);
   }
 
   /** TLS failed after the handshake. Default: log it and `close(false)`. */
   onSslError(error: Error): void {
-    this.logAndClose('onSslError', error);
+    this[kLogAndClose]('onSslError', error);
   }
 
   /** A connect failed. Default: log it and `close(false)`. */
   onConnectError(error: StreamConnectError): void {
-    this.logAndClose('onConnectError', error);
+    this[kLogAndClose]('onConnectError', error);
   }
 
   /**
@@ -345,7 +350,7 @@ export class Stream extends FramedChannel {
    * open, the unframed bytes are discarded.
    */
   override onOverflowError(error: StreamBufferOverflow): void {
-    this.logAndClose('onOverflowError', error);
+    this[kLogAndClose]('onOverflowError', error);
   }
 
   // ----- engine side ----------------------------------------------------
@@ -354,7 +359,7 @@ export class Stream extends FramedChannel {
   [kAttach](token: number, fd: number, server: Server, tls: TlsContext | null): void {
     this.#server = server;
     this.#tls ??= tls;
-    this.adoptFieldSettings(FIELD_SETTINGS);
+    this[kAdoptFieldSettings](FIELD_SETTINGS);
     this.#bind(token);
     this.#opened(fd);
   }
@@ -363,55 +368,55 @@ export class Stream extends FramedChannel {
   [kHandleEvent](kind: number, a: number): void {
     switch (kind) {
       case EventKind.Read:
-        this.readFrames();
+        this[kReadFrames]();
         break;
       case EventKind.Write:
-        this.safely('onWrite', this.onWrite);
+        this[kSafely]('onWrite', this.onWrite);
         break;
       case EventKind.Connect:
         this.#opened(a);
-        if (this.#state === State.Connected) this.safely('onConnect', this.onConnect);
+        if (this.#state === State.Connected) this[kSafely]('onConnect', this.onConnect);
         break;
       case EventKind.ConnectError:
         this.#connectFailed(-a);
         break;
       case EventKind.Hangup:
         if (TRACING) trace(`the peer closed fd ${this.#fileno}`);
-        this.readFrames();
+        this[kReadFrames]();
         if (this.#state === State.Connected) this.close(true);
         break;
       case EventKind.Close:
         this.#finishClose();
         break;
       case EventKind.ReadError:
-        this.safely('onReadError', this.onReadError, systemError(-a, 'read'));
+        this[kSafely]('onReadError', this.onReadError, systemError(-a, 'read'));
         break;
       case EventKind.SslHandshake:
         this.#cancelHandshakeTimer();
-        this.safely('onSslHandshake', this.onSslHandshake);
+        this[kSafely]('onSslHandshake', this.onSslHandshake);
         break;
       case EventKind.SslHandshakeError:
         this.#cancelHandshakeTimer();
-        this.safely('onSslHandshakeError', this.onSslHandshakeError, this.#tlsError());
+        this[kSafely]('onSslHandshakeError', this.onSslHandshakeError, this.#tlsError());
         break;
       case EventKind.SslError:
-        this.safely('onSslError', this.onSslError, this.#tlsError());
+        this[kSafely]('onSslError', this.onSslError, this.#tlsError());
         break;
       case EventKind.WriteError:
-        this.safely('onWriteError', this.onWriteError, systemError(-a, 'write'));
+        this[kSafely]('onWriteError', this.onWriteError, systemError(-a, 'write'));
         break;
     }
   }
 
   #bind(token: number): void {
-    this.bindToken(token);
-    if (this.onWrite !== Stream.prototype.onWrite) native.setNotifyDrain(this.engineId, token, true);
+    this[kBindToken](token);
+    if (this.onWrite !== Stream.prototype.onWrite) native.setNotifyDrain(this[kEngineId], token, true);
     if (this.#tls !== null) this.#beginTls();
   }
 
   #beginTls(): void {
     const context = this.#tls!;
-    native.startTls(this.engineId, this.token, context.id, context.servername ?? this.#host);
+    native.startTls(this[kEngineId], this[kToken], context.id, context.servername ?? this.#host);
     if (this.#state === State.Connected) this.#armHandshakeTimer();
   }
 
@@ -429,12 +434,12 @@ export class Stream extends FramedChannel {
     this.#handshakeTimer = null;
     if (this.#state !== State.Connected) return;
     const error = Object.assign(new Error('TLS handshake timeout'), { code: 'ERR_TLS_HANDSHAKE_TIMEOUT' });
-    this.safely('onSslHandshakeError', this.onSslHandshakeError, error);
+    this[kSafely]('onSslHandshakeError', this.onSslHandshakeError, error);
     this.close(false);
   }
 
   #tlsError(): Error {
-    const [code, message] = native.tlsFailure(this.engineId, this.token) ?? ['ERR_SSL_HANDSHAKE_FAILURE', 'TLS failed'];
+    const [code, message] = native.tlsFailure(this[kEngineId], this[kToken]) ?? ['ERR_SSL_HANDSHAKE_FAILURE', 'TLS failed'];
     return Object.assign(new Error(message), { code });
   }
 
@@ -452,7 +457,7 @@ export class Stream extends FramedChannel {
     this.#state = State.Connected;
     this.#fileno = fd;
     this.#candidates = [];
-    if (!this.#noDelay) native.setNoDelay(this.engineId, this.token, false);
+    if (!this.#noDelay) native.setNoDelay(this[kEngineId], this[kToken], false);
     if (this.#tls !== null) this.#armHandshakeTimer();
   }
 
@@ -477,13 +482,13 @@ export class Stream extends FramedChannel {
 
   #connectNext(): void {
     const next = this.#candidates.shift()!;
-    const token = next.kind === 'unix' ? native.connectUnix(this.engineId, next.path) : native.connect(this.engineId, next.host, next.port, next.flowinfo, next.scopeId);
+    const token = next.kind === 'unix' ? native.connectUnix(this[kEngineId], next.path) : native.connect(this[kEngineId], next.host, next.port, next.flowinfo, next.scopeId);
     this.#bind(token);
   }
 
   #connectFailed(negativeErrno: number): void {
     if (this.#candidates.length > 0 && this.#state === State.Connecting) {
-      this.releaseToken();
+      this[kReleaseToken]();
       this.#connectNext();
       return;
     }
@@ -492,7 +497,7 @@ export class Stream extends FramedChannel {
 
   #reportConnectError(error: StreamConnectError): void {
     if (this.#state === State.Closing || this.#state === State.Closed) return;
-    this.safely('onConnectError', this.onConnectError, error);
+    this[kSafely]('onConnectError', this.onConnectError, error);
     this.close(false);
   }
 
@@ -501,16 +506,16 @@ export class Stream extends FramedChannel {
     this.#cancelHandshakeTimer();
     if (this.#state === State.Closed) return;
     this.#state = State.Closed;
-    if (this.token >= 0) {
-      this.#remoteAddress ??= formatAddress(native.peerAddress(this.engineId, this.token));
-      this.#localAddress ??= formatAddress(native.localAddress(this.engineId, this.token));
-      this.releaseToken();
+    if (this[kToken] >= 0) {
+      this.#remoteAddress ??= formatAddress(native.peerAddress(this[kEngineId], this[kToken]));
+      this.#localAddress ??= formatAddress(native.localAddress(this[kEngineId], this[kToken]));
+      this[kReleaseToken]();
     }
     if (this.#server && this.#fileno !== null && this.#server.channels.get(this.#fileno) === this) {
       this.#server.channels.delete(this.#fileno);
     }
     this.#fileno = null;
-    this.safely('onClose', this.onClose);
+    this[kSafely]('onClose', this.onClose);
   }
 
   #notWritable(): Error {
@@ -524,12 +529,12 @@ export class Stream extends FramedChannel {
   }
 
   /** @internal */
-  protected get reading(): boolean {
+  get [kReading](): boolean {
     return this.#state === State.Connected;
   }
 
   /** @internal */
-  protected overflowError(): Error {
+  [kOverflowError](): Error {
     return new StreamBufferOverflow(`More than bufferSize (${this.bufferSize}) bytes arrived without a complete frame.`);
   }
 }

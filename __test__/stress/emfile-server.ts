@@ -4,7 +4,8 @@
 //   prlimit --nofile=64:64 node build/__test__/stress/emfile-server.js
 //
 // It prints `listening PORT`, one `log LEVEL CODE` line per Engine.logger
-// call (accept errors are logged with warn), and obeys commands on stdin:
+// call (accept errors are logged with warn; each warn also prints
+// `log text "..."` with what was logged), and obeys commands on stdin:
 // `hog` opens /dev/null until the process is out of descriptors (`hogged N`),
 // `free` closes them again (`freed N`), `fds` prints `fds N` (descriptors
 // open), and `exit` closes the server and prints the result line.
@@ -14,9 +15,11 @@ import { Engine, Server, Stream } from 'pants';
 
 import { printResult } from './common.js';
 
+/** The error code of a log call: the `code` of an Error argument, or an `E...` code in its text. */
 function codeOf(args: unknown[]): string {
   const error = args.find((arg): arg is NodeJS.ErrnoException => arg instanceof Error);
-  return error?.code ?? 'none';
+  if (error?.code) return error.code;
+  return /\bE[A-Z]{3,}\b/.exec(args.filter((arg) => typeof arg === 'string').join(' '))?.[0] ?? 'none';
 }
 
 function main(): void {
@@ -27,6 +30,7 @@ function main(): void {
       const code = codeOf(args);
       counts.warnings[code] = (counts.warnings[code] ?? 0) + 1;
       process.stdout.write(`log warn ${code}\n`);
+      process.stdout.write(`log text ${JSON.stringify(args.map(String).join(' '))}\n`);
     },
     error: (...args: unknown[]) => {
       counts.errors.push(args.map(String).join(' '));
