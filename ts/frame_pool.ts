@@ -9,8 +9,9 @@
  * they hold: frames under {@link LARGE_FRAME} bytes share 16 KiB pools
  * (a kept 8-byte frame holds at most 16 KiB, as a kept slice of Node's
  * own 8 KiB buffer pool does), larger ones 256 KiB pools (at most 64 times
- * the frame). Reading a large frame costs one more native call, to learn
- * its size, and no allocation more than before.
+ * the frame). The first of a run of large frames costs one more native
+ * call, to learn its size; a small frame right after a large one may land
+ * in the large pool.
  * @internal
  */
 const SMALL_POOL = 16 * 1024;
@@ -46,15 +47,23 @@ export class FramePool {
     this.offset = this.#largeOffset;
   }
 
-  /** Takes the `length` bytes written at `offset` as a frame; the next frame goes to the small pool. */
+  /**
+   * Takes the `length` bytes written at `offset` as a frame. The next frame
+   * goes to the small pool, unless this one was large and the large pool
+   * has room for another (saving the call that learns a large frame's size).
+   */
   take(length: number): Buffer {
     const start = this.offset;
     const frame = this.buffer.subarray(start, start + length);
     const next = (start + length + 7) & ~7;
     if (this.buffer !== this.#small) {
       this.#largeOffset = next;
-      this.buffer = this.#small;
-      this.offset = this.#smallOffset;
+      if (length < LARGE_FRAME || this.buffer.length - next < LARGE_FRAME) {
+        this.buffer = this.#small;
+        this.offset = this.#smallOffset;
+      } else {
+        this.offset = next; // a large frame is likely followed by another: read it here at once
+      }
     } else if (SMALL_POOL - next < MIN_ROOM) {
       this.#small = Buffer.allocUnsafeSlow(SMALL_POOL);
       this.buffer = this.#small;
