@@ -69,17 +69,13 @@ fn invalid(msg: impl Into<String>) -> ArgsError {
 }
 
 fn number<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, ArgsError> {
-    value
-        .parse()
-        .map_err(|_| invalid(format!("{flag}: not a valid number: {value:?}")))
+    value.parse().map_err(|_| invalid(format!("{flag}: not a valid number: {value:?}")))
 }
 
 fn seconds(flag: &str, value: &str) -> Result<Duration, ArgsError> {
     let s: f64 = number(flag, value)?;
     if !s.is_finite() || s < 0.0 {
-        return Err(invalid(format!(
-            "{flag}: must be a non-negative number of seconds"
-        )));
+        return Err(invalid(format!("{flag}: must be a non-negative number of seconds")));
     }
     Ok(Duration::from_secs_f64(s))
 }
@@ -109,9 +105,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Config, ArgsErro
         let mut value = || -> Result<String, ArgsError> {
             match &inline {
                 Some(v) => Ok(v.clone()),
-                None => it
-                    .next()
-                    .ok_or_else(|| invalid(format!("{flag}: missing value"))),
+                None => it.next().ok_or_else(|| invalid(format!("{flag}: missing value"))),
             }
         };
         match flag.as_str() {
@@ -147,35 +141,18 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Config, ArgsErro
         return Err(invalid("--inflight must be at least 1"));
     }
     if size == 0 || (line && size < 2) {
-        return Err(invalid(
-            "--size must be at least 1 (at least 2 with --line)",
-        ));
+        return Err(invalid("--size must be at least 1 (at least 2 with --line)"));
     }
     if messages == Some(0) {
         return Err(invalid("--messages must be at least 1"));
     }
     if churn && inflight != 1 {
-        return Err(invalid(
-            "--churn sends one message per connection: --inflight must be 1",
-        ));
+        return Err(invalid("--churn sends one message per connection: --inflight must be 1"));
     }
     if duration.is_zero() {
         return Err(invalid("--duration must be positive"));
     }
-    Ok(Config {
-        host,
-        port,
-        connections,
-        size,
-        inflight,
-        duration,
-        warmup,
-        messages,
-        line,
-        tls,
-        churn,
-        marks,
-    })
+    Ok(Config { host, port, connections, size, inflight, duration, warmup, messages, line, tls, churn, marks })
 }
 
 #[cfg(test)]
@@ -189,19 +166,12 @@ mod tests {
     #[test]
     fn defaults_and_flags() {
         let c = p("--port 9000").unwrap();
-        assert_eq!(
-            (c.port, c.connections, c.size, c.inflight, c.line),
-            (9000, 50, 64, 1, false)
-        );
+        assert_eq!((c.port, c.connections, c.size, c.inflight, c.line), (9000, 50, 64, 1, false));
         assert_eq!(c.duration, Duration::from_secs(5));
-        let c = p("--host ::1 --port=1 --connections 3 --size 10 --inflight 4 --duration 0.5 --warmup 0 --line --marks")
-            .unwrap();
+        let c = p("--host ::1 --port=1 --connections 3 --size 10 --inflight 4 --duration 0.5 --warmup 0 --line --marks").unwrap();
         assert!(c.marks);
         assert_eq!(c.host, "::1");
-        assert_eq!(
-            (c.connections, c.size, c.inflight, c.line),
-            (3, 10, 4, true)
-        );
+        assert_eq!((c.connections, c.size, c.inflight, c.line), (3, 10, 4, true));
         assert_eq!(c.duration, Duration::from_millis(500));
         assert!(c.warmup.is_zero());
         assert_eq!((c.messages, c.churn, c.tls), (None, false, false));

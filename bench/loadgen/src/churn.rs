@@ -41,21 +41,10 @@ impl Dialer<'_> {
         let token = self.serial * self.cfg.connections + index;
         self.serial += 1;
         let mut stream = TcpStream::connect(self.addr)?;
-        poll.registry().register(
-            &mut stream,
-            Token(token),
-            Interest::READABLE | Interest::WRITABLE,
-        )?;
-        let session = self
-            .tls
-            .as_ref()
-            .map(|config| tls::session(config, &self.cfg.host));
+        poll.registry().register(&mut stream, Token(token), Interest::READABLE | Interest::WRITABLE)?;
+        let session = self.tls.as_ref().map(|config| tls::session(config, &self.cfg.host));
         let conn = Conn::new(stream, token, self.pattern.clone(), session).without_refill();
-        Ok(Worker {
-            conn,
-            token,
-            connected_at: Instant::now(),
-        })
+        Ok(Worker { conn, token, connected_at: Instant::now() })
     }
 }
 
@@ -63,13 +52,7 @@ pub fn run(cfg: &Config) -> io::Result<Report> {
     let mut poll = Poll::new()?;
     let mut events = Events::with_capacity(1024);
     let mut buf = vec![0u8; READ_BUFFER];
-    let mut dialer = Dialer {
-        cfg,
-        addr: resolve(cfg)?,
-        tls: cfg.tls.then(tls::client_config),
-        pattern: Rc::new(Pattern::new(cfg.size, cfg.line)),
-        serial: 0,
-    };
+    let mut dialer = Dialer { cfg, addr: resolve(cfg)?, tls: cfg.tls.then(tls::client_config), pattern: Rc::new(Pattern::new(cfg.size, cfg.line)), serial: 0 };
 
     let mut workers = Vec::with_capacity(cfg.connections);
     for index in 0..cfg.connections {
@@ -108,9 +91,7 @@ pub fn run(cfg: &Config) -> io::Result<Report> {
                     Err(e) => finished = Some(Err(("connect", e))),
                 }
             }
-            if finished.is_none()
-                && (event.is_readable() || event.is_read_closed() || event.is_error())
-            {
+            if finished.is_none() && (event.is_readable() || event.is_read_closed() || event.is_error()) {
                 match conn.read_ready(&mut buf, |_, _| {}) {
                     Ok(progress) => {
                         errors += progress.mismatched;

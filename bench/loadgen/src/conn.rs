@@ -50,12 +50,7 @@ pub struct Conn {
 }
 
 impl Conn {
-    pub fn new(
-        stream: TcpStream,
-        id: usize,
-        pattern: Rc<Pattern>,
-        tls: Option<ClientConnection>,
-    ) -> Self {
+    pub fn new(stream: TcpStream, id: usize, pattern: Rc<Pattern>, tls: Option<ClientConnection>) -> Self {
         let size = pattern.size();
         Conn {
             stream,
@@ -145,20 +140,11 @@ impl Conn {
     /// message per completed one. `on_done`
     /// gets each completed message's round-trip time and whether its echo
     /// differed from what was sent.
-    pub fn read_ready(
-        &mut self,
-        buf: &mut [u8],
-        mut on_done: impl FnMut(Duration, bool),
-    ) -> io::Result<Progress> {
+    pub fn read_ready(&mut self, buf: &mut [u8], mut on_done: impl FnMut(Duration, bool)) -> io::Result<Progress> {
         let mut progress = Progress::default();
         loop {
             let n = match self.read_some(buf) {
-                Ok(0) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "server closed the connection",
-                    ))
-                }
+                Ok(0) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "server closed the connection")),
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -167,10 +153,7 @@ impl Conn {
             let size = self.pattern.size();
             let expected = self.outstanding.len() * size - self.received;
             if n > expected {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("received {n} bytes but only {expected} were outstanding"),
-                ));
+                return Err(io::Error::new(io::ErrorKind::InvalidData, format!("received {n} bytes but only {expected} were outstanding")));
             }
             let mut data = &buf[..n];
             let now = Instant::now();
@@ -222,8 +205,7 @@ impl Conn {
             if tls.read_tls(&mut self.stream)? == 0 {
                 return Ok(0);
             }
-            tls.process_new_packets()
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+            tls.process_new_packets().map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
         }
     }
 }

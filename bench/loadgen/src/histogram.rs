@@ -37,10 +37,7 @@ fn bucket_range(i: usize) -> (u64, u64) {
 
 impl Histogram {
     pub fn new() -> Self {
-        Histogram {
-            counts: vec![0; BUCKETS],
-            total: 0,
-        }
+        Histogram { counts: vec![0; BUCKETS], total: 0 }
     }
 
     pub fn record(&mut self, nanos: u64) {

@@ -37,15 +37,7 @@ pub const READ_BUFFER: usize = 256 * 1024;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub fn resolve(cfg: &Config) -> io::Result<SocketAddr> {
-    (cfg.host.as_str(), cfg.port)
-        .to_socket_addrs()?
-        .next()
-        .ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::NotFound,
-                format!("cannot resolve {}", cfg.host),
-            )
-        })
+    (cfg.host.as_str(), cfg.port).to_socket_addrs()?.next().ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("cannot resolve {}", cfg.host)))
 }
 
 /// Per-connection failures printed before the rest are only counted.
@@ -79,14 +71,8 @@ fn run(cfg: &Config) -> io::Result<Report> {
     let mut conns = Vec::with_capacity(cfg.connections);
     for id in 0..cfg.connections {
         let mut stream = TcpStream::connect(addr)?;
-        poll.registry().register(
-            &mut stream,
-            Token(id),
-            Interest::READABLE | Interest::WRITABLE,
-        )?;
-        let session = tls_config
-            .as_ref()
-            .map(|config| tls::session(config, &cfg.host));
+        poll.registry().register(&mut stream, Token(id), Interest::READABLE | Interest::WRITABLE)?;
+        let session = tls_config.as_ref().map(|config| tls::session(config, &cfg.host));
         conns.push(Conn::new(stream, id, pattern.clone(), session));
     }
 
@@ -102,22 +88,13 @@ fn run(cfg: &Config) -> io::Result<Report> {
         let timeout = match window.tick(now, errors) {
             Next::Done(report) => return Ok(report),
             Next::Poll(_) if !window.begun() && now >= connect_deadline => {
-                return Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    format!(
-                        "{connecting} of {} connections not established",
-                        cfg.connections
-                    ),
-                ));
+                return Err(io::Error::new(io::ErrorKind::TimedOut, format!("{connecting} of {} connections not established", cfg.connections)));
             }
             Next::Poll(_) if !window.begun() => connect_deadline - now,
             Next::Poll(t) => t,
         };
         if alive == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::ConnectionAborted,
-                "every connection failed",
-            ));
+            return Err(io::Error::new(io::ErrorKind::ConnectionAborted, "every connection failed"));
         }
 
         match poll.poll(&mut events, Some(timeout)) {
@@ -199,11 +176,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let result = if cfg.churn {
-        churn::run(&cfg)
-    } else {
-        run(&cfg)
-    };
+    let result = if cfg.churn { churn::run(&cfg) } else { run(&cfg) };
     match result {
         Ok(report) => {
             println!("{}", report.to_json());

@@ -57,13 +57,7 @@ pub struct Window<'a> {
 
 impl<'a> Window<'a> {
     pub fn new(cfg: &'a Config) -> Self {
-        Window {
-            cfg,
-            warmup_since: None,
-            measuring_since: None,
-            msgs: 0,
-            hist: Histogram::new(),
-        }
+        Window { cfg, warmup_since: None, measuring_since: None, msgs: 0, hist: Histogram::new() }
     }
 
     /// Starts the warmup (once every connection is up, or at once for churn).

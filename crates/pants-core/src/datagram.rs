@@ -216,10 +216,7 @@ impl DatagramChannel {
         let stamp = self.next_stamp;
         self.next_stamp += 1;
         let delimiter = &self.delimiter;
-        let buffer = self
-            .senders
-            .entry(sender)
-            .or_insert_with(|| SenderBuffer { incoming: ByteQueue::new(), framer: Framer::new(delimiter.clone()), stamp });
+        let buffer = self.senders.entry(sender).or_insert_with(|| SenderBuffer { incoming: ByteQueue::new(), framer: Framer::new(delimiter.clone()), stamp });
         self.idle.remove(&buffer.stamp);
         buffer.stamp = stamp;
         self.idle.insert(stamp, (sender, Instant::now()));

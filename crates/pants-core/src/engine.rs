@@ -117,10 +117,7 @@ pub(crate) fn errno(error: &io::Error) -> i32 {
 
 /// Errors that mean the peer is gone: the stream closes without an error callback.
 pub(crate) fn is_disconnect(error: &io::Error) -> bool {
-    matches!(
-        error.kind(),
-        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe | ErrorKind::NotConnected
-    )
+    matches!(error.kind(), ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe | ErrorKind::NotConnected)
 }
 
 pub(crate) fn not_a_stream() -> io::Error {
@@ -472,12 +469,8 @@ impl Engine {
         }
         self.ready.clear();
         self.ready.extend(self.events.iter().map(|event| {
-            let readiness = Readiness {
-                readable: event.is_readable(),
-                writable: event.is_writable(),
-                read_closed: event.is_read_closed(),
-                failed: event.is_error(),
-            };
+            let readiness =
+                Readiness { readable: event.is_readable(), writable: event.is_writable(), read_closed: event.is_read_closed(), failed: event.is_error() };
             (event.token().0, readiness)
         }));
         for index in 0..self.ready.len() {
@@ -507,8 +500,7 @@ impl Engine {
 
     fn accept(&mut self, token: usize) {
         loop {
-            let Some(Channel::Listener(ListenerChannel { listener: Some(listener), tls, .. })) = self.channels.get(token)
-            else {
+            let Some(Channel::Listener(ListenerChannel { listener: Some(listener), tls, .. })) = self.channels.get(token) else {
                 return;
             };
             let tls = tls.clone();
@@ -517,11 +509,7 @@ impl Engine {
                     let _ = connection.set_no_delay(true);
                     let entry = self.channels.vacant_entry();
                     let stream_token = entry.key();
-                    let registered = self.poll.registry().register(
-                        &mut connection,
-                        Token(stream_token),
-                        Interest::READABLE | Interest::WRITABLE,
-                    );
+                    let registered = self.poll.registry().register(&mut connection, Token(stream_token), Interest::READABLE | Interest::WRITABLE);
                     if let Err(error) = registered {
                         self.queue.push_back(Event::with(EventKind::AcceptError, token, errno(&error), 0));
                         continue;
@@ -535,8 +523,7 @@ impl Engine {
                 Err(error) if error.kind() == ErrorKind::WouldBlock => return,
                 Err(error) if matches!(error.kind(), ErrorKind::Interrupted | ErrorKind::ConnectionAborted) => {}
                 Err(error) => {
-                    let out_of_descriptors =
-                        matches!(error.raw_os_error(), Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM));
+                    let out_of_descriptors = matches!(error.raw_os_error(), Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM));
                     if out_of_descriptors && !self.accept_paused.contains(&token) {
                         self.accept_paused.push(token);
                         self.accept_retry_at.get_or_insert(Instant::now() + ACCEPT_RETRY_DELAY);
@@ -547,6 +534,4 @@ impl Engine {
             }
         }
     }
-
-
 }

@@ -223,12 +223,7 @@ mod tests {
     #[test]
     fn multi_byte_sequence_at_every_chunk_size() {
         let input = b"GET / HTTP/1.1\r\nHost: x\r\n\r\nbody\r\r\n\r\n\r";
-        check_every_chunk_size(
-            Delimiter::Sequence(b"\r\n\r\n".to_vec()),
-            input,
-            &[b"GET / HTTP/1.1\r\nHost: x", b"body\r"],
-            b"\r",
-        );
+        check_every_chunk_size(Delimiter::Sequence(b"\r\n\r\n".to_vec()), input, &[b"GET / HTTP/1.1\r\nHost: x", b"body\r"], b"\r");
     }
 
     #[test]
@@ -271,10 +266,8 @@ mod tests {
 
     #[test]
     fn little_endian_unsigned_length_fields() {
-        let layout = Delimiter::Records(vec![RecordSegment {
-            fixed: 5,
-            length_field: Some(LengthField { offset: 1, size: 4, little_endian: true, signed: false }),
-        }]);
+        let layout =
+            Delimiter::Records(vec![RecordSegment { fixed: 5, length_field: Some(LengthField { offset: 1, size: 4, little_endian: true, signed: false }) }]);
         let input = b"Z\x02\x00\x00\x00hiZ\x00\x00\x00\x00";
         check_every_chunk_size(layout, input, &[b"Z\x02\x00\x00\x00hi", b"Z\x00\x00\x00\x00"], b"");
     }

@@ -15,8 +15,8 @@ mod framing;
 mod outgoing;
 mod socket;
 mod stream_io;
-mod timers;
 pub mod timer_wheel;
+mod timers;
 mod tls;
 
 pub use address::SocketAddress;

@@ -10,10 +10,10 @@ use mio::{Interest, Token};
 
 use crate::address::SocketAddress;
 use crate::channel::{Channel, StreamChannel, StreamState, OUTGOING_HIGH_WATER};
-use crate::tls::{TlsConfig, TlsFailure, TlsOptionError, TlsProgress, TlsSession};
 use crate::engine::{errno, is_disconnect, not_a_stream, not_open, Engine, Readiness};
 use crate::event::{Event, EventKind};
 use crate::socket::Connection;
+use crate::tls::{TlsConfig, TlsFailure, TlsOptionError, TlsProgress, TlsSession};
 
 /// Bytes a graceful close reads and discards so that the kernel sends a FIN, not a reset.
 const CLOSE_DRAIN_LIMIT: usize = 1 << 20;
@@ -459,5 +459,4 @@ impl Engine {
             _ => None,
         }
     }
-
 }

@@ -69,10 +69,7 @@ struct List {
     tail: u32,
 }
 
-const EMPTY_LIST: List = List {
-    head: NIL,
-    tail: NIL,
-};
+const EMPTY_LIST: List = List { head: NIL, tail: NIL };
 
 /// Hierarchical timer wheel with 1 ms ticks, O(1) insert and O(1) cancel.
 ///
@@ -148,19 +145,8 @@ impl TimerWheel {
         let seq = self.next_seq;
         self.next_seq += 1;
         let index = if self.free_head == NIL {
-            let index = u32::try_from(self.entries.len())
-                .ok()
-                .filter(|&i| i != NIL)
-                .expect("timer wheel: too many timers");
-            self.entries.push(Entry {
-                deadline,
-                seq,
-                value,
-                generation: 0,
-                prev: NIL,
-                next: NIL,
-                list: FREE,
-            });
+            let index = u32::try_from(self.entries.len()).ok().filter(|&i| i != NIL).expect("timer wheel: too many timers");
+            self.entries.push(Entry { deadline, seq, value, generation: 0, prev: NIL, next: NIL, list: FREE });
             index
         } else {
             let index = self.free_head;
@@ -173,10 +159,7 @@ impl TimerWheel {
         };
         self.len += 1;
         self.place(index);
-        TimerKey {
-            index,
-            generation: self.entries[index as usize].generation,
-        }
+        TimerKey { index, generation: self.entries[index as usize].generation }
     }
 
     /// Cancels the timer behind `key`.
@@ -332,9 +315,7 @@ impl TimerWheel {
 
     /// Removes entry `index` from its list, clearing occupancy if it empties.
     fn unlink(&mut self, index: u32) {
-        let Entry {
-            prev, next, list, ..
-        } = self.entries[index as usize];
+        let Entry { prev, next, list, .. } = self.entries[index as usize];
         if prev == NIL {
             self.lists[list as usize].head = next;
         } else {
@@ -371,10 +352,7 @@ impl Default for TimerWheel {
 
 impl fmt::Debug for TimerWheel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TimerWheel")
-            .field("now", &self.elapsed)
-            .field("len", &self.len)
-            .finish_non_exhaustive()
+        f.debug_struct("TimerWheel").field("now", &self.elapsed).field("len", &self.len).finish_non_exhaustive()
     }
 }
 
@@ -534,14 +512,7 @@ mod tests {
     fn far_future_deadlines_fire() {
         let mut wheel = TimerWheel::new();
         const SPAN: u64 = 1 << 36; // range of the six levels
-        let deadlines = [
-            SPAN << 4,
-            SPAN + 1,
-            SPAN << 1,
-            (1 << 50) + 3,
-            u64::MAX,
-            SPAN,
-        ];
+        let deadlines = [SPAN << 4, SPAN + 1, SPAN << 1, (1 << 50) + 3, u64::MAX, SPAN];
         for (i, &d) in deadlines.iter().enumerate() {
             wheel.insert(d, i as u32);
         }
@@ -628,10 +599,7 @@ mod tests {
         let elapsed = start.elapsed();
         eprintln!("1M timers (insert, 10% cancel, fire): {elapsed:?}");
         assert!(wheel.is_empty());
-        let expected: Vec<u32> = reference_order(&deadlines)
-            .into_iter()
-            .filter(|&i| !cancelled(i))
-            .collect();
+        let expected: Vec<u32> = reference_order(&deadlines).into_iter().filter(|&i| !cancelled(i)).collect();
         assert_eq!(fired, expected);
     }
 }

@@ -10,7 +10,10 @@ use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvi
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::server::WebPkiClientVerifier;
-use rustls::{CertificateError, ClientConfig, InvalidMessage, ClientConnection, DigitallySignedStruct, Error, RootCertStore, ServerConfig, ServerConnection, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, Error, InvalidMessage, RootCertStore, ServerConfig, ServerConnection,
+    SignatureScheme,
+};
 
 use crate::byte_queue::ByteQueue;
 use crate::outgoing::Outgoing;
@@ -251,11 +254,7 @@ pub(crate) struct TlsSession {
 
 impl std::fmt::Debug for TlsSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TlsSession")
-            .field("handshaking", &self.handshaking)
-            .field("failure", &self.failure)
-            .field("backlog", &self.backlog.len())
-            .finish()
+        f.debug_struct("TlsSession").field("handshaking", &self.handshaking).field("failure", &self.failure).field("backlog", &self.backlog.len()).finish()
     }
 }
 

@@ -14,11 +14,7 @@ use support::*;
 const CLIENTS: usize = 6;
 
 fn highest_open_fd() -> i32 {
-    std::fs::read_dir("/proc/self/fd")
-        .unwrap()
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .max()
-        .unwrap()
+    std::fs::read_dir("/proc/self/fd").unwrap().filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok()).max().unwrap()
 }
 
 /// Six clients wait in the backlog; the process may open only two more

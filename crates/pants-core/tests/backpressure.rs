@@ -161,4 +161,3 @@ fn a_peer_that_never_reads_cannot_grow_our_buffers_without_bound() {
     let bound = pants_core::OUTGOING_HIGH_WATER + 2 * pants_core::DEFAULT_BUFFER_SIZE + (1 << 17);
     assert!(most_pending <= bound, "buffered {most_pending} bytes, more than {bound}");
 }
-

@@ -178,4 +178,3 @@ fn hangup_arrives_after_a_large_upload_and_half_close() {
     assert!(closed, "the whole upload was echoed, but no Hangup (so no close) within 3 s of the half-close");
     assert_same_bytes(&peer.join().unwrap(), &expected, "echo");
 }
-

@@ -236,4 +236,3 @@ fn external_framing_with_peek_and_consume() {
     assert_eq!(engine.peek_input(server, &mut tiny), Err(2), "peek says how much room it needs");
     drop(peer.join().unwrap());
 }
-

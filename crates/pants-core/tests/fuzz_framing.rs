@@ -73,10 +73,7 @@ fn reference_frame(delimiter: &Delimiter, buf: &[u8]) -> Option<(usize, usize)> 
     match delimiter {
         Delimiter::Chunk => (!buf.is_empty()).then_some((buf.len(), buf.len())),
         Delimiter::Count(count) => (buf.len() >= *count).then_some((*count, *count)),
-        Delimiter::Sequence(sequence) => buf
-            .windows(sequence.len())
-            .position(|window| window == sequence.as_slice())
-            .map(|at| (at, at + sequence.len())),
+        Delimiter::Sequence(sequence) => buf.windows(sequence.len()).position(|window| window == sequence.as_slice()).map(|at| (at, at + sequence.len())),
         Delimiter::External => None,
         Delimiter::Records(segments) => reference_record(segments, buf).map(|len| (len, len)),
     }
@@ -197,11 +194,7 @@ fn record_bytes() -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn delimiters() -> impl Strategy<Value = Delimiter> {
-    prop_oneof![
-        (1usize..40).prop_map(Delimiter::Count),
-        sequences().prop_map(Delimiter::Sequence),
-        record_layouts().prop_map(Delimiter::Records),
-    ]
+    prop_oneof![(1usize..40).prop_map(Delimiter::Count), sequences().prop_map(Delimiter::Sequence), record_layouts().prop_map(Delimiter::Records),]
 }
 
 fn run<S: Strategy>(strategy: S, test: impl Fn(S::Value) -> Result<(), TestCaseError>) {
@@ -216,9 +209,7 @@ fn run<S: Strategy>(strategy: S, test: impl Fn(S::Value) -> Result<(), TestCaseE
 
 #[test]
 fn count_framing_matches_the_reference_at_every_chunking() {
-    run((1usize..300, bytes_from(ALPHABET, 2_000), chunkings()), |(count, input, chunks)| {
-        check(&[Delimiter::Count(count)], &input, &chunks, None)
-    });
+    run((1usize..300, bytes_from(ALPHABET, 2_000), chunkings()), |(count, input, chunks)| check(&[Delimiter::Count(count)], &input, &chunks, None));
 }
 
 #[test]
@@ -230,23 +221,17 @@ fn sequence_framing_matches_the_reference_at_every_chunking() {
 
 #[test]
 fn record_framing_matches_the_reference_at_every_chunking() {
-    run((record_layouts(), record_bytes(), chunkings()), |(layout, input, chunks)| {
-        check(&[Delimiter::Records(layout)], &input, &chunks, None)
-    });
+    run((record_layouts(), record_bytes(), chunkings()), |(layout, input, chunks)| check(&[Delimiter::Records(layout)], &input, &chunks, None));
 }
 
 #[test]
 fn switching_delimiters_after_each_frame_matches_the_reference() {
-    run((prop::collection::vec(delimiters(), 1..8), record_bytes(), chunkings()), |(delimiters, input, chunks)| {
-        check(&delimiters, &input, &chunks, None)
-    });
+    run((prop::collection::vec(delimiters(), 1..8), record_bytes(), chunkings()), |(delimiters, input, chunks)| check(&delimiters, &input, &chunks, None));
 }
 
 #[test]
 fn arbitrary_bytes_never_panic_any_framer() {
-    run((delimiters(), prop::collection::vec(any::<u8>(), 0..600), chunkings()), |(delimiter, input, chunks)| {
-        check(&[delimiter], &input, &chunks, None)
-    });
+    run((delimiters(), prop::collection::vec(any::<u8>(), 0..600), chunkings()), |(delimiter, input, chunks)| check(&[delimiter], &input, &chunks, None));
 }
 
 /// `Chunk` frames depend on how the bytes arrive: each piece fed is one frame.

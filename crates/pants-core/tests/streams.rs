@@ -159,9 +159,7 @@ fn unix_socket_listener_echoes_to_a_std_client() {
     let payload = pattern(7, 512 * 1024);
     let expected = payload.clone();
     let client_path = path.clone();
-    let peer = thread::spawn(move || {
-        write_and_read(std_unix_client(&client_path), payload, false, Some(512 * 1024))
-    });
+    let peer = thread::spawn(move || write_and_read(std_unix_client(&client_path), payload, false, Some(512 * 1024)));
     let server = serve_echo(&mut engine, "512 KiB echoed over a UNIX socket", listener, expected.len(), &peer, |_, _| {});
     let received = peer.join().expect("client thread");
     assert_same_bytes(&received, &expected, "UNIX echo");
@@ -225,7 +223,6 @@ fn released_tokens_are_reused_without_crossing_streams() {
     assert_eq!(seen_tokens.len(), 1, "the released token is reused: {seen_tokens:?}");
     assert_eq!(engine.channel_count(), 1);
 }
-
 
 /// Large writes go to the socket at once when nothing waits, small ones are
 /// buffered until the flush: mixed in every order, the peer still gets the

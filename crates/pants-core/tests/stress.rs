@@ -178,10 +178,7 @@ impl Side {
                 self.set_role(event.token, Role::Free);
                 self.closed += 1;
             }
-            _ => panic!(
-                "unexpected event {event:?} for a {role:?} (issued {}, connected {}, accepted {})",
-                self.issued, self.connected, self.accepted
-            ),
+            _ => panic!("unexpected event {event:?} for a {role:?} (issued {}, connected {}, accepted {})", self.issued, self.connected, self.accepted),
         }
     }
 
@@ -201,8 +198,7 @@ impl Side {
 
     /// Every connection of this side is open.
     fn all_open(&self) -> bool {
-        (!self.has_clients() || self.connected == self.connections)
-            && (!self.has_servers() || self.accepted == self.connections)
+        (!self.has_clients() || self.connected == self.connections) && (!self.has_servers() || self.accepted == self.connections)
     }
 
     /// Every client writes its payload.

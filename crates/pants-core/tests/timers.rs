@@ -102,4 +102,3 @@ fn next_timer_delay_is_sane() {
     assert!(engine.cancel_timer(2));
     assert_eq!(engine.next_timer_delay(), None);
 }
-

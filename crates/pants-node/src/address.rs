@@ -21,30 +21,15 @@ pub struct AddressInfo {
 impl From<SocketAddress> for AddressInfo {
     fn from(address: SocketAddress) -> Self {
         match address {
-            SocketAddress::Inet(SocketAddr::V4(v4)) => Self {
-                host: v4.ip().to_string(),
-                port: v4.port().into(),
-                flowinfo: 0,
-                scope_id: 0,
-                ipv6: false,
-                path: None,
-            },
-            SocketAddress::Inet(SocketAddr::V6(v6)) => Self {
-                host: v6.ip().to_string(),
-                port: v6.port().into(),
-                flowinfo: v6.flowinfo(),
-                scope_id: v6.scope_id(),
-                ipv6: true,
-                path: None,
-            },
-            SocketAddress::Unix(path) => Self {
-                host: String::new(),
-                port: 0,
-                flowinfo: 0,
-                scope_id: 0,
-                ipv6: false,
-                path: Some(path.to_string_lossy().into_owned()),
-            },
+            SocketAddress::Inet(SocketAddr::V4(v4)) => {
+                Self { host: v4.ip().to_string(), port: v4.port().into(), flowinfo: 0, scope_id: 0, ipv6: false, path: None }
+            }
+            SocketAddress::Inet(SocketAddr::V6(v6)) => {
+                Self { host: v6.ip().to_string(), port: v6.port().into(), flowinfo: v6.flowinfo(), scope_id: v6.scope_id(), ipv6: true, path: None }
+            }
+            SocketAddress::Unix(path) => {
+                Self { host: String::new(), port: 0, flowinfo: 0, scope_id: 0, ipv6: false, path: Some(path.to_string_lossy().into_owned()) }
+            }
         }
     }
 }

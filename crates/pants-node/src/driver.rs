@@ -115,54 +115,28 @@ impl Driver {
             let mut event_loop = ptr::null_mut();
             check(sys::napi_get_uv_event_loop(env, &mut event_loop))?;
             let fd = self.engine.borrow().poll_fd();
-            let hook = LoopHook::new(
-                event_loop.cast(),
-                fd,
-                wake,
-                self as *const Self as *const c_void,
-            )
-            .map_err(|error| napi::Error::from_reason(error.to_string()))?;
+            let hook = LoopHook::new(event_loop.cast(), fd, wake, self as *const Self as *const c_void)
+                .map_err(|error| napi::Error::from_reason(error.to_string()))?;
             *self.hook.borrow_mut() = Some(hook);
             let context = self as *const Self as *mut c_void;
             check(sys::napi_add_env_cleanup_hook(env, Some(on_env_cleanup), context))?;
             self.cleanup_env.set(Some(env));
         }
         let mut function_ref = ptr::null_mut();
-        check(sys::napi_create_reference(
-            env,
-            function,
-            1,
-            &mut function_ref,
-        ))?;
+        check(sys::napi_create_reference(env, function, 1, &mut function_ref))?;
         let mut resource = ptr::null_mut();
         check(sys::napi_create_object(env, &mut resource))?;
         let mut resource_ref = ptr::null_mut();
-        check(sys::napi_create_reference(
-            env,
-            resource,
-            1,
-            &mut resource_ref,
-        ))?;
+        check(sys::napi_create_reference(env, resource, 1, &mut resource_ref))?;
         let mut name = ptr::null_mut();
         let label = "pants:engine";
-        check(sys::napi_create_string_utf8(
-            env,
-            label.as_ptr().cast(),
-            label.len() as isize,
-            &mut name,
-        ))?;
+        check(sys::napi_create_string_utf8(env, label.as_ptr().cast(), label.len() as isize, &mut name))?;
         let mut context = ptr::null_mut();
         check(sys::napi_async_init(env, resource, name, &mut context))?;
-        self.iteration.set(Some(JsIteration {
-            env,
-            function: function_ref,
-            resource: resource_ref,
-            context,
-        }));
+        self.iteration.set(Some(JsIteration { env, function: function_ref, resource: resource_ref, context }));
         let hook = self.hook.borrow();
         let hook = hook.as_ref().expect("created above");
-        hook.start()
-            .map_err(|error| napi::Error::from_reason(error.to_string()))?;
+        hook.start().map_err(|error| napi::Error::from_reason(error.to_string()))?;
         hook.arm(0);
         Ok(())
     }
@@ -199,11 +173,7 @@ impl Driver {
         };
         if self.running() {
             let engine = self.engine.borrow();
-            let delay = if engine.has_pending() || self.woken.get() {
-                0.0
-            } else {
-                engine.next_timer_delay().map_or(delay, |timer| delay.min(timer as f64))
-            };
+            let delay = if engine.has_pending() || self.woken.get() { 0.0 } else { engine.next_timer_delay().map_or(delay, |timer| delay.min(timer as f64)) };
             drop(engine);
             if let Some(hook) = self.hook.borrow().as_ref() {
                 hook.arm(delay.max(0.0).ceil() as u64);
@@ -228,9 +198,7 @@ fn check(status: sys::napi_status) -> napi::Result<()> {
     if status == sys::Status::napi_ok {
         Ok(())
     } else {
-        Err(napi::Error::from_reason(format!(
-            "N-API call failed with status {status}"
-        )))
+        Err(napi::Error::from_reason(format!("N-API call failed with status {status}")))
     }
 }
 
@@ -247,15 +215,7 @@ unsafe fn call(iteration: JsIteration) -> Option<f64> {
     sys::napi_get_reference_value(env, iteration.function, &mut function);
     sys::napi_get_reference_value(env, iteration.resource, &mut resource);
     let mut result = ptr::null_mut();
-    let status = sys::napi_make_callback(
-        env,
-        iteration.context,
-        resource,
-        function,
-        0,
-        ptr::null(),
-        &mut result,
-    );
+    let status = sys::napi_make_callback(env, iteration.context, resource, function, 0, ptr::null(), &mut result);
     let mut delay = 0.0;
     let can_run = status == sys::Status::napi_ok;
     if can_run {

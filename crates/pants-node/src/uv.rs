@@ -33,12 +33,7 @@ extern "C" {
     fn uv_poll_start(handle: *mut uv_handle_t, events: c_int, callback: PollCallback) -> c_int;
     fn uv_poll_stop(handle: *mut uv_handle_t) -> c_int;
     fn uv_timer_init(event_loop: *mut uv_loop_t, handle: *mut uv_handle_t) -> c_int;
-    fn uv_timer_start(
-        handle: *mut uv_handle_t,
-        callback: TimerCallback,
-        timeout: u64,
-        repeat: u64,
-    ) -> c_int;
+    fn uv_timer_start(handle: *mut uv_handle_t, callback: TimerCallback, timeout: u64, repeat: u64) -> c_int;
     fn uv_timer_stop(handle: *mut uv_handle_t) -> c_int;
     fn uv_close(handle: *mut uv_handle_t, callback: CloseCallback);
     fn uv_idle_init(event_loop: *mut uv_loop_t, handle: *mut uv_handle_t) -> c_int;
@@ -78,10 +73,7 @@ unsafe fn release(handle: *mut uv_handle_t, kind: c_int) {
         drop(Box::from_raw(target));
     }
     let words = uv_handle_size(kind).div_ceil(8);
-    drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(
-        handle as *mut u64,
-        words,
-    )));
+    drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(handle as *mut u64, words)));
 }
 
 unsafe extern "C" fn release_poll(handle: *mut uv_handle_t) {
@@ -116,9 +108,7 @@ fn check(code: c_int, what: &str) -> std::io::Result<()> {
     if code == 0 {
         Ok(())
     } else {
-        Err(std::io::Error::other(format!(
-            "{what} failed with libuv error {code}"
-        )))
+        Err(std::io::Error::other(format!("{what} failed with libuv error {code}")))
     }
 }
 
@@ -128,12 +118,7 @@ impl LoopHook {
     /// # Safety
     /// `event_loop` is the current thread's libuv loop and `context` stays
     /// valid until the hook is dropped.
-    pub unsafe fn new(
-        event_loop: *mut uv_loop_t,
-        fd: RawFd,
-        wake: WakeFn,
-        context: *const c_void,
-    ) -> std::io::Result<Self> {
+    pub unsafe fn new(event_loop: *mut uv_loop_t, fd: RawFd, wake: WakeFn, context: *const c_void) -> std::io::Result<Self> {
         let poll = allocate(UV_POLL);
         let timer = allocate(UV_TIMER);
         let idle = allocate(UV_IDLE);
@@ -148,10 +133,7 @@ impl LoopHook {
 
     /// Starts watching the poller fd.
     pub fn start(&self) -> std::io::Result<()> {
-        check(
-            unsafe { uv_poll_start(self.poll, UV_READABLE, on_poll) },
-            "uv_poll_start",
-        )
+        check(unsafe { uv_poll_start(self.poll, UV_READABLE, on_poll) }, "uv_poll_start")
     }
 
     /// Wakes once after `delay_ms` (0: on the loop's next turn), replacing

@@ -25,8 +25,7 @@ fn main() -> io::Result<()> {
     let line = std::env::args().any(|arg| arg == "--line");
     let mut poll = Poll::new()?;
     let mut listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
-    poll.registry()
-        .register(&mut listener, LISTENER, Interest::READABLE)?;
+    poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
     println!("{}", listener.local_addr()?.port());
     let mut clients: HashMap<usize, Client> = HashMap::new();
     let mut next = 0usize;
@@ -43,19 +42,8 @@ fn main() -> io::Result<()> {
             if event.token() == LISTENER {
                 while let Ok((mut socket, _)) = listener.accept() {
                     socket.set_nodelay(true)?;
-                    poll.registry().register(
-                        &mut socket,
-                        Token(next),
-                        Interest::READABLE | Interest::WRITABLE,
-                    )?;
-                    clients.insert(
-                        next,
-                        Client {
-                            socket,
-                            out: Vec::new(),
-                            partial: Vec::new(),
-                        },
-                    );
+                    poll.registry().register(&mut socket, Token(next), Interest::READABLE | Interest::WRITABLE)?;
+                    clients.insert(next, Client { socket, out: Vec::new(), partial: Vec::new() });
                     next += 1;
                 }
                 continue;

@@ -51,10 +51,7 @@ where
             return;
         }
         if start.elapsed() > timeout {
-            panic!(
-                "timed out after {:?} ({iterations} iterations) waiting for: {what}; last batch: {batch:?}",
-                start.elapsed()
-            );
+            panic!("timed out after {:?} ({iterations} iterations) waiting for: {what}; last batch: {batch:?}", start.elapsed());
         }
     }
 }

@@ -22,7 +22,10 @@ fn with_inet(engine: u32, host: &str, port: u32, flowinfo: u32, scope_id: u32, o
     }
 }
 
-/// Binds and listens on an IP address; the token, or `-errno`.
+/// Binds and listens on an IP address; the token, or `-errno`. (Its
+/// arguments are the JavaScript call's, one by one: no options object to
+/// convert on a call made once per server.)
+#[allow(clippy::too_many_arguments)]
 #[napi]
 pub fn listen(engine: u32, host: String, port: u32, flowinfo: u32, scope_id: u32, backlog: i32, v6_only: bool, reuse_port: bool) -> Result<i32> {
     let options = ListenOptions { backlog, v6_only, reuse_port };

@@ -92,15 +92,7 @@ impl Call {
         let mut actual = 0;
         let mut length = 0;
         let mut data = ptr::null_mut();
-        let status = sys::napi_get_typedarray_info(
-            self.env,
-            self.args[index],
-            &mut actual,
-            &mut length,
-            &mut data,
-            ptr::null_mut(),
-            ptr::null_mut(),
-        );
+        let status = sys::napi_get_typedarray_info(self.env, self.args[index], &mut actual, &mut length, &mut data, ptr::null_mut(), ptr::null_mut());
         if status != sys::Status::napi_ok || actual != kind {
             return Err(Thrown::Type(expected));
         }
@@ -131,8 +123,7 @@ impl Call {
     /// Runs `body`, turning its result into a JavaScript value or exception.
     fn finish(self, body: impl FnOnce(&Call) -> Result<Value, Thrown>) -> sys::napi_value {
         let env = self.env;
-        let outcome = catch_unwind(AssertUnwindSafe(|| body(&self)))
-            .unwrap_or_else(|_| Err(Thrown::Error("internal error in the Pants engine".to_owned())));
+        let outcome = catch_unwind(AssertUnwindSafe(|| body(&self))).unwrap_or_else(|_| Err(Thrown::Error("internal error in the Pants engine".to_owned())));
         let mut result = ptr::null_mut();
         unsafe {
             match outcome {
@@ -306,9 +297,8 @@ pub fn export_hot_functions(exports: Object, env: Env) -> napi::Result<()> {
     ];
     for (name, callback) in functions {
         let mut function = ptr::null_mut();
-        let created = unsafe {
-            sys::napi_create_function(env.raw(), name.as_ptr(), name.count_bytes() as isize, Some(callback), ptr::null_mut(), &mut function)
-        };
+        let created =
+            unsafe { sys::napi_create_function(env.raw(), name.as_ptr(), name.count_bytes() as isize, Some(callback), ptr::null_mut(), &mut function) };
         let set = unsafe { sys::napi_set_named_property(env.raw(), exports.raw(), name.as_ptr(), function) };
         if created != sys::Status::napi_ok || set != sys::Status::napi_ok {
             return Err(napi::Error::from_reason(format!("could not export {}", name.to_string_lossy())));
