@@ -60,7 +60,10 @@ test('callback(fn, ...args) runs once with its arguments', async (t) => {
   const engine = startedEngine(t);
   const calls: unknown[][] = [];
   engine.callback((...args: unknown[]) => calls.push(args), 1, 'two');
-  await new Promise((resolve) => setTimeout(resolve, 30));
+  // Two deferreds later the callback must have run, and only once.
+  const later = signal();
+  engine.defer(0.01, () => engine.defer(0.01, () => later.resolve()));
+  await later.promise;
   t.deepEqual(calls, [[1, 'two']]);
 });
 
@@ -126,8 +129,14 @@ test('a cancelled deferred never runs; cancelling twice or after it ran is a no-
   timer();
   timer.cancel();
   let ranOther = 0;
-  const other = engine.defer(0.005, () => (ranOther += 1));
-  await new Promise((resolve) => setTimeout(resolve, 40));
+  const otherRan = signal();
+  const other = engine.defer(0.005, () => {
+    ranOther += 1;
+    otherRan.resolve();
+  });
+  await otherRan.promise;
+  // Past the cancelled deferred's due time too.
+  await new Promise<void>((resolve) => engine.defer(0.02, resolve));
   other();
   other();
   t.false(ran);
@@ -202,6 +211,28 @@ test('poll() waits no longer than the next deferred', (t) => {
   const elapsed = firedAt - start;
   t.true(firedAt > 0);
   t.true(elapsed >= 19 && elapsed < 100, `fired after ${elapsed} ms`);
+});
+
+test('a deferred scheduled between polls is due latestPollTime + delay, as with libuv loop time', (t) => {
+  const engine = new Engine();
+  let fired = 0;
+  engine.poll(0.03); // waits 30 ms for I/O that does not come
+  const scheduledAt = Date.now();
+  engine.defer(0.03, () => (fired += 1));
+  // Engine time is the latest iteration's start, 30 ms ago: the deferred is
+  // due when the next iteration starts, before it waits for I/O.
+  engine.poll(0);
+  t.is(fired, 1, `not run by the next poll (${Date.now() - scheduledAt} ms later)`);
+});
+
+test("under start(), a deferred scheduled from a Node callback counts from the time Node's loop woke", async (t) => {
+  const engine = startedEngine(t);
+  // Idle, the engine iterates every 0.2 s: at 120 ms its latest iteration is old.
+  await new Promise((resolve) => setTimeout(resolve, 120));
+  const scheduledAt = performance.now();
+  const elapsed = await new Promise<number>((resolve) => engine.defer(0.05, () => resolve(performance.now() - scheduledAt)));
+  t.true(elapsed >= 48, `fired ${elapsed.toFixed(1)} ms after it was scheduled with a delay of 50 ms`);
+  t.true(Math.abs(engine.latestPollTime - Date.now() / 1000) < 1);
 });
 
 test('latestPollTime is wall-clock seconds of the latest iteration', async (t) => {

@@ -31,6 +31,11 @@ function toMilliseconds(seconds: number): number {
   return Math.max(1, Math.ceil(seconds * 1000 - 1e-6));
 }
 
+/** The index of an engine timer key: its id in expired lists (the key's low 32 bits). */
+function timerIndex(key: number): number {
+  return key % 2 ** 32;
+}
+
 /** Logs an exception thrown by a timer's function, or the rejection of the promise it returned. */
 function logTimerError(error: unknown): void {
   Engine.logger.error('Exception in a timer callback:', error);
@@ -70,8 +75,6 @@ export class Engine {
     return (globalEngine ??= new Engine());
   }
 
-  /** Wall-clock seconds (epoch, float) at the start of the latest iteration. */
-  latestPollTime = Date.now() / 1000;
 
   /** Keeps the native engine alive as long as this engine. */
   readonly #owner: NativeEngine = new native.NativeEngine();
@@ -82,14 +85,12 @@ export class Engine {
   readonly #expired = new Uint32Array(TIMER_BATCH);
   #callbacks: IterationEntry[] = [];
   #loops: IterationEntry[] = [];
-  /** Pending deferreds and cycles by timer id: a bare function is a deferred without arguments. */
+  /**
+   * Pending deferreds and cycles by the index of their engine timer key (the
+   * engine allocates the indices; see `Engine::take_expired_timers`): a bare
+   * function is a deferred without arguments.
+   */
   readonly #timers: (TimerFunction | TimedEntry | undefined)[] = [];
-  /** Bumped when a timer id is freed, so a stale Timer cannot cancel the id's next timer. */
-  #generations = new Uint32Array(1024);
-  readonly #freeTimerIds: number[] = [];
-  /** Timer ids freed while expired ids are being run: reused only afterwards. */
-  readonly #heldTimerIds: number[] = [];
-  #runningTimers = false;
   #inIteration = false;
   #pollTimeoutMs = 200;
   #run: { promise: Promise<void>; resolve: () => void } | undefined;
@@ -100,6 +101,16 @@ export class Engine {
    * running several loops on one thread.
    */
   constructor() {}
+
+  /**
+   * Wall-clock seconds (epoch, float) at the start of the latest iteration:
+   * engine time, which timers count from. Outside an iteration of a started
+   * engine it moves on whenever Node's loop has turned since (as Node's
+   * own timers count from its loop's time).
+   */
+  get latestPollTime(): number {
+    return native.latestPollTime(this.#id);
+  }
 
   /** The native engine's id, for the native functions. @internal */
   get [kNative](): number {
@@ -209,9 +220,8 @@ export class Engine {
   }
 
   /**
-   * Runs `fn(...args)` once, `delay` seconds from engine time: the
-   * `latestPollTime` of the current iteration when called from engine
-   * callbacks, now when called from elsewhere. `RangeError` unless `delay`
+   * Runs `fn(...args)` once, due `delay` seconds after `latestPollTime`
+   * (engine time, as libuv's cached loop time). `RangeError` unless `delay`
    * is positive and finite.
    */
   defer<A extends unknown[]>(delay: number, fn: (...args: A) => unknown, ...args: A): Timer {
@@ -229,30 +239,22 @@ export class Engine {
   }
 
   #schedule(delayMs: number, intervalMs: number, fn: TimerFunction, args: unknown[]): Timer {
-    const id = this.#freeTimerIds.pop() ?? this.#timers.length;
-    // Most deferreds are a bare function: then that is all a pending one keeps.
-    this.#timers[id] = intervalMs === 0 && args.length === 0 ? fn : { fn, args, intervalMs };
-    if (id >= this.#generations.length) {
-      const generations = new Uint32Array(this.#generations.length * 2);
-      generations.set(this.#generations);
-      this.#generations = generations;
-    }
-    const generation = this.#generations[id];
-    native.scheduleTimer(this.#id, delayMs, id);
+    const key = native.scheduleTimer(this.#id, delayMs);
     this.#wakeIfIdle();
-    return makeTimer(() => this.#cancelTimer(id, generation));
+    // Most deferreds are a bare function: then that is all a pending one keeps.
+    if (intervalMs === 0 && args.length === 0) {
+      this.#timers[timerIndex(key)] = fn;
+      return makeTimer(() => this.#cancelTimer(key));
+    }
+    const entry: TimedEntry = { fn, args, intervalMs, key };
+    this.#timers[timerIndex(key)] = entry;
+    // A cycle's key changes each time it is scheduled again.
+    return makeTimer(() => this.#cancelTimer(entry.key));
   }
 
-  #cancelTimer(id: number, generation: number): void {
-    if (this.#generations[id] !== generation) return; // it ran, or was cancelled, already
-    native.cancelTimer(this.#id, id);
-    this.#releaseTimerId(id);
-  }
-
-  #releaseTimerId(id: number): void {
-    this.#timers[id] = undefined;
-    this.#generations[id]++;
-    (this.#runningTimers ? this.#heldTimerIds : this.#freeTimerIds).push(id);
+  #cancelTimer(key: number): void {
+    // False for a key that ran (and was not scheduled again) or was cancelled.
+    if (native.cancelTimer(this.#id, key)) this.#timers[timerIndex(key)] = undefined;
   }
 
   /** Outside an iteration, make the running engine look at its timers and queues again. */
@@ -261,17 +263,18 @@ export class Engine {
   }
 
   /**
-   * One iteration; returns the longest delay in ms after which the next one
-   * is wanted. The last `takeEvents` call sends the writes of the I/O dispatch.
+   * One iteration up to the end of its I/O dispatch (the engine ends it:
+   * the driver after the callback scope closes, `poll()` itself); returns
+   * the longest delay in ms after which the next one is wanted.
    */
   #iterate(maxWaitMs: number): number {
     this.#inIteration = true;
     try {
-      this.latestPollTime = Date.now() / 1000;
       const expired = native.beginIteration(this.#id, this.#expired);
       this.#runCallbacks();
       if (expired > 0) this.#runTimers(expired);
-      const wait = maxWaitMs > 0 ? Math.min(maxWaitMs, this.#idleDelay()) : 0;
+      // The engine waits no longer than its next timer.
+      const wait = this.#callbacks.length > 0 || this.#loops.length > 0 ? 0 : maxWaitMs;
       let count = native.pollIo(this.#id, wait, this.#events);
       while (count > 0) {
         this.#dispatch(count);
@@ -280,15 +283,7 @@ export class Engine {
     } finally {
       this.#inIteration = false;
     }
-    // The driver shortens this to the next timer's delay.
     return this.#callbacks.length > 0 || this.#loops.length > 0 ? 0 : this.#pollTimeoutMs;
-  }
-
-  /** Milliseconds until something is due: 0 with callbacks or loops, Infinity with nothing. */
-  #idleDelay(): number {
-    if (this.#callbacks.length > 0 || this.#loops.length > 0) return 0;
-    const delay = native.nextTimerDelay(this.#id);
-    return delay < 0 ? Infinity : delay;
   }
 
   #runCallbacks(): void {
@@ -308,28 +303,24 @@ export class Engine {
 
   /** Runs the `count` due timers in the expired array, then any more the engine has. */
   #runTimers(count: number): void {
-    this.#runningTimers = true;
-    try {
-      for (; count > 0; count = native.takeExpiredTimers(this.#id, this.#expired)) {
-        for (let index = 0; index < count; index++) {
-          const id = this.#expired[index];
-          const timer = this.#timers[id];
-          // Cancelled by an earlier timer of this batch.
-          if (timer === undefined) continue;
-          if (typeof timer === 'function') {
-            this.#releaseTimerId(id);
-            this.#call(timer, undefined);
-          } else {
-            if (timer.intervalMs > 0) native.scheduleTimer(this.#id, timer.intervalMs, id);
-            else this.#releaseTimerId(id);
-            this.#call(timer.fn, timer.args);
+    const timers = this.#timers;
+    for (; count > 0; count = native.takeExpiredTimers(this.#id, this.#expired)) {
+      for (let index = 0; index < count; index++) {
+        const id = this.#expired[index];
+        const timer = timers[id];
+        // Cancelled by an earlier timer of this batch.
+        if (timer === undefined) continue;
+        timers[id] = undefined;
+        if (typeof timer === 'function') {
+          this.#call(timer, undefined);
+        } else {
+          if (timer.intervalMs > 0) {
+            timer.key = native.scheduleTimer(this.#id, timer.intervalMs);
+            timers[timerIndex(timer.key)] = timer;
           }
+          this.#call(timer.fn, timer.args);
         }
       }
-    } finally {
-      this.#runningTimers = false;
-      for (const id of this.#heldTimerIds) this.#freeTimerIds.push(id);
-      this.#heldTimerIds.length = 0;
     }
   }
 

@@ -47,10 +47,10 @@ export interface NativeFunctions {
   endIteration(engine: number): void;
   pollIo(engine: number, timeoutMs: number, out: Int32Array): number;
   takeEvents(engine: number, out: Int32Array): number;
-  scheduleTimer(engine: number, delayMs: number, id: number): void;
-  cancelTimer(engine: number, id: number): boolean;
+  scheduleTimer(engine: number, delayMs: number): number;
+  cancelTimer(engine: number, key: number): boolean;
+  latestPollTime(engine: number): number;
   takeExpiredTimers(engine: number, out: Uint32Array): number;
-  nextTimerDelay(engine: number): number;
   timerCount(engine: number): number;
   stats(engine: number): [channels: number, timers: number, bytesIn: number, bytesOut: number, iterations: number];
   channelCount(engine: number): number;

@@ -35,4 +35,6 @@ export interface TimedEntry {
   args: unknown[];
   /** Milliseconds between runs of a cycle; 0 for a deferred. */
   intervalMs: number;
+  /** Its engine timer key (a cycle gets a new one each time it is scheduled again). */
+  key: number;
 }

@@ -310,7 +310,7 @@ impl Engine {
         Ok(token)
     }
 
-    /// Queues a packet to `peer`; it is sent by [`Engine::flush_dirty`]. A
+    /// Queues a packet to `peer`; it is sent at the end of the dispatch (at once outside an iteration). A
     /// datagram channel that is not bound yet is bound to an ephemeral port.
     pub fn send_datagram(&mut self, token: usize, peer: SocketAddr, bytes: &[u8]) -> io::Result<()> {
         let Some(Channel::Datagram(datagram)) = self.channels.get_mut(token) else {
@@ -320,10 +320,7 @@ impl Engine {
             return Err(io::Error::from_raw_os_error(libc::EBADF));
         }
         datagram.outbox.push_back((peer, bytes.to_vec()));
-        if !datagram.dirty {
-            datagram.dirty = true;
-            self.dirty.push(token);
-        }
+        self.mark_dirty(token);
         Ok(())
     }
 
@@ -439,10 +436,7 @@ impl Engine {
         }
         if flush && !datagram.outbox.is_empty() {
             datagram.closing = true;
-            if !datagram.dirty {
-                datagram.dirty = true;
-                self.dirty.push(token);
-            }
+            self.mark_dirty(token);
         } else {
             self.close_datagram_now(token);
         }

@@ -1,16 +1,23 @@
 //! The engine: one `mio::Poll`, a slab of channels, an event queue and a timer wheel.
 //!
 //! The engine never calls user code. Its user (the Node binding, or a Rust
-//! program) drives it in iterations:
+//! program) drives it in iterations, and the engine keeps their rules:
 //!
-//! 1. [`Engine::begin_iteration`], then run the timers from
-//!    [`Engine::take_expired_timers`];
-//! 2. [`Engine::poll`] waits for readiness and does the I/O: accepts,
-//!    finishes connects, reads into each stream's buffer, sends;
+//! 1. [`Engine::begin_iteration`]: engine time becomes now, and writes are
+//!    corked from here on. Run the timers [`Engine::take_expired_timers`]
+//!    names;
+//! 2. [`Engine::poll_io`] waits for readiness (never past the next timer)
+//!    and does the I/O: accepts, finishes connects, reads into each
+//!    stream's buffer, sends;
 //! 3. [`Engine::next_event`] hands out what happened. On a `Read` event,
 //!    take frames with [`Engine::read_frame`] until there are none;
-//! 4. writes made meanwhile are buffered; [`Engine::flush_dirty`] sends them
-//!    all, one `write` per stream (corking).
+//! 4. [`Engine::end_io_dispatch`] sends everything written while the events
+//!    were handled, one `write` per stream (corking);
+//! 5. [`Engine::end_iteration`] sends what was written since, and says when
+//!    the next iteration is due.
+//!
+//! Outside an iteration, writes are sent at once, and
+//! [`Engine::needs_iteration`] tells the host loop when events wait for one.
 //!
 //! # Draining readiness
 //! Sockets are registered edge-triggered. A read that returns fewer bytes
@@ -72,13 +79,18 @@ pub struct Engine {
     pub(crate) ready: Vec<(usize, Readiness)>,
     pub(crate) channels: Slab<Channel>,
     pub(crate) queue: VecDeque<Event>,
-    /// Write events raised outside [`Engine::poll`] (by a flush from a
+    /// Write events raised outside [`Engine::poll_io`] (by a flush from a
     /// callback, or the end of a dispatch): queued by the next poll, so a
     /// stream that writes again from each `onWrite` cannot hold an
     /// iteration to itself.
     pub(crate) later: Vec<Event>,
-    /// True while [`Engine::poll`] does I/O.
+    /// True while [`Engine::poll_io`] does I/O.
     pub(crate) polling: bool,
+    /// Between [`Engine::begin_iteration`] and [`Engine::end_iteration`]:
+    /// writes are corked.
+    pub(crate) in_iteration: bool,
+    /// The host asked for another iteration soon ([`Engine::request_iteration`]).
+    pub(crate) iteration_requested: bool,
     /// Streams that stopped sending with the socket still writable, to
     /// give others a turn: the next poll sends on (see `Engine::send`).
     pub(crate) unfinished: Vec<usize>,
@@ -88,8 +100,9 @@ pub struct Engine {
     pub(crate) resumed: Vec<usize>,
     pub(crate) scratch: Box<[u8]>,
     pub(crate) timers: TimerWheel,
-    pub(crate) timer_keys: Vec<Option<TimerKey>>,
-    pub(crate) expired: Vec<u32>,
+    /// The timers the latest advance of the wheel fired, and how many of
+    /// them [`Engine::take_expired_timers`] has handed out.
+    pub(crate) expired: Vec<TimerKey>,
     pub(crate) expired_taken: usize,
     /// Listeners that stopped accepting for lack of descriptors (EMFILE, ...).
     pub(crate) accept_paused: Vec<usize>,
@@ -99,7 +112,11 @@ pub struct Engine {
     /// outside the engine).
     pub(crate) accept_retry_at: Option<Instant>,
     pub(crate) epoch: Instant,
+    /// Engine time: milliseconds since `epoch`, as of the latest iteration
+    /// (or [`Engine::refresh_time`]). Timers are due relative to it.
     pub(crate) tick: u64,
+    /// Wall-clock seconds since the UNIX epoch at the same moment as `tick`.
+    pub(crate) wall_time: f64,
     pub(crate) stats: EngineStats,
 }
 
@@ -139,13 +156,14 @@ impl Engine {
             queue: VecDeque::new(),
             later: Vec::new(),
             polling: false,
+            in_iteration: false,
+            iteration_requested: false,
             unfinished: Vec::new(),
             next_sender_sweep: None,
             dirty: Vec::new(),
             resumed: Vec::new(),
             scratch: vec![0; READ_CHUNK].into_boxed_slice(),
             timers: TimerWheel::new(),
-            timer_keys: Vec::new(),
             expired: Vec::new(),
             expired_taken: 0,
             accept_paused: Vec::new(),
@@ -153,12 +171,13 @@ impl Engine {
             accept_retry_at: None,
             epoch: Instant::now(),
             tick: 0,
+            wall_time: crate::timers::wall_clock(),
             stats: EngineStats::default(),
         })
     }
 
     /// The poller's file descriptor (epoll on Linux), readable when
-    /// [`Engine::poll`] has something to do. Embed it in another loop.
+    /// [`Engine::poll_io`] has something to do. Embed it in another loop.
     pub fn poll_fd(&self) -> RawFd {
         self.poll.as_raw_fd()
     }
@@ -174,7 +193,7 @@ impl Engine {
     }
 
     /// True when events are queued or streams wait to resume reading: the
-    /// next [`Engine::poll`] will not block.
+    /// next [`Engine::poll_io`] will not block.
     pub fn has_pending(&self) -> bool {
         !self.queue.is_empty() || !self.later.is_empty() || !self.resumed.is_empty() || !self.unfinished.is_empty() || self.accept_retry_now
     }
@@ -341,17 +360,24 @@ impl Engine {
 
     // ----- writing --------------------------------------------------------
 
-    /// Puts a stream on the list [`Engine::flush_dirty`] sends.
+    /// Puts a stream on the list of those to send at the end of the
+    /// dispatch; outside an iteration, sends at once.
     pub(crate) fn mark_dirty(&mut self, token: usize) {
-        if let Some(Channel::Stream(stream)) = self.channels.get_mut(token) {
-            if !std::mem::replace(&mut stream.dirty, true) {
-                self.dirty.push(token);
-            }
+        let dirty = match self.channels.get_mut(token) {
+            Some(Channel::Stream(stream)) => &mut stream.dirty,
+            Some(Channel::Datagram(datagram)) => &mut datagram.dirty,
+            _ => return,
+        };
+        if !std::mem::replace(dirty, true) {
+            self.dirty.push(token);
+        }
+        if !self.in_iteration {
+            self.flush_dirty();
         }
     }
 
-    /// Sends what every stream written to since the last call has buffered.
-    pub fn flush_dirty(&mut self) {
+    /// Sends what every channel written to since the last call has buffered.
+    pub(crate) fn flush_dirty(&mut self) {
         let mut dirty = std::mem::take(&mut self.dirty);
         for &token in &dirty {
             match self.channels.get_mut(token) {
@@ -424,19 +450,74 @@ impl Engine {
         }
     }
 
-    // ----- polling --------------------------------------------------------
+    // ----- iterations -----------------------------------------------------
 
-    /// Waits up to `timeout` (`None`: forever) for readiness and does the
-    /// I/O it allows, queueing events. Returns at once when events are
-    /// already queued.
-    pub fn poll(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+    /// Starts an iteration: engine time becomes now, and writes are corked
+    /// until [`Engine::end_io_dispatch`] or [`Engine::end_iteration`]. Take
+    /// the timers due now with [`Engine::take_expired_timers`]. Returns
+    /// engine time.
+    pub fn begin_iteration(&mut self) -> u64 {
+        self.stats.iterations += 1;
+        self.in_iteration = true;
+        self.iteration_requested = false;
+        self.update_time();
+        self.tick
+    }
+
+    /// Waits up to `timeout` (`None`: forever), but never past the next
+    /// timer and not at all when events are already queued, for readiness,
+    /// and does the I/O it allows, queueing events for
+    /// [`Engine::next_event`].
+    pub fn poll_io(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        let timeout = match self.next_timer_delay() {
+            Some(delay) => Some(timeout.map_or(delay, |timeout| timeout.min(delay))),
+            None => timeout,
+        };
         self.polling = true;
-        let result = self.poll_io(timeout);
+        let result = self.do_io(timeout);
         self.polling = false;
         result
     }
 
-    fn poll_io(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+    /// Ends the dispatch of the events [`Engine::poll_io`] queued: sends
+    /// what was written while handling them, one send per channel.
+    pub fn end_io_dispatch(&mut self) {
+        self.flush_dirty();
+    }
+
+    /// Ends the iteration: sends what was written since the dispatch
+    /// ended, and returns when the next iteration is due: `ZERO` when work
+    /// already waits, the next timer's delay, or `None` when nothing is
+    /// scheduled (the host then wakes on I/O, or at its own pace).
+    pub fn end_iteration(&mut self) -> Option<Duration> {
+        self.flush_dirty();
+        self.in_iteration = false;
+        if std::mem::take(&mut self.iteration_requested) || self.has_pending() {
+            Some(Duration::ZERO)
+        } else {
+            self.next_timer_delay()
+        }
+    }
+
+    /// Asks for an iteration soon: from [`Engine::end_iteration`] when one
+    /// is running, else through [`Engine::needs_iteration`].
+    pub fn request_iteration(&mut self) {
+        self.iteration_requested = true;
+    }
+
+    /// Outside an iteration: true when one should run on the host loop's
+    /// next turn (events wait, or one was requested). Check it after each
+    /// call made from outside an iteration.
+    pub fn needs_iteration(&self) -> bool {
+        !self.in_iteration && (self.iteration_requested || self.has_pending())
+    }
+
+    /// True between [`Engine::begin_iteration`] and [`Engine::end_iteration`].
+    pub fn in_iteration(&self) -> bool {
+        self.in_iteration
+    }
+
+    fn do_io(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         self.queue.extend(self.later.drain(..));
         self.sweep_idle_senders();
         for token in std::mem::take(&mut self.unfinished) {

@@ -102,8 +102,8 @@ impl Engine {
         }
     }
 
-    /// Appends to the stream's send buffer; sent by [`Engine::flush_dirty`]
-    /// or [`Engine::flush`]. `ENOTCONN` unless the stream is open. Returns
+    /// Appends to the stream's send buffer; sent at the end of the dispatch
+    /// (at once outside an iteration) or by [`Engine::flush`]. `ENOTCONN` unless the stream is open. Returns
     /// true when more than [`OUTGOING_HIGH_WATER`] bytes now wait: the
     /// writer should wait for the `Write` event (the stream stops reading).
     ///
@@ -434,12 +434,12 @@ impl Engine {
             let session = stream.tls.as_mut().expect("just set");
             failed = session.receive(early.as_slice(), &mut stream.incoming, &mut stream.outgoing).failed;
         }
-        if !stream.outgoing.is_empty() && !stream.dirty {
-            stream.dirty = true;
-            self.dirty.push(token);
-        }
+        let handshake_to_send = !stream.outgoing.is_empty();
         if failed {
             self.queue.push_back(Event::new(EventKind::SslHandshakeError, token));
+        }
+        if handshake_to_send {
+            self.mark_dirty(token);
         }
         Ok(())
     }

@@ -32,18 +32,49 @@ const WHEEL_BITS: u32 = SLOT_BITS * LEVELS as u32;
 const OVERFLOW: u16 = (LEVELS * SLOTS) as u16;
 /// List id marking a free slab entry.
 const FREE: u16 = u16::MAX;
+/// List id of an entry that fired in the latest [`TimerWheel::advance`]: its
+/// cell is reused only after the next one.
+const FIRED: u16 = u16::MAX - 1;
+/// Generations count modulo 2^21, so that a key fits in the 53 bits of a
+/// JavaScript number (see [`TimerKey::to_bits`]).
+const GENERATION_MASK: u32 = (1 << 21) - 1;
 /// Null link.
 const NIL: u32 = u32::MAX;
 
-/// Handle to a scheduled timer, returned by [`TimerWheel::insert`].
+/// A scheduled timer's id, returned by [`TimerWheel::insert`] and handed
+/// back by [`TimerWheel::advance`] when it fires.
 ///
 /// It holds the slab index and a generation counter, so a key whose timer has
 /// fired or been cancelled never matches a later timer that reuses the same
-/// slab entry (until the 32-bit generation wraps around).
+/// slab entry (until the 21-bit generation wraps around: two million reuses
+/// of one cell).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct TimerKey {
     index: u32,
     generation: u32,
+}
+
+impl TimerKey {
+    /// The slab index: small, dense, and unique among the timers pending or
+    /// fired in the latest [`TimerWheel::advance`] (a table indexed by it
+    /// needs no other bookkeeping).
+    #[must_use]
+    pub fn index(self) -> u32 {
+        self.index
+    }
+
+    /// The key as one integer below 2^53 (exact in a JavaScript number).
+    #[must_use]
+    pub fn to_bits(self) -> u64 {
+        (u64::from(self.generation) << 32) | u64::from(self.index)
+    }
+
+    /// The key [`TimerKey::to_bits`] gave; `None` for numbers no key gives.
+    #[must_use]
+    pub fn from_bits(bits: u64) -> Option<Self> {
+        let generation = u32::try_from(bits >> 32).ok().filter(|&generation| generation <= GENERATION_MASK)?;
+        Some(Self { index: bits as u32, generation })
+    }
 }
 
 /// One slab entry: a pending timer or a free cell.
@@ -52,13 +83,13 @@ struct Entry {
     deadline: u64,
     /// Insertion sequence number, breaks ties between equal deadlines.
     seq: u64,
-    value: u32,
     /// Bumped every time the entry is freed.
     generation: u32,
     prev: u32,
     /// Next entry in the slot list, or next free entry when free.
     next: u32,
-    /// Which list the entry is on (`FREE` when unused).
+    /// Which list the entry is on (`FREE` when unused, `FIRED` when it
+    /// fired in the latest advance).
     list: u16,
 }
 
@@ -91,8 +122,10 @@ pub struct TimerWheel {
     overflow_min: u64,
     len: usize,
     next_seq: u64,
-    /// Scratch buffer for one `advance` batch: (deadline, seq, value).
+    /// Scratch buffer for one `advance` batch: (deadline, seq, index).
     batch: Vec<(u64, u64, u32)>,
+    /// Cells of the timers the latest `advance` returned: freed by the next.
+    fired: Vec<u32>,
 }
 
 impl TimerWheel {
@@ -109,6 +142,7 @@ impl TimerWheel {
             len: 0,
             next_seq: 0,
             batch: Vec::new(),
+            fired: Vec::new(),
         }
     }
 
@@ -131,8 +165,8 @@ impl TimerWheel {
         self.len == 0
     }
 
-    /// Schedules `value` to fire at absolute tick `deadline` (ms) and returns
-    /// a key that can cancel it.
+    /// Schedules a timer to fire at absolute tick `deadline` (ms) and returns
+    /// its key: its id when it fires, and what cancels it.
     ///
     /// A deadline <= [`now`](TimerWheel::now) fires on the next call to
     /// [`advance`](TimerWheel::advance), whatever time it is given. Timers with
@@ -141,12 +175,12 @@ impl TimerWheel {
     /// # Panics
     ///
     /// Panics if more than `u32::MAX - 1` timers are pending at once.
-    pub fn insert(&mut self, deadline: u64, value: u32) -> TimerKey {
+    pub fn insert(&mut self, deadline: u64) -> TimerKey {
         let seq = self.next_seq;
         self.next_seq += 1;
         let index = if self.free_head == NIL {
             let index = u32::try_from(self.entries.len()).ok().filter(|&i| i != NIL).expect("timer wheel: too many timers");
-            self.entries.push(Entry { deadline, seq, value, generation: 0, prev: NIL, next: NIL, list: FREE });
+            self.entries.push(Entry { deadline, seq, generation: 0, prev: NIL, next: NIL, list: FREE });
             index
         } else {
             let index = self.free_head;
@@ -154,7 +188,6 @@ impl TimerWheel {
             self.free_head = entry.next;
             entry.deadline = deadline;
             entry.seq = seq;
-            entry.value = value;
             index
         };
         self.len += 1;
@@ -162,24 +195,33 @@ impl TimerWheel {
         TimerKey { index, generation: self.entries[index as usize].generation }
     }
 
-    /// Cancels the timer behind `key`.
-    ///
-    /// Returns its value if it was still pending, or `None` if it has already
-    /// fired or been cancelled (a stale key never affects a newer timer that
-    /// reuses the same storage).
-    pub fn cancel(&mut self, key: TimerKey) -> Option<u32> {
-        let entry = self.entries.get(key.index as usize)?;
+    /// Cancels the timer behind `key`: true when it was pending, or fired
+    /// in the latest [`advance`](TimerWheel::advance) (its caller may not
+    /// have run it yet); false when it was cancelled already, or fired
+    /// earlier. A stale key never affects a newer timer that reuses the
+    /// same storage.
+    pub fn cancel(&mut self, key: TimerKey) -> bool {
+        let Some(entry) = self.entries.get_mut(key.index as usize) else { return false };
         if entry.list == FREE || entry.generation != key.generation {
-            return None;
+            return false;
         }
-        let value = entry.value;
+        if entry.list == FIRED {
+            // Still reserved until the next advance; only the key goes stale.
+            entry.generation = (entry.generation + 1) & GENERATION_MASK;
+            return true;
+        }
         self.unlink(key.index);
         self.release(key.index);
-        Some(value)
+        self.len -= 1;
+        true
     }
 
-    /// Moves time forward to tick `now` (ms) and appends the values of all
+    /// Moves time forward to tick `now` (ms) and appends the keys of all
     /// timers with deadline <= `now` to `expired`.
+    ///
+    /// Their cells stay reserved until the next call, so while the caller
+    /// runs this batch no timer it schedules takes the index of one still
+    /// to run.
     ///
     /// Time never goes backwards: a `now` smaller than
     /// [`now()`](TimerWheel::now) is treated as the current time (which still
@@ -187,7 +229,10 @@ impl TimerWheel {
     /// ordered by (deadline, insertion order). Empty stretches of time are
     /// skipped using the occupancy masks, so a large jump costs time in
     /// proportion to the timers touched, not the ticks crossed.
-    pub fn advance(&mut self, now: u64, expired: &mut Vec<u32>) {
+    pub fn advance(&mut self, now: u64, expired: &mut Vec<TimerKey>) {
+        for index in std::mem::take(&mut self.fired) {
+            self.release(index);
+        }
         let target = now.max(self.elapsed);
         let mut batch = std::mem::take(&mut self.batch);
         while let Some((time, list)) = self.next_expiration() {
@@ -201,7 +246,8 @@ impl TimerWheel {
         // Lists are FIFO so the batch is nearly sorted already; sorting keeps
         // the (deadline, insertion order) guarantee unconditional.
         batch.sort_unstable();
-        expired.extend(batch.iter().map(|&(_, _, value)| value));
+        self.fired.extend(batch.iter().map(|&(_, _, index)| index));
+        expired.extend(batch.iter().map(|&(_, _, index)| TimerKey { index, generation: self.entries[index as usize].generation }));
         batch.clear();
         self.batch = batch;
     }
@@ -253,8 +299,9 @@ impl TimerWheel {
             let entry = &self.entries[cursor as usize];
             let next = entry.next;
             if entry.deadline <= self.elapsed {
-                batch.push((entry.deadline, entry.seq, entry.value));
-                self.release(cursor);
+                batch.push((entry.deadline, entry.seq, cursor));
+                self.entries[cursor as usize].list = FIRED;
+                self.len -= 1;
             } else {
                 self.place(cursor);
             }
@@ -331,15 +378,14 @@ impl TimerWheel {
         }
     }
 
-    /// Returns an (already unlinked) entry to the free list.
+    /// Returns an (already unlinked, or fired) entry to the free list.
     fn release(&mut self, index: u32) {
         let entry = &mut self.entries[index as usize];
         entry.list = FREE;
-        entry.generation = entry.generation.wrapping_add(1);
+        entry.generation = (entry.generation + 1) & GENERATION_MASK;
         entry.prev = NIL;
         entry.next = self.free_head;
         self.free_head = index;
-        self.len -= 1;
     }
 }
 
@@ -359,7 +405,46 @@ impl fmt::Debug for TimerWheel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
     use std::time::Instant;
+
+    /// A wheel whose timers carry a value, as the tests name them.
+    #[derive(Default)]
+    struct Valued {
+        wheel: TimerWheel,
+        values: HashMap<TimerKey, u32>,
+        keys: Vec<TimerKey>,
+    }
+
+    impl Valued {
+        fn new() -> Self {
+            Self::default()
+        }
+
+        fn insert(&mut self, deadline: u64, value: u32) -> TimerKey {
+            let key = self.wheel.insert(deadline);
+            self.values.insert(key, value);
+            key
+        }
+
+        fn cancel(&mut self, key: TimerKey) -> Option<u32> {
+            self.wheel.cancel(key).then(|| self.values.remove(&key).expect("a value per key"))
+        }
+
+        fn advance(&mut self, now: u64, out: &mut Vec<u32>) {
+            self.keys.clear();
+            self.wheel.advance(now, &mut self.keys);
+            out.extend(self.keys.iter().map(|key| self.values.remove(key).expect("a value per key")));
+        }
+    }
+
+    impl std::ops::Deref for Valued {
+        type Target = TimerWheel;
+
+        fn deref(&self) -> &TimerWheel {
+            &self.wheel
+        }
+    }
 
     /// SplitMix64: small deterministic PRNG for tests.
     struct Rng(u64);
@@ -391,7 +476,7 @@ mod tests {
         order
     }
 
-    fn drain(wheel: &mut TimerWheel, now: u64) -> Vec<u32> {
+    fn drain(wheel: &mut Valued, now: u64) -> Vec<u32> {
         let mut out = Vec::new();
         wheel.advance(now, &mut out);
         out
@@ -400,7 +485,7 @@ mod tests {
     #[test]
     fn fires_in_deadline_order_across_levels() {
         let mut rng = Rng(1);
-        let mut wheel = TimerWheel::new();
+        let mut wheel = Valued::new();
         // Spread deadlines over every level: pick a random magnitude first.
         let deadlines: Vec<u64> = (0..5000).map(|_| rng.magnitude(36)).collect();
         for (i, &d) in deadlines.iter().enumerate() {
@@ -417,7 +502,7 @@ mod tests {
 
     #[test]
     fn equal_deadlines_fire_in_insertion_order() {
-        let mut wheel = TimerWheel::new();
+        let mut wheel = Valued::new();
         // First group sits on level 2 at insert time, is cascaded twice.
         for v in 0..10 {
             wheel.insert(5000, v);
@@ -436,7 +521,7 @@ mod tests {
 
     #[test]
     fn cancel_before_firing_removes_timer() {
-        let mut wheel = TimerWheel::new();
+        let mut wheel = Valued::new();
         let a = wheel.insert(10, 1);
         let b = wheel.insert(100_000, 2);
         wheel.insert(10, 3);
@@ -449,37 +534,74 @@ mod tests {
     }
 
     #[test]
-    fn cancel_after_firing_or_twice_returns_none() {
+    fn cancel_after_firing_or_twice_returns_false() {
         let mut wheel = TimerWheel::new();
-        let fired = wheel.insert(5, 1);
-        let cancelled = wheel.insert(50, 2);
-        assert_eq!(drain(&mut wheel, 5), vec![1]);
-        assert_eq!(wheel.cancel(fired), None);
-        assert_eq!(wheel.cancel(cancelled), Some(2));
-        assert_eq!(wheel.cancel(cancelled), None);
+        let fired = wheel.insert(5);
+        let cancelled = wheel.insert(50);
+        let mut out = Vec::new();
+        wheel.advance(5, &mut out);
+        assert_eq!(out, vec![fired]);
+        // Fired in the latest advance: its caller may not have run it yet.
+        assert!(wheel.cancel(fired));
+        assert!(!wheel.cancel(fired), "second cancel");
+        assert!(wheel.cancel(cancelled));
+        assert!(!wheel.cancel(cancelled), "second cancel");
         assert!(wheel.is_empty());
+        let again = wheel.insert(60);
+        wheel.advance(6, &mut out);
+        assert!(!wheel.cancel(fired), "fired before the latest advance");
+        assert!(wheel.cancel(again));
     }
 
     #[test]
     fn stale_key_after_slot_reuse_returns_none() {
-        let mut wheel = TimerWheel::new();
+        let mut wheel = Valued::new();
         let old = wheel.insert(7, 1);
         assert_eq!(wheel.cancel(old), Some(1));
         let new = wheel.insert(7, 2);
+        assert_eq!(new.index(), old.index(), "a cancelled cell is reused at once");
         assert_ne!(old, new);
         assert_eq!(wheel.cancel(old), None);
         assert_eq!(wheel.len(), 1);
         assert_eq!(drain(&mut wheel, 7), vec![2]);
-        // Reused after firing too.
+        drain(&mut wheel, 8);
+        // Reused after firing too, once the next advance has freed it.
         let newer = wheel.insert(9, 3);
+        assert_eq!(newer.index(), new.index());
         assert_eq!(wheel.cancel(new), None);
         assert_eq!(wheel.cancel(newer), Some(3));
     }
 
     #[test]
+    fn fired_cells_are_reused_only_after_the_next_advance() {
+        let mut wheel = TimerWheel::new();
+        let first: Vec<TimerKey> = (0..3).map(|_| wheel.insert(1)).collect();
+        let mut out = Vec::new();
+        wheel.advance(1, &mut out);
+        assert_eq!(out, first);
+        // Timers scheduled while the batch runs get other cells.
+        let during = wheel.insert(2);
+        assert!(first.iter().all(|key| key.index() != during.index()));
+        out.clear();
+        wheel.advance(2, &mut out);
+        assert_eq!(out, vec![during]);
+        let after = wheel.insert(3);
+        assert!(first.iter().any(|key| key.index() == after.index()), "freed by the second advance");
+    }
+
+    #[test]
+    fn keys_round_trip_through_bits() {
+        let mut wheel = TimerWheel::new();
+        let key = wheel.insert(10);
+        assert_eq!(TimerKey::from_bits(key.to_bits()), Some(key));
+        assert!(key.to_bits() < 1 << 53);
+        assert_eq!(TimerKey::from_bits(u64::MAX), None);
+    }
+
+    #[test]
     fn next_deadline_is_a_lower_bound_and_exact_in_level_zero() {
         let mut rng = Rng(2);
-        let mut wheel = TimerWheel::new();
+        let mut wheel = Valued::new();
         let mut pending: Vec<(u64, TimerKey)> = Vec::new();
         for _ in 0..2000 {
             let d = wheel.now() + 1 + rng.magnitude(40);
@@ -510,7 +632,7 @@ mod tests {
 
     #[test]
     fn far_future_deadlines_fire() {
-        let mut wheel = TimerWheel::new();
+        let mut wheel = Valued::new();
         const SPAN: u64 = 1 << 36; // range of the six levels
         let deadlines = [SPAN << 4, SPAN + 1, SPAN << 1, (1 << 50) + 3, u64::MAX, SPAN];
         for (i, &d) in deadlines.iter().enumerate() {
@@ -530,8 +652,8 @@ mod tests {
     #[test]
     fn single_step_advance_matches_one_big_jump() {
         let mut rng = Rng(3);
-        let mut stepped = TimerWheel::new();
-        let mut jumped = TimerWheel::new();
+        let mut stepped = Valued::new();
+        let mut jumped = Valued::new();
         let deadlines: Vec<u64> = (0..3000).map(|_| rng.below(300_000)).collect();
         for (i, &d) in deadlines.iter().enumerate() {
             stepped.insert(d, i as u32);
@@ -547,7 +669,7 @@ mod tests {
 
     #[test]
     fn past_deadline_fires_on_next_advance() {
-        let mut wheel = TimerWheel::new();
+        let mut wheel = Valued::new();
         wheel.advance(1000, &mut Vec::new());
         wheel.insert(1003, 0);
         wheel.insert(500, 1);
@@ -561,7 +683,7 @@ mod tests {
 
     #[test]
     fn far_jump_with_few_timers_is_fast() {
-        let mut wheel = TimerWheel::new();
+        let mut wheel = Valued::new();
         for i in 0..64 {
             wheel.insert(1_000_000_000 - i * 15_485_863, i as u32);
         }
@@ -576,7 +698,7 @@ mod tests {
         const COUNT: usize = 1_000_000;
         let mut rng = Rng(4);
         let start = Instant::now();
-        let mut wheel = TimerWheel::new();
+        let mut wheel = Valued::new();
         let mut deadlines = Vec::with_capacity(COUNT);
         let mut keys = Vec::with_capacity(COUNT);
         for i in 0..COUNT {

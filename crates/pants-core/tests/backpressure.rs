@@ -138,20 +138,20 @@ fn a_peer_that_never_reads_cannot_grow_our_buffers_without_bound() {
     let start = Instant::now();
     let mut out = vec![0u8; 1 << 17];
     while start.elapsed() < Duration::from_secs(3) {
-        engine.poll(Some(Duration::from_millis(10))).unwrap();
-        while let Some(event) = engine.next_event() {
-            match event.kind {
-                EventKind::Accept => stream = Some(event.a as usize),
-                EventKind::Read => {
-                    let token = event.token;
-                    while let Ok(FrameRead::Frame(len)) = engine.read_frame(token, &mut out) {
-                        engine.write(token, &out[..len]).unwrap(); // echo to a peer that never reads
+        iterate(&mut engine, Duration::from_millis(10), |engine, events| {
+            for event in events {
+                match event.kind {
+                    EventKind::Accept => stream = Some(event.a as usize),
+                    EventKind::Read => {
+                        let token = event.token;
+                        while let Ok(FrameRead::Frame(len)) = engine.read_frame(token, &mut out) {
+                            engine.write(token, &out[..len]).unwrap(); // echo to a peer that never reads
+                        }
                     }
+                    _ => {}
                 }
-                _ => {}
             }
-        }
-        engine.flush_dirty();
+        });
         if let Some(token) = stream {
             most_pending = most_pending.max(engine.pending_output(token) + engine.pending_input(token));
         }

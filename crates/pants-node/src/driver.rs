@@ -3,10 +3,12 @@
 use std::cell::{Cell, RefCell};
 use std::ffi::c_void;
 use std::ptr;
+use std::time::Duration;
 
 use napi::sys;
 use pants_core::Engine;
 
+use crate::host::HostLoop;
 use crate::uv::LoopHook;
 
 /// The JavaScript side of a started engine: the iteration function and the
@@ -23,13 +25,10 @@ struct JsIteration {
 /// libuv handles can point at it.
 pub struct Driver {
     pub engine: RefCell<Engine>,
-    /// True while an iteration dispatches: writes are corked until it ends.
-    dispatching: Cell<bool>,
-    /// Something asked for an iteration on the next turn while one ran
-    /// (a callback added from a promise job): re-arm at 0, not at its delay.
-    woken: Cell<bool>,
-    hook: RefCell<Option<LoopHook>>,
+    host: RefCell<Option<Box<dyn HostLoop>>>,
     iteration: Cell<Option<JsIteration>>,
+    /// The host loop's time when engine time was last refreshed.
+    host_time: Cell<u64>,
     /// The environment whose teardown must close our handles first (a
     /// worker thread's loop does not end while they are open).
     cleanup_env: Cell<Option<sys::napi_env>>,
@@ -45,17 +44,16 @@ unsafe extern "C" fn on_env_cleanup(context: *mut c_void) {
     let driver = &*(context as *const Driver);
     driver.cleanup_env.set(None);
     driver.stop();
-    driver.hook.borrow_mut().take();
+    driver.host.borrow_mut().take();
 }
 
 impl Driver {
     pub fn new(engine: Engine) -> Box<Self> {
         Box::new(Self {
             engine: RefCell::new(engine),
-            dispatching: Cell::new(false),
-            woken: Cell::new(false),
-            hook: RefCell::new(None),
+            host: RefCell::new(None),
             iteration: Cell::new(None),
+            host_time: Cell::new(0),
             cleanup_env: Cell::new(None),
         })
     }
@@ -64,60 +62,45 @@ impl Driver {
         self.iteration.get().is_some()
     }
 
-    /// True while an iteration dispatches.
-    pub fn dispatching(&self) -> bool {
-        self.dispatching.get()
-    }
-
-    /// Marks the start of an iteration's dispatch (writes are corked).
-    pub fn begin_dispatch(&self) {
-        self.dispatching.set(true);
-    }
-
-    /// Ends a dispatch: sends every corked write.
-    pub fn end_dispatch(&self) {
-        self.engine.borrow_mut().flush_dirty();
-        self.dispatching.set(false);
-    }
-
-    /// After a call from JavaScript that may have written or queued events:
-    /// outside an iteration, send at once and make sure events get dispatched.
-    pub fn settle(&self) {
-        if self.dispatching.get() {
-            return;
-        }
-        let mut engine = self.engine.borrow_mut();
-        engine.flush_dirty();
-        if engine.has_pending() {
-            drop(engine);
-            self.wake_soon();
+    fn arm(&self, delay: Duration) {
+        if let Some(host) = self.host.borrow().as_ref() {
+            host.arm(delay);
         }
     }
 
-    /// Runs an iteration on the loop's next turn (when started).
-    pub fn wake_soon(&self) {
-        self.woken.set(true);
-        if self.running() {
-            if let Some(hook) = self.hook.borrow().as_ref() {
-                hook.arm(0);
-            }
+    /// After a call from JavaScript: when it left work for an iteration
+    /// (events, or a request) and none runs, have one on the loop's next turn.
+    pub fn after_call(&self) {
+        if self.running() && self.engine.borrow().needs_iteration() {
+            self.arm(Duration::ZERO);
+        }
+    }
+
+    /// Before engine time is used outside an iteration: when Node's loop
+    /// has turned since, engine time becomes now (as Node's own timers
+    /// count from the loop's time, not from our latest iteration's).
+    pub fn refresh_time(&self) {
+        let Some(host) = self.host.borrow().as_ref().map(|host| host.loop_time()) else { return };
+        if self.running() && host != self.host_time.replace(host) {
+            self.engine.borrow_mut().refresh_time();
         }
     }
 
     /// Starts calling `function` on every wake-up of Node's loop. It takes
-    /// no arguments and returns the longest delay in ms until it wants to
-    /// run again; the driver shortens it to the next timer's.
+    /// no arguments, runs one iteration (up to its I/O dispatch) and
+    /// returns the longest delay in ms until it wants the next; the engine
+    /// may want it sooner.
     ///
     /// # Safety
     /// `env` is the current environment and `function` a JavaScript function.
     pub unsafe fn start(&self, env: sys::napi_env, function: sys::napi_value) -> napi::Result<()> {
-        if self.hook.borrow().is_none() {
+        if self.host.borrow().is_none() {
             let mut event_loop = ptr::null_mut();
             check(sys::napi_get_uv_event_loop(env, &mut event_loop))?;
             let fd = self.engine.borrow().poll_fd();
             let hook = LoopHook::new(event_loop.cast(), fd, wake, self as *const Self as *const c_void)
                 .map_err(|error| napi::Error::from_reason(error.to_string()))?;
-            *self.hook.borrow_mut() = Some(hook);
+            *self.host.borrow_mut() = Some(Box::new(hook));
             let context = self as *const Self as *mut c_void;
             check(sys::napi_add_env_cleanup_hook(env, Some(on_env_cleanup), context))?;
             self.cleanup_env.set(Some(env));
@@ -134,17 +117,17 @@ impl Driver {
         let mut context = ptr::null_mut();
         check(sys::napi_async_init(env, resource, name, &mut context))?;
         self.iteration.set(Some(JsIteration { env, function: function_ref, resource: resource_ref, context }));
-        let hook = self.hook.borrow();
-        let hook = hook.as_ref().expect("created above");
-        hook.start().map_err(|error| napi::Error::from_reason(error.to_string()))?;
-        hook.arm(0);
+        let host = self.host.borrow();
+        let host = host.as_ref().expect("created above");
+        host.start().map_err(|error| napi::Error::from_reason(error.to_string()))?;
+        host.arm(Duration::ZERO);
         Ok(())
     }
 
     /// Stops the wake-ups and lets go of the JavaScript function.
     pub fn stop(&self) {
-        if let Some(hook) = self.hook.borrow().as_ref() {
-            hook.stop();
+        if let Some(host) = self.host.borrow().as_ref() {
+            host.stop();
         }
         if let Some(iteration) = self.iteration.take() {
             unsafe {
@@ -155,29 +138,27 @@ impl Driver {
         }
     }
 
+    /// One wake-up: the JavaScript iteration runs inside a callback scope
+    /// (promise jobs and `nextTick`s run before it closes, their writes
+    /// still corked); then the engine ends the iteration and says when the
+    /// next is due.
     fn iterate(&self) {
         let Some(iteration) = self.iteration.get() else {
             return;
         };
-        self.woken.set(false);
-        self.begin_dispatch();
-        let delay = unsafe { call(iteration) };
-        self.end_dispatch();
-        let Some(delay) = delay else {
+        let wanted = unsafe { call(iteration) };
+        let next = self.engine.borrow_mut().end_iteration();
+        let Some(wanted) = wanted else {
             // JavaScript can no longer run here (the worker is terminating):
             // stop waking, or the thread's loop would never end.
-            if let Some(hook) = self.hook.borrow().as_ref() {
-                hook.stop();
+            if let Some(host) = self.host.borrow().as_ref() {
+                host.stop();
             }
             return;
         };
         if self.running() {
-            let engine = self.engine.borrow();
-            let delay = if engine.has_pending() || self.woken.get() { 0.0 } else { engine.next_timer_delay().map_or(delay, |timer| delay.min(timer as f64)) };
-            drop(engine);
-            if let Some(hook) = self.hook.borrow().as_ref() {
-                hook.arm(delay.max(0.0).ceil() as u64);
-            }
+            let wanted = Duration::from_secs_f64(wanted.max(0.0) / 1000.0);
+            self.arm(next.map_or(wanted, |next| next.min(wanted)));
         }
     }
 }
@@ -189,7 +170,7 @@ impl Drop for Driver {
         if let Some(env) = self.cleanup_env.take() {
             unsafe { sys::napi_remove_env_cleanup_hook(env, Some(on_env_cleanup), self as *const Self as *mut c_void) };
             self.stop();
-            self.hook.borrow_mut().take();
+            self.host.borrow_mut().take();
         }
     }
 }

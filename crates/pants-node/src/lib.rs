@@ -5,6 +5,7 @@
 mod address;
 mod driver;
 mod functions;
+mod host;
 mod native_engine;
 mod tls_config;
 mod uv;

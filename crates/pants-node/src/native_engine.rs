@@ -33,12 +33,12 @@ pub fn driver(id: u32) -> Result<&'static Driver> {
     })
 }
 
-/// Runs `operation` on engine `id`, then settles: outside an iteration,
-/// writes go out at once and queued events get an iteration.
+/// Runs `operation` on engine `id`; outside an iteration, work it leaves
+/// (events to dispatch) gets an iteration on the loop's next turn.
 pub fn operate<R>(id: u32, operation: impl FnOnce(&mut Engine) -> R) -> Result<R> {
     let driver = driver(id)?;
     let result = operation(&mut driver.engine.borrow_mut());
-    driver.settle();
+    driver.after_call();
     Ok(result)
 }
 

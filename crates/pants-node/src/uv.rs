@@ -3,12 +3,14 @@
 //!
 //! Node exports libuv's symbols, so the handles are plain `extern "C"` calls
 //! on a `uv_poll_t` (watching the engine's epoll/kqueue fd) and a
-//! `uv_timer_t` (the next timer deadline). A platform without a pollable
-//! poller fd (Windows) would provide the same [`LoopHook`] with a helper
-//! thread and a threadsafe function instead.
+//! `uv_timer_t` (the next timer deadline). This is the [`HostLoop`] of
+//! platforms whose poller has a file descriptor.
 
 use std::ffi::{c_int, c_void};
 use std::os::fd::RawFd;
+use std::time::Duration;
+
+use crate::host::HostLoop;
 
 #[allow(non_camel_case_types)]
 type uv_handle_t = c_void;
@@ -39,6 +41,7 @@ extern "C" {
     fn uv_idle_init(event_loop: *mut uv_loop_t, handle: *mut uv_handle_t) -> c_int;
     fn uv_idle_start(handle: *mut uv_handle_t, callback: IdleCallback) -> c_int;
     fn uv_idle_stop(handle: *mut uv_handle_t) -> c_int;
+    fn uv_now(event_loop: *const uv_loop_t) -> u64;
 }
 
 /// What a wake-up calls: one engine iteration. `context` is the pointer
@@ -51,6 +54,7 @@ pub type WakeFn = unsafe fn(context: *const c_void);
 /// Node's own timers). All call `wake(context)`; while started they keep
 /// the process alive, while stopped they don't.
 pub struct LoopHook {
+    event_loop: *mut uv_loop_t,
     poll: *mut uv_handle_t,
     timer: *mut uv_handle_t,
     idle: *mut uv_handle_t,
@@ -128,17 +132,18 @@ impl LoopHook {
         for handle in [poll, timer, idle] {
             uv_handle_set_data(handle, Box::into_raw(Box::new(Target { wake, context })) as *mut c_void);
         }
-        Ok(Self { poll, timer, idle })
+        Ok(Self { event_loop, poll, timer, idle })
     }
+}
 
-    /// Starts watching the poller fd.
-    pub fn start(&self) -> std::io::Result<()> {
+impl HostLoop for LoopHook {
+    fn start(&self) -> std::io::Result<()> {
         check(unsafe { uv_poll_start(self.poll, UV_READABLE, on_poll) }, "uv_poll_start")
     }
 
-    /// Wakes once after `delay_ms` (0: on the loop's next turn), replacing
-    /// any earlier arming.
-    pub fn arm(&self, delay_ms: u64) {
+    fn arm(&self, delay: Duration) {
+        // Whole milliseconds, rounding up: waking early would find the timer not yet due.
+        let delay_ms = delay.as_nanos().div_ceil(1_000_000).min(u128::from(u64::MAX)) as u64;
         unsafe {
             if delay_ms == 0 {
                 uv_timer_stop(self.timer);
@@ -150,13 +155,16 @@ impl LoopHook {
         }
     }
 
-    /// Stops both handles; the process may exit if nothing else is pending.
-    pub fn stop(&self) {
+    fn stop(&self) {
         unsafe {
             uv_poll_stop(self.poll);
             uv_timer_stop(self.timer);
             uv_idle_stop(self.idle);
         }
+    }
+
+    fn loop_time(&self) -> u64 {
+        unsafe { uv_now(self.event_loop) }
     }
 }
 

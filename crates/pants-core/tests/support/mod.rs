@@ -23,11 +23,28 @@ pub const TIMEOUT: Duration = Duration::from_secs(10);
 /// instead of hanging it.
 pub const PEER_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Runs the engine the way its binding does: `poll`, hand the whole batch of
-/// queued events to `step`, then `flush_dirty` (so everything written while
-/// handling the batch is sent, corked). `step` is called after every poll,
-/// also with an empty batch, so it can check conditions outside the engine.
-/// Stops when `step` returns true.
+/// One engine iteration through its public API, as the binding runs it:
+/// begin (timers due are dropped: these tests schedule none), wait up to
+/// `timeout` for I/O, hand the whole batch of events to `step` (writes it
+/// makes are corked and sent by `end_io_dispatch`), end. Returns what
+/// `step` returned.
+pub fn iterate<R>(engine: &mut Engine, timeout: Duration, step: impl FnOnce(&mut Engine, &[Event]) -> R) -> R {
+    engine.begin_iteration();
+    while engine.take_expired_timers(&mut [0; 16]) > 0 {}
+    engine.poll_io(Some(timeout)).expect("Engine::poll_io failed");
+    let mut batch = Vec::new();
+    while let Some(event) = engine.next_event() {
+        batch.push(event);
+    }
+    let result = step(engine, &batch);
+    engine.end_io_dispatch();
+    engine.end_iteration();
+    result
+}
+
+/// Runs iterations (see [`iterate`]) of at most [`POLL_SLICE`] each.
+/// `step` is called after every poll, also with an empty batch, so it can
+/// check conditions outside the engine. Stops when `step` returns true.
 ///
 /// # Panics
 /// When `step` has not returned true within `timeout`, with `what` in the message.
@@ -36,22 +53,20 @@ where
     F: FnMut(&mut Engine, &[Event]) -> bool,
 {
     let start = Instant::now();
-    let mut batch = Vec::new();
+    let mut last = Vec::new();
     let mut iterations = 0u64;
     loop {
-        engine.poll(Some(POLL_SLICE)).expect("Engine::poll failed");
-        batch.clear();
-        while let Some(event) = engine.next_event() {
-            batch.push(event);
-        }
-        let done = step(engine, &batch);
-        engine.flush_dirty();
+        let done = iterate(engine, POLL_SLICE, |engine, events| {
+            last.clear();
+            last.extend_from_slice(events);
+            step(engine, events)
+        });
         iterations += 1;
         if done {
             return;
         }
         if start.elapsed() > timeout {
-            panic!("timed out after {:?} ({iterations} iterations) waiting for: {what}; last batch: {batch:?}", start.elapsed());
+            panic!("timed out after {:?} ({iterations} iterations) waiting for: {what}; last batch: {last:?}", start.elapsed());
         }
     }
 }

@@ -3,7 +3,7 @@
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::native_engine::{driver, inspect};
+use crate::native_engine::{driver, inspect, operate};
 
 /// Runs `iterate()` on every wake-up of Node's loop until `stop()`.
 #[napi]
@@ -17,24 +17,18 @@ pub fn stop(engine: u32) -> Result<()> {
     Ok(())
 }
 
-/// Asks for an iteration on the loop's next turn.
+/// Asks for an iteration soon (see `Engine::request_iteration`).
 #[napi]
 pub fn wake(engine: u32) -> Result<()> {
-    driver(engine)?.wake_soon();
-    Ok(())
+    operate(engine, |engine| engine.request_iteration())
 }
 
-/// Ends a synchronous iteration: sends the corked writes.
+/// Ends a synchronous iteration (`Engine.poll`): sends the corked writes.
 #[napi]
 pub fn end_iteration(engine: u32) -> Result<()> {
-    driver(engine)?.end_dispatch();
-    Ok(())
-}
-
-/// Milliseconds until the next timer may be due; -1 without timers.
-#[napi]
-pub fn next_timer_delay(engine: u32) -> Result<f64> {
-    inspect(engine, |engine| engine.next_timer_delay().map_or(-1.0, |delay| delay as f64))
+    operate(engine, |engine| {
+        engine.end_iteration();
+    })
 }
 
 /// `[channels, timers, bytesIn, bytesOut, iterations]`.

@@ -16,7 +16,7 @@ use std::time::Duration;
 use napi::bindgen_prelude::{Env, JsValue, Object};
 use napi::sys;
 use napi_derive::napi;
-use pants_core::FrameRead;
+use pants_core::{FrameRead, TimerKey};
 
 use super::io::{frame_result, write_status};
 use crate::driver::Driver;
@@ -42,7 +42,6 @@ enum Value {
     Number(f64),
     Int(i32),
     Bool(bool),
-    Undefined,
 }
 
 /// The arguments of one call.
@@ -130,7 +129,6 @@ impl Call {
                 Ok(Value::Number(value)) => sys::napi_create_double(env, value, &mut result),
                 Ok(Value::Int(value)) => sys::napi_create_int32(env, value, &mut result),
                 Ok(Value::Bool(value)) => sys::napi_get_boolean(env, value, &mut result),
-                Ok(Value::Undefined) => sys::napi_get_undefined(env, &mut result),
                 Err(Thrown::Type(message)) => sys::napi_throw_type_error(env, ptr::null(), message.as_ptr()),
                 Err(Thrown::Error(message)) => {
                     let message = std::ffi::CString::new(message).unwrap_or_default();
@@ -163,14 +161,12 @@ fn copy_events(driver: &Driver, out: &mut [i32]) -> u32 {
     count
 }
 
-// beginIteration(engine, expired: Uint32Array): starts an iteration (engine
-// time is now; writes are corked), copies the ids of due timers into
-// `expired` and returns their number (take the rest with takeExpiredTimers).
+// beginIteration(engine, expired: Uint32Array): starts an iteration (see
+// `Engine::begin_iteration`), copies the ids of due timers into `expired`
+// and returns their number (take the rest with takeExpiredTimers).
 hot!(begin_iteration, |call| {
-    let driver = driver(call.u32(0)?)?;
     let expired = unsafe { call.uint32s(1) }?;
-    driver.begin_dispatch();
-    let mut engine = driver.engine.borrow_mut();
+    let mut engine = driver(call.u32(0)?)?.engine.borrow_mut();
     engine.begin_iteration();
     Ok(Value::Number(engine.take_expired_timers(expired) as f64))
 });
@@ -182,48 +178,56 @@ hot!(take_expired_timers, |call| {
 });
 
 // pollIo(engine, timeoutMs, out: Int32Array): waits up to `timeoutMs`
-// (negative: forever) for I/O, does it, and copies events into `out`.
-// Returns the number copied; take the rest with takeEvents.
+// (negative: forever; never past the next timer) for I/O, does it, and
+// copies events into `out`. Returns the number copied; take the rest with
+// takeEvents.
 hot!(poll_io, |call| {
     let driver = driver(call.u32(0)?)?;
     let timeout_ms = call.f64(1)?;
     let out = unsafe { call.int32s(2) }?;
-    let timeout = (timeout_ms >= 0.0).then(|| Duration::from_micros((timeout_ms * 1000.0) as u64));
-    driver.engine.borrow_mut().poll(timeout).map_err(|error| Thrown::Error(error.to_string()))?;
+    let timeout = (timeout_ms >= 0.0).then(|| Duration::from_secs_f64((timeout_ms / 1000.0).min(1e9)));
+    driver.engine.borrow_mut().poll_io(timeout).map_err(|error| Thrown::Error(error.to_string()))?;
     Ok(Value::Number(copy_events(driver, out) as f64))
 });
 
 // takeEvents(engine, out: Int32Array): copies more queued events (see
-// pollIo). When none are left it sends the writes corked so far, so that
-// replies leave as soon as the I/O is dispatched, ahead of promise jobs and
-// the rest of the iteration; writes made after that go at its end.
+// pollIo). 0 means the caller has dispatched them all: that ends the I/O
+// dispatch (`Engine::end_io_dispatch`), so replies leave ahead of promise
+// jobs and the rest of the iteration.
 hot!(take_events, |call| {
     let driver = driver(call.u32(0)?)?;
     let count = copy_events(driver, unsafe { call.int32s(1) }?);
     if count == 0 {
-        driver.engine.borrow_mut().flush_dirty();
+        driver.engine.borrow_mut().end_io_dispatch();
     }
     Ok(Value::Number(count as f64))
 });
 
-// scheduleTimer(engine, delayMs, id): timer `id` fires `delayMs` after the
-// current iteration's time, or after now when called outside an iteration.
+// scheduleTimer(engine, delayMs): schedules a timer `delayMs` after engine
+// time and returns its key (a number below 2^53); its id in expired lists
+// is the key's low 32 bits.
 hot!(schedule_timer, |call| {
     let driver = driver(call.u32(0)?)?;
     let delay_ms = call.f64(1)?;
-    let id = call.u32(2)?;
-    let mut engine = driver.engine.borrow_mut();
-    if !driver.dispatching() {
-        engine.update_time();
-    }
-    engine.schedule_timer(delay_ms.max(0.0).ceil() as u64, id);
-    Ok(Value::Undefined)
+    driver.refresh_time();
+    let key = driver.engine.borrow_mut().schedule_timer(delay_ms.max(0.0).ceil() as u64);
+    Ok(Value::Number(key.to_bits() as f64))
 });
 
-// cancelTimer(engine, id): true when the timer was pending.
+// cancelTimer(engine, key): true when the timer was pending (or due and
+// not yet past): see `Engine::cancel_timer`.
 hot!(cancel_timer, |call| {
-    let id = call.u32(1)?;
-    Ok(Value::Bool(operate(call.u32(0)?, |engine| engine.cancel_timer(id))?))
+    let key = call.f64(1)?;
+    let key = (key >= 0.0).then(|| TimerKey::from_bits(key as u64)).flatten();
+    Ok(Value::Bool(operate(call.u32(0)?, |engine| key.is_some_and(|key| engine.cancel_timer(key)))?))
+});
+
+// latestPollTime(engine): wall-clock seconds of engine time (see
+// `Engine::latest_poll_time`).
+hot!(latest_poll_time, |call| {
+    let driver = driver(call.u32(0)?)?;
+    driver.refresh_time();
+    Ok(Value::Number(driver.engine.borrow().latest_poll_time()))
 });
 
 // readFrame(engine, token, pool: Uint8Array, offset): see `io::read_frame`.
@@ -284,13 +288,14 @@ hot!(write_string, |call| {
 #[napi(module_exports)]
 pub fn export_hot_functions(exports: Object, env: Env) -> napi::Result<()> {
     type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
-    let functions: [(&CStr, Callback); 9] = [
+    let functions: [(&CStr, Callback); 10] = [
         (c"beginIteration", begin_iteration),
         (c"takeExpiredTimers", take_expired_timers),
         (c"pollIo", poll_io),
         (c"takeEvents", take_events),
         (c"scheduleTimer", schedule_timer),
         (c"cancelTimer", cancel_timer),
+        (c"latestPollTime", latest_poll_time),
         (c"readFrame", read_frame),
         (c"write", write),
         (c"writeString", write_string),
