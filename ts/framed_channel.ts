@@ -4,9 +4,9 @@ import { trace, TRACING } from './debug.js';
 import { framingOf, Framing, ReadDelimiter } from './delimiter.js';
 import { kAdoptFieldSettings, kBindToken, kEngineId, kFrameArrived, kFramePool, kLogAndClose, kNative, kOverflowError, kReadFrames, kReading, kRegister, kReleaseToken, kSafely, kToken, kUnregister, kWarnAndClose } from './internal.js';
 import { isPeerError } from './errors.js';
+import { DEFAULT_BUFFER_SIZE } from './contract.js';
 import { DelimiterKind, FRAME_INCOMPLETE, FRAME_OVERFLOW, MORE_INPUT, native, NEED_SPACE } from './native.js';
 
-const DEFAULT_BUFFER_SIZE = 65536;
 
 /** Settings a subclass may declare as class fields; they are moved onto the accessors. */
 const FIELD_SETTINGS = ['readDelimiter', 'regexSearch', 'bufferSize', 'encoding'] as const;

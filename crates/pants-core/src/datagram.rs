@@ -18,9 +18,9 @@ use socket2::{Domain, Socket, Type};
 
 use crate::byte_queue::ByteQueue;
 use crate::channel::{Channel, DEFAULT_BUFFER_SIZE};
-use crate::engine::{errno, Engine, FrameRead, Readiness};
+use crate::engine::{errno, Engine, Readiness};
 use crate::event::{Event, EventKind};
-use crate::framing::{Delimiter, Framer};
+use crate::framing::{Delimiter, FrameRead, Framer};
 
 /// Received bytes a datagram channel holds before it stops reading (the
 /// kernel then drops what does not fit, as UDP does).

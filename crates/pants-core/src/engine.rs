@@ -36,7 +36,7 @@ use slab::Slab;
 use crate::address::SocketAddress;
 use crate::channel::{Channel, ListenerChannel, StreamChannel, StreamState};
 use crate::event::{Event, EventKind};
-use crate::framing::{Delimiter, Framer};
+use crate::framing::{Delimiter, FrameRead, Framer};
 use crate::socket::{ListenOptions, Listener};
 use crate::timer_wheel::{TimerKey, TimerWheel};
 use crate::tls::{TlsConfig, TlsSession};
@@ -47,19 +47,6 @@ const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(100);
 
 /// Size of the engine's shared receive buffer: the most one `read` returns.
 const READ_CHUNK: usize = 64 * 1024;
-
-/// The result of [`Engine::read_frame`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FrameRead {
-    /// A frame of this many bytes was copied to the start of the output.
-    Frame(usize),
-    /// No complete frame is buffered.
-    Incomplete,
-    /// No complete frame, and more than `buffer_size` bytes wait for one.
-    Overflow,
-    /// The next frame has this many bytes: more than the output can hold.
-    NeedSpace(usize),
-}
 
 /// Counters of an engine's work since it was created.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -24,6 +24,71 @@ pub enum Delimiter {
     Records(Vec<RecordSegment>),
 }
 
+/// How a binding names the kinds of [`Delimiter`] (their numbers are part
+/// of the contract with the TypeScript layer, generated from here).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum DelimiterKind {
+    /// [`Delimiter::Chunk`].
+    Chunk = 0,
+    /// [`Delimiter::Count`].
+    Count = 1,
+    /// [`Delimiter::Sequence`].
+    Sequence = 2,
+    /// [`Delimiter::External`].
+    External = 3,
+    /// [`Delimiter::Records`].
+    Records = 4,
+}
+
+impl DelimiterKind {
+    /// Every kind, in numeric order.
+    pub const ALL: [DelimiterKind; 5] = [DelimiterKind::Chunk, DelimiterKind::Count, DelimiterKind::Sequence, DelimiterKind::External, DelimiterKind::Records];
+
+    /// The kind numbered `code`.
+    pub fn from_code(code: u32) -> Option<Self> {
+        Self::ALL.get(code as usize).copied()
+    }
+}
+
+/// The result of [`Engine::read_frame`](crate::Engine::read_frame).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameRead {
+    /// A frame of this many bytes was copied to the start of the output.
+    Frame(usize),
+    /// No complete frame is buffered.
+    Incomplete,
+    /// No complete frame, and more than `buffer_size` bytes wait for one.
+    Overflow,
+    /// The next frame has this many bytes: more than the output can hold.
+    NeedSpace(usize),
+}
+
+impl FrameRead {
+    /// [`FrameRead::encode`] of `Incomplete`.
+    pub const INCOMPLETE: f64 = -1.0;
+    /// [`FrameRead::encode`] of `Overflow`.
+    pub const OVERFLOW: f64 = -2.0;
+    /// [`FrameRead::encode`] of `NeedSpace(n)` is `NEED_SPACE - n`.
+    pub const NEED_SPACE: f64 = -3.0;
+    /// Added to a frame's length by [`FrameRead::encode`] when more input
+    /// is buffered (another frame may follow).
+    pub const MORE_INPUT: f64 = 4294967296.0;
+
+    /// The result as one number, for a binding whose calls return numbers
+    /// cheaply: a frame's length (plus [`FrameRead::MORE_INPUT`] when
+    /// `more_input`), or one of the negative codes above.
+    pub fn encode(self, more_input: bool) -> f64 {
+        match self {
+            FrameRead::Frame(len) if more_input => len as f64 + Self::MORE_INPUT,
+            FrameRead::Frame(len) => len as f64,
+            FrameRead::Incomplete => Self::INCOMPLETE,
+            FrameRead::Overflow => Self::OVERFLOW,
+            FrameRead::NeedSpace(len) => Self::NEED_SPACE - len as f64,
+        }
+    }
+}
+
 /// One part of a [`Delimiter::Records`] layout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RecordSegment {

@@ -2,9 +2,9 @@
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use pants_core::{Delimiter, Engine, LengthField, ListenOptions, RecordSegment, SocketAddress};
+use pants_core::{Delimiter, DelimiterKind, Engine, LengthField, ListenOptions, RecordSegment, SocketAddress};
 
-use super::INVALID_ADDRESS;
+use super::{invalid, misuse, INVALID_ADDRESS};
 use crate::address::{inet, unix, AddressInfo};
 use crate::native_engine::{inspect, negative_errno, operate};
 
@@ -86,20 +86,20 @@ pub fn peer_address(engine: u32, token: u32) -> Result<Option<AddressInfo>> {
     inspect(engine, |engine| engine.peer_address(token as usize).map(AddressInfo::from))
 }
 
-/// `kind`: 0 every chunk, 1 `count` bytes, 2 up to `sequence`, 3 framed in
-/// JavaScript, 4 records laid out by `sequence` (see `record_layout`).
+/// `kind` is a `DelimiterKind`: every chunk; `count` bytes; up to
+/// `sequence`; framed in JavaScript; records laid out by `sequence` (see
+/// `record_layout`). Arguments that make no delimiter throw a `TypeError`.
 #[napi]
 pub fn set_delimiter(engine: u32, token: u32, kind: u32, count: u32, sequence: Option<&[u8]>) -> Result<()> {
-    let delimiter = match (kind, sequence) {
-        (1, _) if count > 0 => Delimiter::Count(count as usize),
-        (2, Some(bytes)) if !bytes.is_empty() => Delimiter::Sequence(bytes.to_vec()),
-        (3, _) => Delimiter::External,
-        (4, Some(bytes)) => record_layout(bytes).map_or(Delimiter::Chunk, Delimiter::Records),
-        _ => Delimiter::Chunk,
+    let delimiter = match (DelimiterKind::from_code(kind), sequence) {
+        (Some(DelimiterKind::Chunk), _) => Delimiter::Chunk,
+        (Some(DelimiterKind::Count), _) if count > 0 => Delimiter::Count(count as usize),
+        (Some(DelimiterKind::Sequence), Some(bytes)) if !bytes.is_empty() => Delimiter::Sequence(bytes.to_vec()),
+        (Some(DelimiterKind::External), _) => Delimiter::External,
+        (Some(DelimiterKind::Records), Some(bytes)) => record_layout(bytes).map(Delimiter::Records).ok_or_else(|| invalid("a record layout"))?,
+        _ => return Err(invalid("a delimiter")),
     };
-    operate(engine, |engine| {
-        let _ = engine.set_delimiter(token as usize, delimiter);
-    })
+    operate(engine, |engine| engine.set_delimiter(token as usize, delimiter))?.map_err(misuse)
 }
 
 /// Decodes a record layout: little-endian i32 quadruples (fixed bytes,
@@ -124,25 +124,19 @@ fn record_layout(bytes: &[u8]) -> Option<Vec<RecordSegment>> {
 
 #[napi]
 pub fn set_buffer_size(engine: u32, token: u32, size: f64) -> Result<()> {
-    operate(engine, |engine| {
-        let _ = engine.set_buffer_size(token as usize, size as usize);
-    })
+    operate(engine, |engine| engine.set_buffer_size(token as usize, size as usize))?.map_err(misuse)
 }
 
 /// Bounds a datagram channel's senders with an unfinished frame.
 #[napi]
 pub fn set_sender_limits(engine: u32, token: u32, max_senders: u32, sender_timeout_ms: f64) -> Result<()> {
     let timeout = std::time::Duration::from_secs_f64(sender_timeout_ms.max(0.0) / 1000.0);
-    operate(engine, |engine| {
-        let _ = engine.set_sender_limits(token as usize, max_senders as usize, timeout);
-    })
+    operate(engine, |engine| engine.set_sender_limits(token as usize, max_senders as usize, timeout))?.map_err(misuse)
 }
 
 #[napi]
 pub fn set_notify_drain(engine: u32, token: u32, on: bool) -> Result<()> {
-    operate(engine, |engine| {
-        let _ = engine.set_notify_drain(token as usize, on);
-    })
+    operate(engine, |engine| engine.set_notify_drain(token as usize, on))?.map_err(misuse)
 }
 
 /// 0, or `-errno`.

@@ -18,7 +18,7 @@ use napi::sys;
 use napi_derive::napi;
 use pants_core::{FrameRead, TimerKey};
 
-use super::io::{frame_result, write_status};
+use super::io::write_status;
 use crate::driver::Driver;
 use crate::native_engine::{driver, operate};
 
@@ -238,7 +238,7 @@ hot!(read_frame, |call| {
     let out = &mut pool[offset..];
     let frame = operate(call.u32(0)?, |engine| {
         let read = engine.read_frame(token, out).unwrap_or(FrameRead::Incomplete);
-        frame_result(read, engine.pending_input(token) > 0)
+        read.encode(engine.pending_input(token) > 0)
     })?;
     Ok(Value::Number(frame))
 });

@@ -7,21 +7,9 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use pants_core::{FrameRead, SocketAddress};
 
-use super::INVALID_ADDRESS;
+use super::{misuse, INVALID_ADDRESS};
 use crate::address::inet;
 use crate::native_engine::{inspect, negative_errno, operate};
-
-/// `readFrame` / `peekInput`: no complete frame is buffered.
-const INCOMPLETE: f64 = -1.0;
-/// `readFrame`: more than `bufferSize` bytes wait for a frame.
-const OVERFLOW: f64 = -2.0;
-/// Added to a frame's length by `readFrame` when more bytes remain buffered.
-const MORE_INPUT: f64 = 4294967296.0;
-
-/// `readFrame` / `peekInput`: the frame has `bytes` bytes, more than fit.
-fn need_space(bytes: usize) -> f64 {
-    -3.0 - bytes as f64
-}
 
 /// The part of the caller's pool from `offset` on.
 fn pool_from<'a>(out: &'a mut Uint8ArraySlice<'_>, offset: u32) -> &'a mut [u8] {
@@ -31,32 +19,19 @@ fn pool_from<'a>(out: &'a mut Uint8ArraySlice<'_>, offset: u32) -> &'a mut [u8] 
     &mut out[start..]
 }
 
-/// What `readFrame` returns for `read`: a frame's length, plus `MORE_INPUT`
-/// when bytes remain buffered (another frame may follow); -1 none
-/// buffered; -2 overflow; `-3 - n`: the frame has `n` bytes, more than fit.
-pub(super) fn frame_result(read: FrameRead, more_input: bool) -> f64 {
-    match read {
-        FrameRead::Frame(len) if more_input => len as f64 + MORE_INPUT,
-        FrameRead::Frame(len) => len as f64,
-        FrameRead::Incomplete => INCOMPLETE,
-        FrameRead::Overflow => OVERFLOW,
-        FrameRead::NeedSpace(len) => need_space(len),
-    }
-}
-
 /// Copies the bytes framing would look at next to `out[offset..]` without
 /// taking them: their length, or `-3 - n` when the `n` bytes don't fit.
 #[napi]
 pub fn peek_input(engine: u32, token: u32, mut out: Uint8ArraySlice, offset: u32) -> Result<f64> {
-    operate(engine, |engine| engine.peek_input(token as usize, pool_from(&mut out, offset)).map_or_else(need_space, |len| len as f64))
+    operate(engine, |engine| {
+        engine.peek_input(token as usize, pool_from(&mut out, offset)).map_or_else(|needed| FrameRead::NeedSpace(needed).encode(false), |len| len as f64)
+    })
 }
 
 /// Drops `count` peeked bytes (0 on a datagram channel: move to the next packet).
 #[napi]
 pub fn consume_input(engine: u32, token: u32, count: f64) -> Result<()> {
-    operate(engine, |engine| {
-        let _ = engine.consume_input(token as usize, count as usize);
-    })
+    operate(engine, |engine| engine.consume_input(token as usize, count as usize))?.map_err(misuse)
 }
 
 /// Drops unframed input: all of a stream's, or the current datagram sender's.
