@@ -80,8 +80,11 @@ impl Driver {
     /// has turned since, engine time becomes now (as Node's own timers
     /// count from the loop's time, not from our latest iteration's).
     pub fn refresh_time(&self) {
+        if !self.running() || self.engine.borrow().in_iteration() {
+            return;
+        }
         let Some(host) = self.host.borrow().as_ref().map(|host| host.loop_time()) else { return };
-        if self.running() && host != self.host_time.replace(host) {
+        if host != self.host_time.replace(host) {
             self.engine.borrow_mut().refresh_time();
         }
     }
