@@ -4,7 +4,7 @@
 // fallback for the native binary.
 import test from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,7 @@ const tag = readdirSync(ROOT)
   .find((found) => found?.startsWith(`${process.platform}-${process.arch}`));
 
 let workDir = '';
+let tarball = '';
 let appDir = '';
 
 /** Runs npm in `cwd` without the npm_* settings of an enclosing `npm test`; returns its stdout. */
@@ -35,6 +36,20 @@ function pack(dir: string): string {
   const [{ filename }] = JSON.parse(npm(['pack', '--ignore-scripts', '--json', '--pack-destination', workDir, dir], ROOT)) as [
     { filename: string },
   ];
+  return join(workDir, filename);
+}
+
+/**
+ * `npm pack` of the repository as a release would run it, lifecycle scripts
+ * included (`prepack` writes the shipped manifest), from a copy of the files
+ * it ships so the repository's own package.json is never touched.
+ */
+function packRelease(): string {
+  const stage = join(workDir, 'stage');
+  mkdirSync(stage);
+  const shipped = ['package.json', 'README.md', 'LICENSE', 'scripts', 'dist', 'ts', ...readdirSync(ROOT).filter((file) => file.endsWith('.node'))];
+  for (const entry of shipped) cpSync(join(ROOT, entry), join(stage, entry), { recursive: true });
+  const [{ filename }] = JSON.parse(npm(['pack', '--json', '--pack-destination', workDir], stage).replace(/^[^[]*/, '')) as [{ filename: string }];
   return join(workDir, filename);
 }
 
@@ -58,22 +73,47 @@ void Engine.instance().start();
 const ECHO_CJS = `const { Engine, Server, Stream } = require('pants');\n${ECHO_BODY}`;
 
 const ECHO_ESM = `import { createRequire } from 'node:module';
+import pants from 'pants';
 
 const { Engine, Server, Stream } = await import('pants');
 if (createRequire(import.meta.url)('pants').Stream !== Stream) throw new Error('import and require gave two copies of pants');
+if (pants.Stream !== Stream) throw new Error('the default export is not the namespace');
 ${ECHO_BODY}`;
 
-/** Runs an echo program of the app, sends it a line with node:net and resolves with the reply. */
-async function echoThrough(program: string): Promise<string> {
+/** Connects to `port`, retrying while the program is still starting to listen. */
+async function connectTo(port: number, exited: Promise<never>): Promise<net.Socket> {
+  for (;;) {
+    const socket = net.connect(port, '127.0.0.1');
+    const connected = await Promise.race([
+      new Promise<boolean>((resolve) => {
+        socket.once('connect', () => resolve(true));
+        socket.once('error', () => resolve(false));
+      }),
+      exited,
+    ]);
+    if (connected) return socket;
+    socket.destroy();
+    await Promise.race([new Promise((resolve) => setTimeout(resolve, 50)), exited]);
+  }
+}
+
+/**
+ * Runs an echo program of the app, sends it a line with node:net and resolves
+ * with the reply. The program listens on `port`, or prints the port it got.
+ */
+async function echoThrough(program: string, port?: number): Promise<string> {
   const child = spawn(process.execPath, [program], { cwd: appDir, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<never>((_, reject) => {
+    child.once('exit', (code) => reject(new Error(`${program} exited (code ${code}):\n${stderr}`)));
+  });
+  exited.catch(() => undefined);
   try {
-    const port = await new Promise<number>((resolve, reject) => {
+    const printed = new Promise<number>((resolve) => {
       child.stdout.setEncoding('utf8').once('data', (line: string) => resolve(Number(line.trim())));
-      child.once('exit', (code) => reject(new Error(`${program} exited (code ${code}):\n${stderr}`)));
     });
-    const socket = net.connect(port, '127.0.0.1');
+    const socket = await connectTo(port ?? (await Promise.race([printed, exited])), exited);
     try {
       return await new Promise<string>((resolve, reject) => {
         let received = '';
@@ -83,7 +123,7 @@ async function echoThrough(program: string): Promise<string> {
           if (received.endsWith('\r\n')) resolve(received);
         });
         socket.once('error', reject);
-        socket.once('connect', () => socket.write('ping from node:net\r\n'));
+        socket.write('ping from node:net\r\n');
       });
     } finally {
       socket.destroy();
@@ -93,13 +133,39 @@ async function echoThrough(program: string): Promise<string> {
   }
 }
 
+/** A port nothing listens on right now. */
+async function freePort(): Promise<number> {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** The first fenced block of `language` in the README. */
+function readmeBlock(language: string): string {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const found = new RegExp(`^\`\`\`${language}\n([\\s\\S]*?)^\`\`\`$`, 'm').exec(readme);
+  if (found === null) throw new Error(`README.md has no ${language} block`);
+  return found[1];
+}
+
+/** Runs `tsc` on files of the app; resolves with its exit status and output. */
+function tsc(...args: string[]): { status: number | null; output: string } {
+  const compiler = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const common = ['--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--typeRoots', join(ROOT, 'node_modules', '@types'), '--types', 'node'];
+  const result = spawnSync(process.execPath, [compiler, ...common, ...args], { cwd: appDir, encoding: 'utf8' });
+  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
+
 test.before('npm pack, then install the tarball into an empty directory', (t) => {
   t.timeout(SLOW);
   workDir = mkdtempSync(join(tmpdir(), 'pants-package-'));
   appDir = join(workDir, 'app');
   mkdirSync(appDir);
   writeFileSync(join(appDir, 'package.json'), JSON.stringify({ name: 'pants-smoke-test', private: true }));
-  install(pack(ROOT));
+  tarball = packRelease();
+  install(tarball);
   writeFileSync(join(appDir, 'echo.cjs'), ECHO_CJS);
   writeFileSync(join(appDir, 'echo.mjs'), ECHO_ESM);
 });
@@ -116,6 +182,37 @@ test.serial('the installed package runs an echo server with require()', async (t
 test.serial('the installed package runs an echo server with import(), the same classes as require()', async (t) => {
   t.timeout(SLOW);
   t.is(await echoThrough('echo.mjs'), 'ping from node:net\r\n');
+});
+
+test.serial("the README's first program runs as TypeScript and, in its JavaScript form, as an ES module", async (t) => {
+  t.timeout(SLOW);
+  for (const [language, file] of [['ts', 'readme.ts'], ['js', 'readme.mjs']]) {
+    const port = await freePort();
+    const program = readmeBlock(language).replace('listen(4040)', `listen(${port})`);
+    t.not(program, readmeBlock(language), `the ${language} program listens on 4040`);
+    writeFileSync(join(appDir, file), program);
+    let run = file;
+    if (language === 'ts') {
+      const compiled = tsc('--outDir', 'out', file);
+      t.is(compiled.status, 0, compiled.output);
+      run = join('out', 'readme.js');
+    }
+    t.is(await echoThrough(run, port), 'ping from node:net\r\n', file);
+  }
+});
+
+test.serial('the tarball ships a LICENSE, the sources its maps point at, no install scripts, in under 4 MB', (t) => {
+  t.timeout(SLOW);
+  const listing = spawnSync('tar', ['tzf', tarball], { encoding: 'utf8' }).stdout.split('\n');
+  t.true(listing.includes('package/LICENSE'));
+  t.true(listing.includes('package/ts/stream.ts'));
+  t.true(listing.includes('package/dist/stream.js.map'));
+  const manifest = JSON.parse(spawnSync('tar', ['xzf', tarball, '-O', 'package/package.json'], { encoding: 'utf8' }).stdout) as Record<string, unknown>;
+  t.is(manifest.scripts, undefined);
+  t.is(manifest.devDependencies, undefined);
+  t.truthy(manifest.exports);
+  t.true(statSync(tarball).size < 4 * 1024 * 1024, `${statSync(tarball).size} bytes`);
+  t.true(existsSync(join(ROOT, 'package.json')) && !existsSync(join(ROOT, 'package.json.development')));
 });
 
 test.serial('TypeScript finds the types of both entries through the exports map', (t) => {
@@ -142,23 +239,8 @@ new pants.Stream().readDelimiter = true;
 `;
   writeFileSync(join(appDir, 'check.mts'), esm);
   writeFileSync(join(appDir, 'check.cts'), cjs);
-  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  const result = spawnSync(
-    process.execPath,
-    [
-      tsc,
-      '--noEmit',
-      '--strict',
-      '--module', 'nodenext',
-      '--moduleResolution', 'nodenext',
-      '--typeRoots', join(ROOT, 'node_modules', '@types'),
-      '--types', 'node',
-      'check.mts',
-      'check.cts',
-    ],
-    { cwd: appDir, encoding: 'utf8' },
-  );
-  t.is(result.status, 0, `${result.stdout}${result.stderr}`);
+  const result = tsc('--noEmit', 'check.mts', 'check.cts');
+  t.is(result.status, 0, result.output);
 });
 
 test.serial('without the bundled binary, the package loads the one of its platform package', (t) => {
