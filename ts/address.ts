@@ -4,7 +4,9 @@ import { InvalidAddressFormatError } from './errors.js';
 import type { NativeAddress } from './native.js';
 
 /**
- * Where a channel listens or connects:
+ * Where a channel listens or connects: a port, a UNIX socket path, or a host
+ * and port.
+ *
  * - `4040`, or `'4040'` (a string of decimal digits, as `process.env.PORT`
  *   gives it): a port on every IPv4 interface (same as `['', 4040]`);
  * - `'./app.sock'`: a UNIX socket path, any other string (a path made of

@@ -4,7 +4,9 @@ import './regexp_guard.js'; // before any RegExp delimiter is compiled
 import { Struct } from './struct.js';
 
 /**
- * How a channel frames incoming bytes before `onRead`:
+ * How a channel frames incoming bytes before `onRead`: by chunk, length,
+ * delimiter bytes, RegExp or Struct.
+ *
  * - `null`: every chunk as it arrives;
  * - a positive integer `n`: exactly `n` bytes at a time;
  * - a string (UTF-8) or bytes: everything up to the delimiter, which is dropped;

@@ -75,7 +75,7 @@ export function judge({ row, servers }: RowResult): Verdict {
   if (t === undefined) return { ratio, cpuRatio, ceiling, met: null, missed: [], advantage, targetAdvantage: NaN, ...flags };
   const missed: string[] = [];
   const mainMet = !ok(ratio) ? false : up ? ratio >= t.ratio : t.strict ? ratio < t.ratio : ratio <= t.ratio;
-  if (!mainMet) missed.push(ok(ratio) ? `ratio ${ratio.toFixed(2)}×` : 'not measured');
+  if (!mainMet) missed.push(ok(ratio) ? `${advantage.toFixed(2)}× better` : 'not measured');
   if (t.cpuRatio !== undefined && !(ok(cpuRatio) && cpuRatio <= t.cpuRatio)) {
     missed.push(`CPU ${ok(cpuRatio) ? `${cpuRatio.toFixed(2)}×` : 'n/a'}`);
   }
@@ -118,10 +118,11 @@ function fmtBusy(n: number | undefined): string {
   return ok(n) ? `${Math.round(n * 100)}%` : '–';
 }
 
-function targetText(row: Row): string {
+/** The target in "times better" terms, like the column it judges (a ratio ≤ 0.5× on memory is ≥ 2× better). */
+function targetText(row: Row, v: Verdict): string {
   const t = row.target;
   if (t === undefined) return '–';
-  const parts = [`${row.metric.higherIsBetter ? '≥' : t.strict ? '<' : '≤'} ${t.ratio.toFixed(2)}×`];
+  const parts = [`${t.strict ? '>' : '≥'} ${v.targetAdvantage.toFixed(2)}×`];
   if (t.cpuRatio !== undefined) parts.push(`CPU ≤ ${t.cpuRatio.toFixed(2)}×`);
   if (t.p50) parts.push('p50 ≤');
   return parts.join(', ');
@@ -132,9 +133,9 @@ function metText(v: Verdict): string {
   return v.met ? 'yes' : `**no** (${v.missed.join(', ')})`;
 }
 
-/** The ratio, marked † when loadgen was the limit for Pants and ‡ when other load disturbed the row. */
-function ratioText(v: Verdict): string {
-  return `${fmtRatio(v.ratio)}${v.loadgenBound ? ' †' : ''}${v.disturbed ? ' ‡' : ''}`;
+/** How many times better, marked † when loadgen was the limit for Pants and ‡ when other load disturbed the row. */
+function advantageText(v: Verdict): string {
+  return `${fmtRatio(v.advantage)}${v.loadgenBound ? ' †' : ''}${v.disturbed ? ' ‡' : ''}`;
 }
 
 function ceilingText(row: Row, v: Verdict): string {
@@ -149,7 +150,7 @@ export const MAIN_HEADER = [
   'Unit',
   'Pants',
   'node:net',
-  'Pants / node:net',
+  'Times better than node:net',
   'Target',
   'Met?',
   'Pants / native (ceiling)',
@@ -167,8 +168,8 @@ export function mainRows(results: RowResult[]): string[][] {
       row.metric.unit,
       fmtValue(servers.pants?.value),
       `${fmtValue(servers.net?.value)}${net}`,
-      ratioText(v),
-      targetText(row),
+      advantageText(v),
+      targetText(row, v),
       metText(v),
       ceilingText(row, v),
       fmtCpu(servers.pants?.cpuUsPerOp),
@@ -267,7 +268,7 @@ export function machineLine({ opts, loadBefore, loadAfter, seconds }: RunInfo, r
 
 const NOTES = [
   `- † loadgen was at least ${LOADGEN_BOUND * 100}% busy in Pants' runs: on two cores it, not the Pants server, was the limit, so Pants' rate (and its ratios) are lower bounds. ‡ other work on the machine took more than ${DISTURBED * 100}% of a core from the two CPUs during the row's runs (see "other load" below): its rates are unreliable; the CPU µs/op columns much less so.`,
-  '- **Pants / node:net** is the Pants figure divided by the baseline\'s (node:tls, node:http or setTimeout where named); for the memory rows lower is better, so a ratio below 1 is a win.',
+  '- **Times better than node:net** (or the baseline named: node:tls, node:http, setTimeout) reads the same way on every row, above 1 a win: the Pants figure divided by the baseline\'s for rates, the baseline\'s divided by Pants\' for memory and latency.',
   '- **Pants / native** divides by `native-echo` (bench/loadgen/src/bin/native_echo.rs), a minimal single-threaded epoll echo server: the ceiling for one core.',
   '- **CPU µs/op** is the server process\'s user + system CPU time (/proc/PID/stat) over the measured window, divided by the ops done in it: messages, connections (churn) or MB (bulk).',
   '- Every echoed byte is checked by the load generator; a single mismatch fails the run.',

@@ -45,6 +45,32 @@ if (!project) {
   process.exit(1);
 }
 app.validate(project);
+
+// The index lists classes in the order a reader meets them (API.md's order),
+// not by file name; anything not named here follows in source order.
+const READING_ORDER = [
+  'Engine',
+  'Stream',
+  'Server',
+  'Datagram',
+  'Channel',
+  'FramedChannel',
+  'Struct',
+  'NetStruct',
+  'StreamConnectError',
+  'StreamBufferOverflow',
+  'DatagramBufferOverflow',
+  'InvalidAddressFormatError',
+  'Address',
+  'ReadDelimiter',
+];
+const rank = (reflection) => {
+  const at = READING_ORDER.indexOf(reflection.name);
+  return at < 0 ? READING_ORDER.length : at;
+};
+for (const group of project.groups ?? []) {
+  group.children = group.children.map((child, at) => ({ child, at })).sort((a, b) => rank(a.child) - rank(b.child) || a.at - b.at).map(({ child }) => child);
+}
 if (app.logger.hasErrors()) process.exit(1);
 
 /** Where a reflection is declared, as `ts/file.ts`. */
