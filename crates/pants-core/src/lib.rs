@@ -12,6 +12,7 @@ mod datagram;
 mod engine;
 mod event;
 mod framing;
+pub mod http;
 mod outgoing;
 mod socket;
 mod stream_io;
