@@ -2,6 +2,7 @@ import { logCallbackError, watchCallback } from './callback.js';
 import { Engine } from './engine.js';
 import { oneLine } from './errors.js';
 import { kHandleEvent, kLogAndClose, kSafely, kWarnAndClose } from './internal.js';
+import { logger } from './logger.js';
 
 /** Options every channel takes. */
 export interface ChannelOptions {
@@ -58,7 +59,7 @@ export abstract class Channel {
 
   /** The default of the error callbacks: log the error with its stack, `close(false)`. @internal */
   [kLogAndClose](name: string, error: Error): void {
-    Engine.logger.error(`${this.constructor.name}.${name}:`, error);
+    logger().error(`${this.constructor.name}.${name}:`, error);
     this.close(false);
   }
 
@@ -69,7 +70,7 @@ export abstract class Channel {
    */
   [kWarnAndClose](name: string, error: Error): void {
     const peer = describeAddress((this as { remoteAddress?: unknown }).remoteAddress);
-    Engine.logger.warn(`${this.constructor.name}.${name}: ${oneLine(error)}${peer === '' ? '' : ` (peer ${peer})`}`);
+    logger().warn(`${this.constructor.name}.${name}: ${oneLine(error)}${peer === '' ? '' : ` (peer ${peer})`}`);
     this.close(false);
   }
 }

@@ -2,7 +2,7 @@ import { whenRejected } from './callback.js';
 import { trace, TRACING } from './debug.js';
 import { FramePool } from './frame_pool.js';
 import { EventTarget, kFramePool, kHandleEvent, kNative, kRegister, kUnregister } from './internal.js';
-import type { Logger } from './logger.js';
+import { Logger, logger, setLogger } from './logger.js';
 import { EventKind, native, NativeEngine } from './native.js';
 import { IterationEntry, makeTimer, TimedEntry, Timer, TimerFunction } from './timer.js';
 
@@ -38,7 +38,7 @@ function timerIndex(key: number): number {
 
 /** Logs an exception thrown by a timer's function, or the rejection of the promise it returned. */
 function logTimerError(error: unknown): void {
-  Engine.logger.error('Exception in a timer callback:', error);
+  logger().error('Exception in a timer callback:', error);
 }
 
 function checkCallable(fn: unknown): asserts fn is (...args: any[]) => unknown {
@@ -64,17 +64,25 @@ function checkDelay(delay: unknown, name: string): asserts delay is number {
  * at once.
  *
  * An exception thrown by a timer or by any channel callback is caught and
- * logged with `Engine.logger.error`; the engine keeps running.
+ * logged with `logger().error`; the engine keeps running.
  */
 export class Engine {
-  /** Where errors in user code and diagnostics go. Default `console`; assignable. */
-  static logger: Logger = console;
+  /**
+   * Where errors in user code and diagnostics go: `console` (default) or
+   * anything with `error`, `warn`, `info` and `debug`. Assignable.
+   */
+  static get logger(): Logger {
+    return logger();
+  }
+
+  static set logger(value: Logger) {
+    setLogger(value);
+  }
 
   /** The global engine of this thread (each worker thread has its own). */
   static instance(): Engine {
     return (globalEngine ??= new Engine());
   }
-
 
   /** Keeps the native engine alive as long as this engine. */
   readonly #owner: NativeEngine = new native.NativeEngine();
@@ -344,7 +352,7 @@ export class Engine {
         try {
           channel[kHandleEvent](kind, events[index + 2], events[index + 3]);
         } catch (error) {
-          Engine.logger.error('Exception while dispatching an engine event:', error);
+          logger().error('Exception while dispatching an engine event:', error);
         }
       } else if (kind === EventKind.Close) {
         native.release(this.#id, token);

@@ -3,9 +3,9 @@ import { lookup } from 'node:dns';
 import { Address, formatAddress, parseAddress, ParsedAddress } from './address.js';
 import { logCallbackError, watchCallback } from './callback.js';
 import { Channel, ChannelOptions } from './channel.js';
-import { Engine } from './engine.js';
 import { oneLine, systemError } from './errors.js';
 import { kAttach, kHandleEvent, kNative, kRegister, kSafely, kUnregister } from './internal.js';
+import { logger } from './logger.js';
 import { EventKind, native } from './native.js';
 import { Stream, StreamOptions } from './stream.js';
 import type { Timer } from './timer.js';
@@ -236,7 +236,7 @@ export class Server extends Channel {
       stream = new this.ConnectionClass({ engine: this.engine });
       if (!(stream instanceof Stream)) throw new TypeError('ConnectionClass must construct a Stream.');
     } catch (error) {
-      Engine.logger.error(`${this.constructor.name}: could not create a ${this.ConnectionClass?.name} for an accepted connection:`, error);
+      logger().error(`${this.constructor.name}: could not create a ${this.ConnectionClass?.name} for an accepted connection:`, error);
       native.close(this.#engineId, token, false);
       return;
     }
@@ -260,7 +260,7 @@ export class Server extends Channel {
       this.#acceptFailuresUnlogged += 1;
       return;
     }
-    Engine.logger.warn(`${this.constructor.name}: accept failed: ${this.#latestAcceptFailure}; retrying (repeats are summed up every ${ACCEPT_WARNING_INTERVAL} s)`);
+    logger().warn(`${this.constructor.name}: accept failed: ${this.#latestAcceptFailure}; retrying (repeats are summed up every ${ACCEPT_WARNING_INTERVAL} s)`);
     this.#acceptWarningTimer = this.engine.defer(ACCEPT_WARNING_INTERVAL, () => this.#summarizeAcceptFailures(true));
   }
 
@@ -271,7 +271,7 @@ export class Server extends Channel {
     const count = this.#acceptFailuresUnlogged;
     if (count === 0) return;
     this.#acceptFailuresUnlogged = 0;
-    Engine.logger.warn(`${this.constructor.name}: accept failed ${count} more times in the last ${ACCEPT_WARNING_INTERVAL} s (latest: ${this.#latestAcceptFailure})`);
+    logger().warn(`${this.constructor.name}: accept failed ${count} more times in the last ${ACCEPT_WARNING_INTERVAL} s (latest: ${this.#latestAcceptFailure})`);
     if (goOn) this.#acceptWarningTimer = this.engine.defer(ACCEPT_WARNING_INTERVAL, () => this.#summarizeAcceptFailures(true));
   }
 
