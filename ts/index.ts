@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 export type { Address } from './address.js';
+export type { AcceptingServer } from './accepting_server.js';
 export { Channel } from './channel.js';
 export { Datagram } from './datagram.js';
 export type { DatagramOptions } from './datagram.js';
