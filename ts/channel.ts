@@ -1,7 +1,7 @@
 import { logCallbackError, watchCallback } from './callback.js';
 import { Engine } from './engine.js';
-import { oneLine } from './errors.js';
-import { kBindToken, kEngineId, kFinishClose, kFinishing, kHandleEvent, kLogAndClose, kOpened, kRegister, kReleaseToken, kSafely, kState, kToken, kUnregister, kWarnAndClose, kWhenFinished, kNative } from './internal.js';
+import { codedError, oneLine } from './errors.js';
+import { kBindToken, kClosing, kEngineId, kFinishClose, kFinishing, kHandleEvent, kLogAndClose, kOpened, kRegister, kReleaseToken, kSafely, kState, kToken, kUnregister, kWarnAndClose, kWhenFinished, kNative } from './internal.js';
 import { logger } from './logger.js';
 import { native } from './native.js';
 
@@ -49,7 +49,7 @@ export abstract class Channel {
   /** A channel of `options.engine`, by default `Engine.instance()`. */
   constructor(options: ChannelOptions = {}) {
     const engine = options.engine ?? Engine.instance();
-    if (!(engine instanceof Engine)) throw new TypeError('options.engine must be an Engine.');
+    if (!(engine instanceof Engine)) throw codedError(TypeError, 'ERR_PANTS_INVALID_SETTING', 'options.engine must be an Engine.');
     this.engine = engine;
     this.#engineId = engine[kNative];
   }
@@ -109,6 +109,11 @@ export abstract class Channel {
   /** @internal */
   set [kState](state: ChannelState) {
     this.#state = state;
+  }
+
+  /** True once `close()` was called or the channel closed. @internal */
+  get [kClosing](): boolean {
+    return this.#state === ChannelState.Closing || this.#state === ChannelState.Closed;
   }
 
   /** The native engine's id. @internal */

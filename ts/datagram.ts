@@ -2,9 +2,9 @@ import { lookup } from 'node:dns';
 
 import { Address, formatAddress, parseAddress } from './address.js';
 import { ChannelOptions, ChannelState } from './channel.js';
-import { DatagramBufferOverflow, InvalidAddressFormatError, systemError } from './errors.js';
+import { codedError, DatagramBufferOverflow, InvalidAddressFormatError, systemError } from './errors.js';
 import { FramedChannel } from './framed_channel.js';
-import { kAdoptFieldSettings, kBindToken, kEngineId, kFinishClose, kFinishing, kFrameArrived, kHandleEvent, kLogAndClose, kOpened, kOverflowError, kReadFrames, kReading, kSafely, kState, kToken } from './internal.js';
+import { kAdoptFieldSettings, kBindToken, kClosing, kEngineId, kFinishClose, kFinishing, kFrameArrived, kHandleEvent, kLogAndClose, kOpened, kOverflowError, kReadFrames, kReading, kSafely, kState, kToken } from './internal.js';
 import { EventKind, native } from './native.js';
 
 /** Default of `Datagram.maxSenders`. */
@@ -78,7 +78,7 @@ export class Datagram extends FramedChannel {
   }
 
   set maxSenders(value: number) {
-    if (!Number.isInteger(value) || value < 1) throw new TypeError(`maxSenders must be a positive integer; got ${String(value)}.`);
+    if (!Number.isInteger(value) || value < 1) throw codedError(TypeError, 'ERR_PANTS_INVALID_SETTING', `maxSenders must be a positive integer; got ${String(value)}.`);
     this.#maxSenders = value;
     this.#applySenderLimits();
   }
@@ -93,7 +93,7 @@ export class Datagram extends FramedChannel {
 
   set senderTimeout(value: number) {
     if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
-      throw new TypeError(`senderTimeout must be a positive number of seconds; got ${String(value)}.`);
+      throw codedError(TypeError, 'ERR_PANTS_INVALID_SETTING', `senderTimeout must be a positive number of seconds; got ${String(value)}.`);
     }
     this.#senderTimeout = value;
     this.#applySenderLimits();
@@ -106,7 +106,11 @@ export class Datagram extends FramedChannel {
    * `InvalidAddressFormatError`.
    */
   listen(address: Address): this {
-    if (this[kState] !== ChannelState.Idle) throw new Error(this[kState] === ChannelState.Closed ? 'The datagram channel is closed.' : 'The datagram channel is already bound.');
+    if (this[kState] !== ChannelState.Idle) {
+      throw this[kClosing]
+        ? codedError(Error, 'ERR_PANTS_CHANNEL_CLOSED', 'The datagram channel is closed.')
+        : codedError(Error, 'ERR_PANTS_ALREADY_LISTENING', 'The datagram channel is already bound.');
+    }
     const parsed = parseAddress(address);
     if (parsed.kind !== 'inet') throw new InvalidAddressFormatError(`A datagram channel needs an IP address; got ${JSON.stringify(address)}.`);
     this[kAdoptFieldSettings](FIELD_SETTINGS);
@@ -139,11 +143,11 @@ export class Datagram extends FramedChannel {
    * or when there is no address, `InvalidAddressFormatError` for a bad one.
    */
   write(data: string | Uint8Array, address?: Address, flush = false): void {
-    if (this.#closed) throw new Error('Cannot write to a closed datagram channel.');
+    if (this[kClosing]) throw codedError(Error, 'ERR_PANTS_CHANNEL_CLOSED', 'Cannot write to a closed datagram channel.');
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    if (!(bytes instanceof Uint8Array)) throw new TypeError(`write() takes a string or a Uint8Array; got ${Object.prototype.toString.call(data)}.`);
+    if (!(bytes instanceof Uint8Array)) throw codedError(TypeError, 'ERR_PANTS_INVALID_ARGUMENT', `write() takes a string or a Uint8Array; got ${Object.prototype.toString.call(data)}.`);
     const to = address ?? this.#remoteAddress;
-    if (to === null) throw new Error('No address to write to: give one, or write while answering a sender.');
+    if (to === null) throw codedError(Error, 'ERR_PANTS_NO_DESTINATION', 'No address to write to: give one, or write while answering a sender.');
     const parsed = parseAddress(to);
     if (parsed.kind !== 'inet') throw new InvalidAddressFormatError(`A datagram needs an IP address; got ${JSON.stringify(to)}.`);
     if (this[kState] === ChannelState.Resolving || parsed.resolve || this.#waiting.length > 0) {
@@ -248,7 +252,7 @@ export class Datagram extends FramedChannel {
   }
 
   #trySend(bytes: Uint8Array, target: Target): void {
-    if (this.#closed) return;
+    if (this[kClosing]) return;
     try {
       this.#send(bytes, target, false);
     } catch (error) {
@@ -259,10 +263,5 @@ export class Datagram extends FramedChannel {
   /** Packets still waiting for a hostname are dropped. @internal */
   override [kFinishing](): void {
     this.#waiting = [];
-  }
-
-  /** True once `close()` was called or the channel closed. */
-  get #closed(): boolean {
-    return this[kState] === ChannelState.Closing || this[kState] === ChannelState.Closed;
   }
 }

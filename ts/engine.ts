@@ -1,5 +1,6 @@
 import { whenRejected } from './callback.js';
 import { trace, TRACING } from './debug.js';
+import { codedError } from './errors.js';
 import { FramePool } from './frame_pool.js';
 import { EventTarget, kFramePool, kHandleEvent, kNative, kRegister, kUnregister } from './internal.js';
 import { Logger, logger, setLogger } from './logger.js';
@@ -42,12 +43,18 @@ function logTimerError(error: unknown): void {
 }
 
 function checkCallable(fn: unknown): asserts fn is (...args: any[]) => unknown {
-  if (typeof fn !== 'function') throw new TypeError(`Expected a function, got ${typeof fn}.`);
+  if (typeof fn !== 'function') throw codedError(TypeError, 'ERR_PANTS_INVALID_ARGUMENT', `Expected a function, got ${typeof fn}.`);
 }
 
 function checkDelay(delay: unknown, name: string): asserts delay is number {
   if (typeof delay !== 'number' || !(delay > 0) || !Number.isFinite(delay)) {
-    throw new RangeError(`${name} must be a positive, finite number of seconds; got ${String(delay)}.`);
+    throw codedError(RangeError, 'ERR_PANTS_INVALID_ARGUMENT', `${name} must be a positive, finite number of seconds; got ${String(delay)}.`);
+  }
+}
+
+function checkPollTimeout(pollTimeout: unknown): asserts pollTimeout is number {
+  if (typeof pollTimeout !== 'number' || !(pollTimeout >= 0)) {
+    throw codedError(RangeError, 'ERR_PANTS_INVALID_ARGUMENT', `pollTimeout must be a non-negative number of seconds; got ${String(pollTimeout)}.`);
   }
 }
 
@@ -164,9 +171,7 @@ export class Engine {
    */
   start(pollTimeout = 0.2): Promise<void> {
     if (this.#run) return this.#run.promise;
-    if (typeof pollTimeout !== 'number' || !(pollTimeout >= 0)) {
-      throw new RangeError(`pollTimeout must be a non-negative number of seconds; got ${String(pollTimeout)}.`);
-    }
+    checkPollTimeout(pollTimeout);
     this.#pollTimeoutMs = pollTimeout * 1000;
     let resolve!: () => void;
     const promise = new Promise<void>((done) => (resolve = done));
@@ -191,11 +196,9 @@ export class Engine {
    * Throws while `start()` is running.
    */
   poll(pollTimeout = 0.2): void {
-    if (this.#run) throw new Error('Engine.poll() cannot be used while the engine is started.');
-    if (this.#inIteration) throw new Error('Engine.poll() cannot be called from inside an iteration.');
-    if (typeof pollTimeout !== 'number' || !(pollTimeout >= 0)) {
-      throw new RangeError(`pollTimeout must be a non-negative number of seconds; got ${String(pollTimeout)}.`);
-    }
+    if (this.#run) throw codedError(Error, 'ERR_PANTS_ENGINE_STARTED', 'Engine.poll() cannot be used while the engine is started.');
+    if (this.#inIteration) throw codedError(Error, 'ERR_PANTS_POLL_REENTERED', 'Engine.poll() cannot be called from inside an iteration.');
+    checkPollTimeout(pollTimeout);
     try {
       this.#iterate(pollTimeout * 1000);
     } finally {

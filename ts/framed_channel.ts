@@ -3,7 +3,7 @@ import { Channel, ChannelOptions } from './channel.js';
 import { trace, TRACING } from './debug.js';
 import { framingOf, Framing, ReadDelimiter } from './delimiter.js';
 import { kAdoptFieldSettings, kBindToken, kEngineId, kFrameArrived, kFramePool, kLogAndClose, kOverflowError, kReadFrames, kReading, kSafely, kToken, kWarnAndClose } from './internal.js';
-import { isPeerError } from './errors.js';
+import { codedError, isPeerError } from './errors.js';
 import { DEFAULT_BUFFER_SIZE } from './contract.js';
 import { DelimiterKind, FRAME_INCOMPLETE, FRAME_OVERFLOW, MORE_INPUT, native, NEED_SPACE } from './native.js';
 
@@ -86,7 +86,7 @@ export abstract class FramedChannel extends Channel {
 
   set bufferSize(value: number) {
     if (!Number.isInteger(value) || value < 1) {
-      throw new TypeError(`bufferSize must be a positive integer; got ${String(value)}.`);
+      throw codedError(TypeError, 'ERR_PANTS_INVALID_SETTING', `bufferSize must be a positive integer; got ${String(value)}.`);
     }
     this.#bufferSize = value;
     if (this[kToken] >= 0) native.setBufferSize(this[kEngineId], this[kToken], value);
@@ -99,7 +99,7 @@ export abstract class FramedChannel extends Channel {
 
   set encoding(value: BufferEncoding | null) {
     if (value !== null && value !== undefined && !Buffer.isEncoding(value)) {
-      throw new TypeError(`Unknown encoding: ${String(value)}.`);
+      throw codedError(TypeError, 'ERR_PANTS_INVALID_SETTING', `Unknown encoding: ${String(value)}.`);
     }
     this.#encoding = value ?? null;
   }

@@ -19,7 +19,7 @@ export {
   StreamBufferOverflow,
   StreamConnectError,
 } from './errors.js';
-export type { SystemErrorDetails } from './errors.js';
+export type { CodedError, MisuseCode, SystemErrorDetails } from './errors.js';
 export type { Logger } from './logger.js';
 export { Server } from './server.js';
 export type { ListenOptions, ServerOptions, StreamClass } from './server.js';

@@ -40,6 +40,8 @@ export const kBindToken = Symbol('pants.bindToken');
 export const kReleaseToken = Symbol('pants.releaseToken');
 /** `channel[kState]`: where the channel is in its life (`ChannelState`), get and set. */
 export const kState = Symbol('pants.state');
+/** `channel[kClosing]`: true once `close()` was called or the channel closed. */
+export const kClosing = Symbol('pants.closing');
 /** `channel[kOpened](fileno)`: the socket is open (connected, listening, bound). */
 export const kOpened = Symbol('pants.opened');
 /** `channel[kFinishClose]()`: the end of the channel's life, once (token released, owner's hook, `onClose`). */

@@ -4,8 +4,8 @@ import type { AcceptingServer } from './accepting_server.js';
 import { Address, formatAddress, parseAddress, ParsedAddress } from './address.js';
 import { logCallbackError, watchCallback } from './callback.js';
 import { Channel, ChannelOptions, ChannelState } from './channel.js';
-import { oneLine, systemError } from './errors.js';
-import { kAttach, kBindToken, kEngineId, kFinishClose, kFinishing, kHandleEvent, kOpened, kSafely, kState, kToken, kWhenFinished } from './internal.js';
+import { codedError, oneLine, systemError } from './errors.js';
+import { kAttach, kBindToken, kClosing, kEngineId, kFinishClose, kFinishing, kHandleEvent, kOpened, kSafely, kState, kToken, kWhenFinished } from './internal.js';
 import { logger } from './logger.js';
 import { EventKind, native } from './native.js';
 import { Stream, StreamOptions } from './stream.js';
@@ -46,8 +46,7 @@ function isStreamClass(value: unknown): value is StreamClass {
 function checkConnectionClass(value: unknown): StreamClass {
   if (isStreamClass(value)) return value;
   const shown = typeof value === 'function' ? `the function ${value.name || '(anonymous)'}` : typeof value === 'symbol' ? 'a symbol' : (JSON.stringify(value) ?? String(value));
-  const error = new TypeError(`ConnectionClass must be Stream or a subclass of it; got ${shown}.`);
-  throw Object.assign(error, { code: 'ERR_PANTS_INVALID_CONNECTION_CLASS' });
+  throw codedError(TypeError, 'ERR_PANTS_INVALID_CONNECTION_CLASS', `ConnectionClass must be Stream or a subclass of it; got ${shown}.`);
 }
 
 /**
@@ -99,7 +98,7 @@ export class Server extends Channel implements AcceptingServer<Stream> {
    * `ca`). Bad options throw at once, naming the option.
    */
   startSSL(sslOptions: SslOptions = {}): this {
-    if (this[kState] === ChannelState.Closing || this[kState] === ChannelState.Closed) throw new Error('The server is closed.');
+    if (this[kClosing]) throw codedError(Error, 'ERR_PANTS_CHANNEL_CLOSED', 'The server is closed.');
     this.#tls = tlsContext(sslOptions, 'server');
     if (this.listening) native.setListenerTls(this[kEngineId], this[kToken], this.#tls.id);
     return this;
@@ -124,9 +123,13 @@ export class Server extends Channel implements AcceptingServer<Stream> {
    * `'ERR_PANTS_INVALID_CONNECTION_CLASS'`.
    */
   listen(address: Address, backlog = 1024, slave = true, options: ListenOptions = {}): this {
-    if (this[kState] !== ChannelState.Idle) throw new Error(this[kState] === ChannelState.Closed ? 'The server is closed.' : 'The server is already listening.');
+    if (this[kState] !== ChannelState.Idle) {
+      throw this[kClosing]
+        ? codedError(Error, 'ERR_PANTS_CHANNEL_CLOSED', 'The server is closed.')
+        : codedError(Error, 'ERR_PANTS_ALREADY_LISTENING', 'The server is already listening.');
+    }
     checkConnectionClass(this.ConnectionClass);
-    if (!Number.isInteger(backlog) || backlog < 0) throw new TypeError(`backlog must be a non-negative integer; got ${String(backlog)}.`);
+    if (!Number.isInteger(backlog) || backlog < 0) throw codedError(TypeError, 'ERR_PANTS_INVALID_ARGUMENT', `backlog must be a non-negative integer; got ${String(backlog)}.`);
     const parsed = parseAddress(address);
     if (parsed.kind === 'inet' && parsed.resolve) {
       this[kState] = ChannelState.Resolving;
@@ -203,7 +206,7 @@ export class Server extends Channel implements AcceptingServer<Stream> {
     let stream: Stream;
     try {
       stream = new this.ConnectionClass({ engine: this.engine });
-      if (!(stream instanceof Stream)) throw new TypeError('ConnectionClass must construct a Stream.');
+      if (!(stream instanceof Stream)) throw codedError(TypeError, 'ERR_PANTS_INVALID_CONNECTION_CLASS', 'ConnectionClass must construct a Stream.');
     } catch (error) {
       logger().error(`${this.constructor.name}: could not create a ${this.ConnectionClass?.name} for an accepted connection:`, error);
       native.close(this[kEngineId], token, false);

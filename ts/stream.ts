@@ -4,9 +4,9 @@ import { constants } from 'node:os';
 import { Address, formatAddress, parseAddress, ParsedAddress } from './address.js';
 import { ChannelOptions, ChannelState } from './channel.js';
 import { trace, TRACING } from './debug.js';
-import { StreamBufferOverflow, StreamConnectError, systemError } from './errors.js';
+import { codedError, StreamBufferOverflow, StreamConnectError, systemError } from './errors.js';
 import { FramedChannel } from './framed_channel.js';
-import { kAdoptFieldSettings, kAttach, kBindToken, kEngineId, kFinishClose, kFinishing, kHandleEvent, kLogAndClose, kOpened, kOverflowError, kReadFrames, kReading, kReleaseToken, kSafely, kState, kToken, kWarnAndClose } from './internal.js';
+import { kAdoptFieldSettings, kAttach, kBindToken, kClosing, kEngineId, kFinishClose, kFinishing, kHandleEvent, kLogAndClose, kOpened, kOverflowError, kReadFrames, kReading, kReleaseToken, kSafely, kState, kToken, kWarnAndClose } from './internal.js';
 import type { NetStruct } from './netstruct.js';
 import { packerFor } from './packing.js';
 import type { Struct } from './struct.js';
@@ -90,7 +90,7 @@ export class Stream extends FramedChannel {
 
   set connectTimeout(value: number | null) {
     if (value !== null && (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value))) {
-      throw new RangeError(`connectTimeout must be a positive number of seconds or null; got ${String(value)}.`);
+      throw codedError(RangeError, 'ERR_PANTS_INVALID_SETTING', `connectTimeout must be a positive number of seconds or null; got ${String(value)}.`);
     }
     this.#connectTimeout = value;
   }
@@ -165,7 +165,9 @@ export class Stream extends FramedChannel {
    */
   connect(address: Address): this {
     if (this[kState] !== ChannelState.Idle) {
-      throw new Error(this.#closed ? 'The stream is closed.' : 'The stream is already connected or connecting.');
+      throw this[kClosing]
+        ? codedError(Error, 'ERR_PANTS_CHANNEL_CLOSED', 'The stream is closed.')
+        : codedError(Error, 'ERR_PANTS_ALREADY_CONNECTED', 'The stream is already connected or connecting.');
     }
     const parsed = parseAddress(address);
     this[kAdoptFieldSettings](FIELD_SETTINGS);
@@ -194,7 +196,7 @@ export class Stream extends FramedChannel {
     let result: number;
     if (typeof data === 'string') result = native.writeString(this[kEngineId], this[kToken], data);
     else if (data instanceof Uint8Array) result = native.write(this[kEngineId], this[kToken], data);
-    else throw new TypeError(`write() takes a string or a Uint8Array; got ${Object.prototype.toString.call(data)}.`);
+    else throw codedError(TypeError, 'ERR_PANTS_INVALID_ARGUMENT', `write() takes a string or a Uint8Array; got ${Object.prototype.toString.call(data)}.`);
     if (result === GONE) return false; // the peer reset the connection: onClose is on its way
     if (result < 0) throw systemError(result, 'write');
     if (flush) native.flush(this[kEngineId], this[kToken]);
@@ -211,8 +213,8 @@ export class Stream extends FramedChannel {
    * Bad options throw at once, naming the option.
    */
   startSSL(sslOptions: SslOptions = {}): this {
-    if (this.#closed) throw new Error('The stream is closed.');
-    if (this.#tls !== null) throw new Error('TLS has already been started on this stream.');
+    if (this[kClosing]) throw codedError(Error, 'ERR_PANTS_CHANNEL_CLOSED', 'The stream is closed.');
+    if (this.#tls !== null) throw codedError(Error, 'ERR_PANTS_TLS_ALREADY_STARTED', 'TLS has already been started on this stream.');
     this.#tls = tlsContext(sslOptions, this.#server !== null ? 'server' : 'client');
     if (this[kToken] >= 0) this.#beginTls();
     return this;
@@ -238,10 +240,10 @@ export class Stream extends FramedChannel {
    */
   writeFile(file: string | number, nbytes = 0, offset = 0, flush = false): void {
     if (typeof file !== 'string' && !(Number.isInteger(file) && file >= 0)) {
-      throw new TypeError(`writeFile() takes a path or a file descriptor; got ${String(file)}.`);
+      throw codedError(TypeError, 'ERR_PANTS_INVALID_ARGUMENT', `writeFile() takes a path or a file descriptor; got ${String(file)}.`);
     }
     for (const [name, value] of [['nbytes', nbytes], ['offset', offset]] as const) {
-      if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer; got ${String(value)}.`);
+      if (!Number.isSafeInteger(value) || value < 0) throw codedError(RangeError, 'ERR_PANTS_INVALID_ARGUMENT', `${name} must be a non-negative integer; got ${String(value)}.`);
     }
     if (this[kState] !== ChannelState.Open) throw this.#notWritable();
     const path = typeof file === 'string' ? file : '';
@@ -260,7 +262,7 @@ export class Stream extends FramedChannel {
    */
   writePacked(values: unknown[], format?: string | Struct | NetStruct, flush = false): void {
     const packer = packerFor(format, this.readDelimiter);
-    if (!Array.isArray(values)) throw new TypeError('writePacked() takes an array of values.');
+    if (!Array.isArray(values)) throw codedError(TypeError, 'ERR_PANTS_INVALID_ARGUMENT', 'writePacked() takes an array of values.');
     this.write(packer.pack(...values), flush);
   }
 
@@ -421,7 +423,7 @@ export class Stream extends FramedChannel {
   #opened(fd: number): void {
     this.#connectTimer?.cancel();
     this.#connectTimer = null;
-    if (this.#closed) return;
+    if (this[kClosing]) return;
     this[kOpened](fd);
     this.#candidates = [];
     if (!this.#noDelay) native.setNoDelay(this[kEngineId], this[kToken], false);
@@ -463,7 +465,7 @@ export class Stream extends FramedChannel {
   }
 
   #reportConnectError(error: StreamConnectError): void {
-    if (this.#closed) return;
+    if (this[kClosing]) return;
     this[kSafely]('onConnectError', this.onConnectError, error);
     this.close(false);
   }
@@ -478,13 +480,10 @@ export class Stream extends FramedChannel {
     }
   }
 
-  /** True once `close()` was called or the stream closed. */
-  get #closed(): boolean {
-    return this[kState] === ChannelState.Closing || this[kState] === ChannelState.Closed;
-  }
-
   #notWritable(): Error {
-    return new Error(this.#closed ? 'Cannot write to a closed stream.' : 'Cannot write to a stream that is not connected.');
+    return this[kClosing]
+      ? codedError(Error, 'ERR_PANTS_CHANNEL_CLOSED', 'Cannot write to a closed stream.')
+      : codedError(Error, 'ERR_PANTS_NOT_CONNECTED', 'Cannot write to a stream that is not connected.');
   }
 
   /** @internal */
