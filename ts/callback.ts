@@ -5,11 +5,11 @@
  * a returned promise.
  * @internal
  */
-import { Engine } from './engine.js';
+import { logger } from './logger.js';
 
 /** Logs an exception thrown by `owner`'s callback `name` (or the rejection of its promise). */
 export function logCallbackError(owner: object, name: string, error: unknown): void {
-  Engine.logger.error(`Exception in ${owner.constructor.name}.${name}:`, error);
+  logger().error(`Exception in ${owner.constructor.name}.${name}:`, error);
 }
 
 /**

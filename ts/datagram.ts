@@ -1,10 +1,10 @@
 import { lookup } from 'node:dns';
 
 import { Address, formatAddress, parseAddress } from './address.js';
-import type { ChannelOptions } from './channel.js';
-import { DatagramBufferOverflow, InvalidAddressFormatError, systemError } from './errors.js';
+import { ChannelOptions, ChannelState } from './channel.js';
+import { codedError, DatagramBufferOverflow, InvalidAddressFormatError, systemError } from './errors.js';
 import { FramedChannel } from './framed_channel.js';
-import { kAdoptFieldSettings, kBindToken, kEngineId, kFrameArrived, kHandleEvent, kLogAndClose, kOverflowError, kReadFrames, kReading, kReleaseToken, kSafely, kToken } from './internal.js';
+import { kAdoptFieldSettings, kBindToken, kClosing, kEngineId, kFinishClose, kFinishing, kFrameArrived, kHandleEvent, kLogAndClose, kOpened, kOverflowError, kReadFrames, kReading, kSafely, kState, kToken } from './internal.js';
 import { EventKind, native } from './native.js';
 
 /** Default of `Datagram.maxSenders`. */
@@ -17,14 +17,6 @@ const FIELD_SETTINGS = ['readDelimiter', 'regexSearch', 'bufferSize', 'encoding'
 
 /** Options of `new Datagram()`. */
 export type DatagramOptions = ChannelOptions;
-
-const enum State {
-  Idle,
-  Resolving,
-  Open,
-  Closing,
-  Closed,
-}
 
 /** An IP address to send to, checked and resolved. */
 interface Target {
@@ -53,8 +45,6 @@ interface Target {
  * `onOverflowError(DatagramBufferOverflow)`.
  */
 export class Datagram extends FramedChannel {
-  #state = State.Idle;
-  #fileno: number | null = null;
   #remoteAddress: Address | null = null;
   #localAddress: Address | null = null;
   /** Packets written while the socket is still being set up (a hostname resolving). */
@@ -65,11 +55,6 @@ export class Datagram extends FramedChannel {
   /** An unbound UDP channel of `options.engine` (default `Engine.instance()`); `listen()` binds it. */
   constructor(options: DatagramOptions = {}) {
     super(options);
-  }
-
-  /** The socket's file descriptor while it is open, else `null`. */
-  get fileno(): number | null {
-    return this.#fileno;
   }
 
   /** The sender of the frame being delivered (during `onRead`; kept until the next one), else `null`. */
@@ -93,7 +78,7 @@ export class Datagram extends FramedChannel {
   }
 
   set maxSenders(value: number) {
-    if (!Number.isInteger(value) || value < 1) throw new TypeError(`maxSenders must be a positive integer; got ${String(value)}.`);
+    if (!Number.isInteger(value) || value < 1) throw codedError(TypeError, 'ERR_PANTS_INVALID_SETTING', `maxSenders must be a positive integer; got ${String(value)}.`);
     this.#maxSenders = value;
     this.#applySenderLimits();
   }
@@ -108,7 +93,7 @@ export class Datagram extends FramedChannel {
 
   set senderTimeout(value: number) {
     if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
-      throw new TypeError(`senderTimeout must be a positive number of seconds; got ${String(value)}.`);
+      throw codedError(TypeError, 'ERR_PANTS_INVALID_SETTING', `senderTimeout must be a positive number of seconds; got ${String(value)}.`);
     }
     this.#senderTimeout = value;
     this.#applySenderLimits();
@@ -121,7 +106,11 @@ export class Datagram extends FramedChannel {
    * `InvalidAddressFormatError`.
    */
   listen(address: Address): this {
-    if (this.#state !== State.Idle) throw new Error(this.#state === State.Closed ? 'The datagram channel is closed.' : 'The datagram channel is already bound.');
+    if (this[kState] !== ChannelState.Idle) {
+      throw this[kClosing]
+        ? codedError(Error, 'ERR_PANTS_CHANNEL_CLOSED', 'The datagram channel is closed.')
+        : codedError(Error, 'ERR_PANTS_ALREADY_LISTENING', 'The datagram channel is already bound.');
+    }
     const parsed = parseAddress(address);
     if (parsed.kind !== 'inet') throw new InvalidAddressFormatError(`A datagram channel needs an IP address; got ${JSON.stringify(address)}.`);
     this[kAdoptFieldSettings](FIELD_SETTINGS);
@@ -129,11 +118,11 @@ export class Datagram extends FramedChannel {
       this.#bind(native.bindDatagram(this[kEngineId], parsed.host, parsed.port, parsed.flowinfo, parsed.scopeId), 'bind');
       return this;
     }
-    this.#state = State.Resolving;
+    this[kState] = ChannelState.Resolving;
     lookup(parsed.host, { family: parsed.family === 6 ? 6 : 0 }, (error, host) => {
       this.engine.callback(() => {
-        if (this.#state !== State.Resolving) return;
-        this.#state = State.Idle;
+        if (this[kState] !== ChannelState.Resolving) return;
+        this[kState] = ChannelState.Idle;
         try {
           if (error) throw error;
           this.#bind(native.bindDatagram(this[kEngineId], host, parsed.port, parsed.flowinfo, parsed.scopeId), 'bind');
@@ -154,14 +143,14 @@ export class Datagram extends FramedChannel {
    * or when there is no address, `InvalidAddressFormatError` for a bad one.
    */
   write(data: string | Uint8Array, address?: Address, flush = false): void {
-    if (this.#state === State.Closing || this.#state === State.Closed) throw new Error('Cannot write to a closed datagram channel.');
+    if (this[kClosing]) throw codedError(Error, 'ERR_PANTS_CHANNEL_CLOSED', 'Cannot write to a closed datagram channel.');
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    if (!(bytes instanceof Uint8Array)) throw new TypeError(`write() takes a string or a Uint8Array; got ${Object.prototype.toString.call(data)}.`);
+    if (!(bytes instanceof Uint8Array)) throw codedError(TypeError, 'ERR_PANTS_INVALID_ARGUMENT', `write() takes a string or a Uint8Array; got ${Object.prototype.toString.call(data)}.`);
     const to = address ?? this.#remoteAddress;
-    if (to === null) throw new Error('No address to write to: give one, or write while answering a sender.');
+    if (to === null) throw codedError(Error, 'ERR_PANTS_NO_DESTINATION', 'No address to write to: give one, or write while answering a sender.');
     const parsed = parseAddress(to);
     if (parsed.kind !== 'inet') throw new InvalidAddressFormatError(`A datagram needs an IP address; got ${JSON.stringify(to)}.`);
-    if (this.#state === State.Resolving || parsed.resolve || this.#waiting.length > 0) {
+    if (this[kState] === ChannelState.Resolving || parsed.resolve || this.#waiting.length > 0) {
       this.#writeLater(bytes, to);
       return;
     }
@@ -171,26 +160,6 @@ export class Datagram extends FramedChannel {
   /** Tries to send queued packets now. */
   flush(): void {
     if (this[kToken] >= 0) native.flush(this[kEngineId], this[kToken]);
-  }
-
-  /**
-   * Closes the socket. With `flush` (default), queued packets are sent
-   * first. `onClose()` runs once, from the engine.
-   */
-  close(flush = true): void {
-    switch (this.#state) {
-      case State.Open:
-        this.#state = State.Closing;
-        native.close(this[kEngineId], this[kToken], flush);
-        break;
-      case State.Idle:
-      case State.Resolving:
-        this.#state = State.Closing;
-        this.engine.callback(() => this.#finishClose());
-        break;
-      default:
-        break;
-    }
   }
 
   /**
@@ -211,7 +180,7 @@ export class Datagram extends FramedChannel {
         this[kReadFrames]();
         break;
       case EventKind.Close:
-        this.#finishClose();
+        this[kFinishClose]();
         break;
       case EventKind.ReadError:
         this[kSafely]('onReadError', this.onReadError, systemError(-a, 'recvfrom'));
@@ -224,7 +193,7 @@ export class Datagram extends FramedChannel {
 
   /** @internal */
   get [kReading](): boolean {
-    return this.#state === State.Open;
+    return this[kState] === ChannelState.Open;
   }
 
   /** @internal */
@@ -241,8 +210,7 @@ export class Datagram extends FramedChannel {
     if (token < 0) throw systemError(token, syscall);
     this[kBindToken](token);
     if (this.#maxSenders !== DEFAULT_MAX_SENDERS || this.#senderTimeout !== DEFAULT_SENDER_TIMEOUT) this.#applySenderLimits();
-    this.#state = State.Open;
-    this.#fileno = native.fd(this[kEngineId], token);
+    this[kOpened](native.fd(this[kEngineId], token));
     this.#localAddress = formatAddress(native.localAddress(this[kEngineId], token));
   }
 
@@ -251,7 +219,7 @@ export class Datagram extends FramedChannel {
   }
 
   #send(bytes: Uint8Array, target: Target, flush: boolean): void {
-    if (this.#state === State.Idle) this.#bind(native.openDatagram(this[kEngineId], target.host, target.port), 'bind');
+    if (this[kState] === ChannelState.Idle) this.#bind(native.openDatagram(this[kEngineId], target.host, target.port), 'bind');
     const result = native.sendDatagram(this[kEngineId], this[kToken], target.host, target.port, target.flowinfo, target.scopeId, bytes);
     if (result < 0) throw systemError(result, 'sendto');
     if (flush) native.flush(this[kEngineId], this[kToken]);
@@ -264,7 +232,7 @@ export class Datagram extends FramedChannel {
   }
 
   #drainWaiting(): void {
-    while (this.#waiting.length > 0 && this.#state !== State.Resolving) {
+    while (this.#waiting.length > 0 && this[kState] !== ChannelState.Resolving) {
       const { data, address } = this.#waiting[0];
       const parsed = parseAddress(address) as Extract<ReturnType<typeof parseAddress>, { kind: 'inet' }>;
       if (parsed.resolve) {
@@ -284,7 +252,7 @@ export class Datagram extends FramedChannel {
   }
 
   #trySend(bytes: Uint8Array, target: Target): void {
-    if (this.#state === State.Closing || this.#state === State.Closed) return;
+    if (this[kClosing]) return;
     try {
       this.#send(bytes, target, false);
     } catch (error) {
@@ -292,12 +260,8 @@ export class Datagram extends FramedChannel {
     }
   }
 
-  #finishClose(): void {
-    if (this.#state === State.Closed) return;
-    this.#state = State.Closed;
-    this[kReleaseToken]();
-    this.#fileno = null;
+  /** Packets still waiting for a hostname are dropped. @internal */
+  override [kFinishing](): void {
     this.#waiting = [];
-    this[kSafely]('onClose', this.onClose);
   }
 }

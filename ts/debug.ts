@@ -4,12 +4,12 @@
  * `Engine.logger.debug`.
  * @internal
  */
-import { Engine } from './engine.js';
+import { logger } from './logger.js';
 
 /** True when tracing is on (read once, at load). */
 export const TRACING = /^(1|true|yes|on)$/i.test(process.env.PANTS_DEBUG ?? '');
 
 /** Logs a trace line; call it only when `TRACING`. */
 export function trace(message: string, ...details: unknown[]): void {
-  Engine.logger.debug(`pants: ${message}`, ...details);
+  logger().debug(`pants: ${message}`, ...details);
 }

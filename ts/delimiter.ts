@@ -1,3 +1,4 @@
+import { codedError } from './errors.js';
 import { DelimiterKind } from './native.js';
 import { NetStruct } from './netstruct.js';
 import './regexp_guard.js'; // before any RegExp delimiter is compiled
@@ -34,18 +35,22 @@ export interface Framing {
 
 const CHUNK: Framing = { kind: DelimiterKind.Chunk, count: 0, sequence: null, record: null, search: null, anchored: null };
 
+function invalidDelimiter(message: string): TypeError {
+  return codedError(TypeError, 'ERR_PANTS_INVALID_DELIMITER', message);
+}
+
 /** Checks a `readDelimiter` value; throws `TypeError` for anything else. @internal */
 export function framingOf(value: unknown): Framing {
   if (value === null || value === undefined) return CHUNK;
   if (typeof value === 'number') {
     if (!Number.isInteger(value) || value < 1 || value > 0xffffffff) {
-      throw new TypeError(`A numeric readDelimiter must be a positive integer; got ${value}.`);
+      throw invalidDelimiter(`A numeric readDelimiter must be a positive integer; got ${value}.`);
     }
     return { ...CHUNK, kind: DelimiterKind.Count, count: value };
   }
   if (typeof value === 'string' || value instanceof Uint8Array) {
     const sequence = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
-    if (sequence.length === 0) throw new TypeError('A readDelimiter string or buffer must not be empty.');
+    if (sequence.length === 0) throw invalidDelimiter('A readDelimiter string or buffer must not be empty.');
     return { ...CHUNK, kind: DelimiterKind.Sequence, sequence: Uint8Array.from(sequence) };
   }
   if (value instanceof RegExp) {
@@ -58,17 +63,17 @@ export function framingOf(value: unknown): Framing {
     };
   }
   if (value instanceof Struct) {
-    if (value.size < 1) throw new TypeError('A Struct readDelimiter must have a size of at least one byte.');
+    if (value.size < 1) throw invalidDelimiter('A Struct readDelimiter must have a size of at least one byte.');
     return { ...CHUNK, kind: DelimiterKind.Count, count: value.size, record: value };
   }
   if (value instanceof NetStruct) {
     const layout = value.frameLayout();
     if (layout.length === 0 || (layout.length === 4 && layout[0] === 0 && layout[1] < 0)) {
-      throw new TypeError('A NetStruct readDelimiter must describe at least one byte.');
+      throw invalidDelimiter('A NetStruct readDelimiter must describe at least one byte.');
     }
     return { ...CHUNK, kind: DelimiterKind.Records, sequence: new Uint8Array(Int32Array.from(layout).buffer), record: value };
   }
-  throw new TypeError(
+  throw invalidDelimiter(
     `Invalid readDelimiter: expected null, a positive integer, a string, a Buffer, a RegExp, a Struct or a NetStruct; got ${Object.prototype.toString.call(value)}.`,
   );
 }

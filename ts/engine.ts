@@ -1,8 +1,9 @@
 import { whenRejected } from './callback.js';
 import { trace, TRACING } from './debug.js';
+import { codedError } from './errors.js';
 import { FramePool } from './frame_pool.js';
 import { EventTarget, kFramePool, kHandleEvent, kNative, kRegister, kUnregister } from './internal.js';
-import type { Logger } from './logger.js';
+import { Logger, logger, setLogger } from './logger.js';
 import { EventKind, native, NativeEngine } from './native.js';
 import { IterationEntry, makeTimer, TimedEntry, Timer, TimerFunction } from './timer.js';
 
@@ -38,16 +39,22 @@ function timerIndex(key: number): number {
 
 /** Logs an exception thrown by a timer's function, or the rejection of the promise it returned. */
 function logTimerError(error: unknown): void {
-  Engine.logger.error('Exception in a timer callback:', error);
+  logger().error('Exception in a timer callback:', error);
 }
 
 function checkCallable(fn: unknown): asserts fn is (...args: any[]) => unknown {
-  if (typeof fn !== 'function') throw new TypeError(`Expected a function, got ${typeof fn}.`);
+  if (typeof fn !== 'function') throw codedError(TypeError, 'ERR_PANTS_INVALID_ARGUMENT', `Expected a function, got ${typeof fn}.`);
 }
 
 function checkDelay(delay: unknown, name: string): asserts delay is number {
   if (typeof delay !== 'number' || !(delay > 0) || !Number.isFinite(delay)) {
-    throw new RangeError(`${name} must be a positive, finite number of seconds; got ${String(delay)}.`);
+    throw codedError(RangeError, 'ERR_PANTS_INVALID_ARGUMENT', `${name} must be a positive, finite number of seconds; got ${String(delay)}.`);
+  }
+}
+
+function checkPollTimeout(pollTimeout: unknown): asserts pollTimeout is number {
+  if (typeof pollTimeout !== 'number' || !(pollTimeout >= 0)) {
+    throw codedError(RangeError, 'ERR_PANTS_INVALID_ARGUMENT', `pollTimeout must be a non-negative number of seconds; got ${String(pollTimeout)}.`);
   }
 }
 
@@ -64,17 +71,25 @@ function checkDelay(delay: unknown, name: string): asserts delay is number {
  * at once.
  *
  * An exception thrown by a timer or by any channel callback is caught and
- * logged with `Engine.logger.error`; the engine keeps running.
+ * logged with `logger().error`; the engine keeps running.
  */
 export class Engine {
-  /** Where errors in user code and diagnostics go. Default `console`; assignable. */
-  static logger: Logger = console;
+  /**
+   * Where errors in user code and diagnostics go: `console` (default) or
+   * anything with `error`, `warn`, `info` and `debug`. Assignable.
+   */
+  static get logger(): Logger {
+    return logger();
+  }
+
+  static set logger(value: Logger) {
+    setLogger(value);
+  }
 
   /** The global engine of this thread (each worker thread has its own). */
   static instance(): Engine {
     return (globalEngine ??= new Engine());
   }
-
 
   /** Keeps the native engine alive as long as this engine. */
   readonly #owner: NativeEngine = new native.NativeEngine();
@@ -156,9 +171,7 @@ export class Engine {
    */
   start(pollTimeout = 0.2): Promise<void> {
     if (this.#run) return this.#run.promise;
-    if (typeof pollTimeout !== 'number' || !(pollTimeout >= 0)) {
-      throw new RangeError(`pollTimeout must be a non-negative number of seconds; got ${String(pollTimeout)}.`);
-    }
+    checkPollTimeout(pollTimeout);
     this.#pollTimeoutMs = pollTimeout * 1000;
     let resolve!: () => void;
     const promise = new Promise<void>((done) => (resolve = done));
@@ -183,11 +196,9 @@ export class Engine {
    * Throws while `start()` is running.
    */
   poll(pollTimeout = 0.2): void {
-    if (this.#run) throw new Error('Engine.poll() cannot be used while the engine is started.');
-    if (this.#inIteration) throw new Error('Engine.poll() cannot be called from inside an iteration.');
-    if (typeof pollTimeout !== 'number' || !(pollTimeout >= 0)) {
-      throw new RangeError(`pollTimeout must be a non-negative number of seconds; got ${String(pollTimeout)}.`);
-    }
+    if (this.#run) throw codedError(Error, 'ERR_PANTS_ENGINE_STARTED', 'Engine.poll() cannot be used while the engine is started.');
+    if (this.#inIteration) throw codedError(Error, 'ERR_PANTS_POLL_REENTERED', 'Engine.poll() cannot be called from inside an iteration.');
+    checkPollTimeout(pollTimeout);
     try {
       this.#iterate(pollTimeout * 1000);
     } finally {
@@ -344,7 +355,7 @@ export class Engine {
         try {
           channel[kHandleEvent](kind, events[index + 2], events[index + 3]);
         } catch (error) {
-          Engine.logger.error('Exception while dispatching an engine event:', error);
+          logger().error('Exception while dispatching an engine event:', error);
         }
       } else if (kind === EventKind.Close) {
         native.release(this.#id, token);

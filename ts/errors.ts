@@ -28,8 +28,62 @@ export class StreamBufferOverflow extends Error {}
 /** More than `bufferSize` bytes arrived from one datagram sender without completing a frame. */
 export class DatagramBufferOverflow extends Error {}
 
-/** An address in none of the forms Pants accepts (see `Address`). */
-export class InvalidAddressFormatError extends TypeError {}
+/** An address in none of the forms Pants accepts (see `Address`); coded `'ERR_PANTS_INVALID_ADDRESS'`. */
+export class InvalidAddressFormatError extends TypeError {
+  /** Always `'ERR_PANTS_INVALID_ADDRESS'`. */
+  readonly code = 'ERR_PANTS_INVALID_ADDRESS';
+}
+
+/**
+ * The stable `code`s of the errors thrown for misuse: match on them, not on
+ * messages (which may change). Listed, with what throws each, in the
+ * README's "Errors" section.
+ */
+export type MisuseCode =
+  /** `engine.poll()` while `start()` runs. */
+  | 'ERR_PANTS_ENGINE_STARTED'
+  /** `engine.poll()` from inside one of that engine's iterations. */
+  | 'ERR_PANTS_POLL_REENTERED'
+  /** A method argument of the wrong type (`TypeError`) or out of range (`RangeError`). */
+  | 'ERR_PANTS_INVALID_ARGUMENT'
+  /** A setting or option of the wrong type (`TypeError`) or out of range (`RangeError`, `connectTimeout`). */
+  | 'ERR_PANTS_INVALID_SETTING'
+  /** A `readDelimiter` that is none of the accepted kinds (`TypeError`). */
+  | 'ERR_PANTS_INVALID_DELIMITER'
+  /** An address in none of the accepted forms (`InvalidAddressFormatError`, a `TypeError`). */
+  | 'ERR_PANTS_INVALID_ADDRESS'
+  /** A server's `ConnectionClass` that is not `Stream` or a subclass (`TypeError`). */
+  | 'ERR_PANTS_INVALID_CONNECTION_CLASS'
+  /** Writing, connecting, listening or starting TLS on a channel that is closed or closing. */
+  | 'ERR_PANTS_CHANNEL_CLOSED'
+  /** Writing to a stream that is not connected yet. */
+  | 'ERR_PANTS_NOT_CONNECTED'
+  /** `connect()` on a stream that is connected or connecting. */
+  | 'ERR_PANTS_ALREADY_CONNECTED'
+  /** `listen()` on a server or datagram channel that already listens (or is resolving its address). */
+  | 'ERR_PANTS_ALREADY_LISTENING'
+  /** `startSSL()` on a stream that already speaks TLS. */
+  | 'ERR_PANTS_TLS_ALREADY_STARTED'
+  /** `datagram.write(data)` without an address, outside `onRead`. */
+  | 'ERR_PANTS_NO_DESTINATION'
+  /** `writePacked(values)` with no format and no Struct or NetStruct `readDelimiter`. */
+  | 'ERR_PANTS_NO_PACK_FORMAT';
+
+/** An error with a stable `code`. */
+export type CodedError<E extends Error = Error, C extends string = MisuseCode> = E & { code: C };
+
+/**
+ * A misuse error: an instance of `ErrorClass` (so `instanceof` and the
+ * class users expect hold) with `message` and the stable `code`.
+ * @internal
+ */
+export function codedError<E extends Error>(ErrorClass: new (message: string) => E, code: MisuseCode, message: string): CodedError<E> {
+  const error = new ErrorClass(message) as CodedError<E>;
+  error.code = code;
+  // The stack starts where the misuse was seen, not in this helper.
+  Error.captureStackTrace?.(error, codedError);
+  return error;
+}
 
 for (const ErrorClass of [StreamConnectError, StreamBufferOverflow, DatagramBufferOverflow, InvalidAddressFormatError]) {
   Object.defineProperty(ErrorClass.prototype, 'name', { value: ErrorClass.name, configurable: true, writable: true });

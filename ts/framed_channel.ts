@@ -2,8 +2,8 @@ import { logCallbackError, watchCallback } from './callback.js';
 import { Channel, ChannelOptions } from './channel.js';
 import { trace, TRACING } from './debug.js';
 import { framingOf, Framing, ReadDelimiter } from './delimiter.js';
-import { kAdoptFieldSettings, kBindToken, kEngineId, kFrameArrived, kFramePool, kLogAndClose, kNative, kOverflowError, kReadFrames, kReading, kRegister, kReleaseToken, kSafely, kToken, kUnregister, kWarnAndClose } from './internal.js';
-import { isPeerError } from './errors.js';
+import { kAdoptFieldSettings, kBindToken, kEngineId, kFrameArrived, kFramePool, kLogAndClose, kOverflowError, kReadFrames, kReading, kSafely, kToken, kWarnAndClose } from './internal.js';
+import { codedError, isPeerError } from './errors.js';
 import { DEFAULT_BUFFER_SIZE } from './contract.js';
 import { DelimiterKind, FRAME_INCOMPLETE, FRAME_OVERFLOW, MORE_INPUT, native, NEED_SPACE } from './native.js';
 
@@ -22,8 +22,6 @@ const FIELD_SETTINGS = ['readDelimiter', 'regexSearch', 'bufferSize', 'encoding'
  * long.
  */
 export abstract class FramedChannel extends Channel {
-  readonly #engineId: number;
-  #token = -1;
   #framing: Framing = framingOf(null);
   #delimiter: ReadDelimiter = null;
   #regexSearch = true;
@@ -33,7 +31,6 @@ export abstract class FramedChannel extends Channel {
   /** A channel of `options.engine`, by default `Engine.instance()`. */
   constructor(options: ChannelOptions = {}) {
     super(options);
-    this.#engineId = this.engine[kNative];
   }
 
   // ----- settings -------------------------------------------------------
@@ -66,7 +63,7 @@ export abstract class FramedChannel extends Channel {
     const framing = framingOf(value);
     this.#framing = framing;
     this.#delimiter = value ?? null;
-    if (this.#token >= 0) native.setDelimiter(this.#engineId, this.#token, framing.kind, framing.count, framing.sequence);
+    if (this[kToken] >= 0) native.setDelimiter(this[kEngineId], this[kToken], framing.kind, framing.count, framing.sequence);
   }
 
   /** With a RegExp delimiter: search for it (true, default) or match it at the start of the buffer (false). */
@@ -89,10 +86,10 @@ export abstract class FramedChannel extends Channel {
 
   set bufferSize(value: number) {
     if (!Number.isInteger(value) || value < 1) {
-      throw new TypeError(`bufferSize must be a positive integer; got ${String(value)}.`);
+      throw codedError(TypeError, 'ERR_PANTS_INVALID_SETTING', `bufferSize must be a positive integer; got ${String(value)}.`);
     }
     this.#bufferSize = value;
-    if (this.#token >= 0) native.setBufferSize(this.#engineId, this.#token, value);
+    if (this[kToken] >= 0) native.setBufferSize(this[kEngineId], this[kToken], value);
   }
 
   /** Decode each frame to a string with this encoding; `null` (default) delivers Buffers. */
@@ -102,7 +99,7 @@ export abstract class FramedChannel extends Channel {
 
   set encoding(value: BufferEncoding | null) {
     if (value !== null && value !== undefined && !Buffer.isEncoding(value)) {
-      throw new TypeError(`Unknown encoding: ${String(value)}.`);
+      throw codedError(TypeError, 'ERR_PANTS_INVALID_SETTING', `Unknown encoding: ${String(value)}.`);
     }
     this.#encoding = value ?? null;
   }
@@ -139,30 +136,12 @@ export abstract class FramedChannel extends Channel {
 
   // ----- for subclasses -------------------------------------------------
 
-  /** The native engine's id. @internal */
-  get [kEngineId](): number {
-    return this.#engineId;
-  }
-
-  /** The channel's native token, -1 without one. @internal */
-  get [kToken](): number {
-    return this.#token;
-  }
-
-  /** Takes a native token: registers for its events and applies the settings. @internal */
-  [kBindToken](token: number): void {
-    this.#token = token;
-    this.engine[kRegister](token, this);
+  /** Takes a native token: registers for its events and applies the framing settings. @internal */
+  override [kBindToken](token: number): void {
+    super[kBindToken](token);
     const framing = this.#framing;
-    if (framing.kind !== DelimiterKind.Chunk) native.setDelimiter(this.#engineId, token, framing.kind, framing.count, framing.sequence);
-    if (this.#bufferSize !== DEFAULT_BUFFER_SIZE) native.setBufferSize(this.#engineId, token, this.#bufferSize);
-  }
-
-  /** Gives the native token back to the engine. @internal */
-  [kReleaseToken](): void {
-    if (this.#token < 0) return;
-    this.engine[kUnregister](this.#token);
-    this.#token = -1;
+    if (framing.kind !== DelimiterKind.Chunk) native.setDelimiter(this[kEngineId], token, framing.kind, framing.count, framing.sequence);
+    if (this.#bufferSize !== DEFAULT_BUFFER_SIZE) native.setBufferSize(this[kEngineId], token, this.#bufferSize);
   }
 
   /** Settings a subclass declared as class fields shadow the accessors: move them onto them. @internal */
@@ -194,7 +173,7 @@ export abstract class FramedChannel extends Channel {
         if (!this.#readRegexFrame(framing)) return;
         continue;
       }
-      const result = native.readFrame(this.#engineId, this.#token, pool.buffer, pool.offset);
+      const result = native.readFrame(this[kEngineId], this[kToken], pool.buffer, pool.offset);
       if (result >= MORE_INPUT) {
         this.#deliver(pool.take(result - MORE_INPUT), framing);
       } else if (result >= 0) {
@@ -227,10 +206,10 @@ export abstract class FramedChannel extends Channel {
   /** Frames one match of a RegExp delimiter over the buffered bytes (latin1); false when there is none. */
   #readRegexFrame(framing: Framing): boolean {
     const pool = this.engine[kFramePool];
-    let length = native.peekInput(this.#engineId, this.#token, pool.buffer, pool.offset);
+    let length = native.peekInput(this[kEngineId], this[kToken], pool.buffer, pool.offset);
     if (length <= NEED_SPACE) {
       pool.reserve(NEED_SPACE - length);
-      length = native.peekInput(this.#engineId, this.#token, pool.buffer, pool.offset);
+      length = native.peekInput(this[kEngineId], this[kToken], pool.buffer, pool.offset);
     }
     if (length <= 0) return false;
     const text = pool.buffer.toString('latin1', pool.offset, pool.offset + length);
@@ -244,10 +223,10 @@ export abstract class FramedChannel extends Channel {
         return true;
       }
       // No frame in these bytes; a datagram channel moves on to its next packet.
-      native.consumeInput(this.#engineId, this.#token, 0);
-      return native.pendingInput(this.#engineId, this.#token) > length;
+      native.consumeInput(this[kEngineId], this[kToken], 0);
+      return native.pendingInput(this[kEngineId], this[kToken]) > length;
     }
-    native.consumeInput(this.#engineId, this.#token, consumed);
+    native.consumeInput(this[kEngineId], this[kToken], consumed);
     if (this.#regexSearch) {
       this.#deliver(pool.take(match!.index), framing);
     } else {
@@ -266,6 +245,6 @@ export abstract class FramedChannel extends Channel {
   #overflow(): void {
     this[kFrameArrived]();
     this[kSafely]('onOverflowError', this.onOverflowError, this[kOverflowError]());
-    if (this.#token >= 0) native.discardInput(this.#engineId, this.#token);
+    if (this[kToken] >= 0) native.discardInput(this[kEngineId], this[kToken]);
   }
 }

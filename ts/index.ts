@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 export type { Address } from './address.js';
+export type { AcceptingServer } from './accepting_server.js';
 export { Channel } from './channel.js';
 export { Datagram } from './datagram.js';
 export type { DatagramOptions } from './datagram.js';
@@ -18,7 +19,7 @@ export {
   StreamBufferOverflow,
   StreamConnectError,
 } from './errors.js';
-export type { SystemErrorDetails } from './errors.js';
+export type { CodedError, MisuseCode, SystemErrorDetails } from './errors.js';
 export type { Logger } from './logger.js';
 export { Server } from './server.js';
 export type { ListenOptions, ServerOptions, StreamClass } from './server.js';

@@ -38,6 +38,18 @@ export const kToken = Symbol('pants.token');
 /** `channel[kBindToken](token)` / `channel[kReleaseToken]()`: take or give back a native token. */
 export const kBindToken = Symbol('pants.bindToken');
 export const kReleaseToken = Symbol('pants.releaseToken');
+/** `channel[kState]`: where the channel is in its life (`ChannelState`), get and set. */
+export const kState = Symbol('pants.state');
+/** `channel[kClosing]`: true once `close()` was called or the channel closed. */
+export const kClosing = Symbol('pants.closing');
+/** `channel[kOpened](fileno)`: the socket is open (connected, listening, bound). */
+export const kOpened = Symbol('pants.opened');
+/** `channel[kFinishClose]()`: the end of the channel's life, once (token released, owner's hook, `onClose`). */
+export const kFinishClose = Symbol('pants.finishClose');
+/** `channel[kFinishing]()`: what a subclass does as it closes, before its token is released. */
+export const kFinishing = Symbol('pants.finishing');
+/** `channel[kWhenFinished](hook)`: the owner's hook, run once the channel has closed (a server forgets its stream). */
+export const kWhenFinished = Symbol('pants.whenFinished');
 /** `channel[kAdoptFieldSettings](keys)`: moves settings declared as subclass fields onto the accessors. */
 export const kAdoptFieldSettings = Symbol('pants.adoptFieldSettings');
 /** `channel[kReading]`: true while frames should be delivered. */

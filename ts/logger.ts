@@ -9,3 +9,16 @@ export interface Logger {
   /** Traces, with `PANTS_DEBUG=1`. */
   debug(...args: unknown[]): void;
 }
+
+/** The logger in use: `Engine.logger` reads and assigns it. */
+let current: Logger = console;
+
+/** Where the engine reports errors and diagnostics now (`Engine.logger`). @internal */
+export function logger(): Logger {
+  return current;
+}
+
+/** Assigns `Engine.logger`. @internal */
+export function setLogger(value: Logger): void {
+  current = value;
+}

@@ -1,3 +1,4 @@
+import { codedError } from './errors.js';
 import { NetStruct } from './netstruct.js';
 import { Struct } from './struct.js';
 
@@ -14,7 +15,7 @@ const MAX_COMPILED = 64;
 export function packerFor(format: unknown, delimiter: unknown): Struct | NetStruct {
   if (format === undefined || format === null) format = delimiter instanceof Struct || delimiter instanceof NetStruct ? delimiter : undefined;
   if (format instanceof Struct || format instanceof NetStruct) return format;
-  if (typeof format !== 'string') throw new Error('No format is available for writing packed data.');
+  if (typeof format !== 'string') throw codedError(Error, 'ERR_PANTS_NO_PACK_FORMAT', 'No format is available for writing packed data.');
   let packer = compiled.get(format);
   if (packer === undefined) {
     packer = format.includes('$') ? new NetStruct(format) : new Struct(format);

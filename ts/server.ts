@@ -1,11 +1,12 @@
 import { lookup } from 'node:dns';
 
+import type { AcceptingServer } from './accepting_server.js';
 import { Address, formatAddress, parseAddress, ParsedAddress } from './address.js';
 import { logCallbackError, watchCallback } from './callback.js';
-import { Channel, ChannelOptions } from './channel.js';
-import { Engine } from './engine.js';
-import { oneLine, systemError } from './errors.js';
-import { kAttach, kHandleEvent, kNative, kRegister, kSafely, kUnregister } from './internal.js';
+import { Channel, ChannelOptions, ChannelState } from './channel.js';
+import { codedError, oneLine, systemError } from './errors.js';
+import { kAttach, kBindToken, kClosing, kEngineId, kFinishClose, kFinishing, kHandleEvent, kOpened, kSafely, kState, kToken, kWhenFinished } from './internal.js';
+import { logger } from './logger.js';
 import { EventKind, native } from './native.js';
 import { Stream, StreamOptions } from './stream.js';
 import type { Timer } from './timer.js';
@@ -45,16 +46,7 @@ function isStreamClass(value: unknown): value is StreamClass {
 function checkConnectionClass(value: unknown): StreamClass {
   if (isStreamClass(value)) return value;
   const shown = typeof value === 'function' ? `the function ${value.name || '(anonymous)'}` : typeof value === 'symbol' ? 'a symbol' : (JSON.stringify(value) ?? String(value));
-  const error = new TypeError(`ConnectionClass must be Stream or a subclass of it; got ${shown}.`);
-  throw Object.assign(error, { code: 'ERR_PANTS_INVALID_CONNECTION_CLASS' });
-}
-
-const enum State {
-  Idle,
-  Resolving,
-  Listening,
-  Closing,
-  Closed,
+  throw codedError(TypeError, 'ERR_PANTS_INVALID_CONNECTION_CLASS', `ConnectionClass must be Stream or a subclass of it; got ${shown}.`);
 }
 
 /**
@@ -68,16 +60,12 @@ const enum State {
  * }
  * ```
  */
-export class Server extends Channel {
+export class Server extends Channel implements AcceptingServer<Stream> {
   /** The class accepted connections are wrapped in. */
   ConnectionClass: StreamClass = Stream;
   /** Live accepted connections, keyed by `fileno`; closed ones leave the map. */
   readonly channels = new Map<number, Stream>();
 
-  #engineId: number;
-  #token = -1;
-  #state = State.Idle;
-  #fileno: number | null = null;
   #localAddress: Address | null = null;
   #tls: TlsContext | null = null;
   /** Pending while accept failures are being counted rather than logged. */
@@ -101,7 +89,6 @@ export class Server extends Channel {
     else merged = { ...options, ConnectionClass: checkConnectionClass(connectionClass) };
     super(merged);
     if (merged.ConnectionClass !== undefined) this.ConnectionClass = checkConnectionClass(merged.ConnectionClass);
-    this.#engineId = this.engine[kNative];
     if (merged.sslOptions !== undefined) this.startSSL(merged.sslOptions);
   }
 
@@ -111,20 +98,15 @@ export class Server extends Channel {
    * `ca`). Bad options throw at once, naming the option.
    */
   startSSL(sslOptions: SslOptions = {}): this {
-    if (this.#state === State.Closing || this.#state === State.Closed) throw new Error('The server is closed.');
+    if (this[kClosing]) throw codedError(Error, 'ERR_PANTS_CHANNEL_CLOSED', 'The server is closed.');
     this.#tls = tlsContext(sslOptions, 'server');
-    if (this.#state === State.Listening) native.setListenerTls(this.#engineId, this.#token, this.#tls.id);
+    if (this.listening) native.setListenerTls(this[kEngineId], this[kToken], this.#tls.id);
     return this;
   }
 
   /** True while listening. */
   get listening(): boolean {
-    return this.#state === State.Listening;
-  }
-
-  /** The socket's file descriptor while listening, else `null`. */
-  get fileno(): number | null {
-    return this.#fileno;
+    return this[kState] === ChannelState.Open;
   }
 
   /** Where the server listens (with the real port after binding port 0), else `null`. */
@@ -141,17 +123,21 @@ export class Server extends Channel {
    * `'ERR_PANTS_INVALID_CONNECTION_CLASS'`.
    */
   listen(address: Address, backlog = 1024, slave = true, options: ListenOptions = {}): this {
-    if (this.#state !== State.Idle) throw new Error(this.#state === State.Closed ? 'The server is closed.' : 'The server is already listening.');
+    if (this[kState] !== ChannelState.Idle) {
+      throw this[kClosing]
+        ? codedError(Error, 'ERR_PANTS_CHANNEL_CLOSED', 'The server is closed.')
+        : codedError(Error, 'ERR_PANTS_ALREADY_LISTENING', 'The server is already listening.');
+    }
     checkConnectionClass(this.ConnectionClass);
-    if (!Number.isInteger(backlog) || backlog < 0) throw new TypeError(`backlog must be a non-negative integer; got ${String(backlog)}.`);
+    if (!Number.isInteger(backlog) || backlog < 0) throw codedError(TypeError, 'ERR_PANTS_INVALID_ARGUMENT', `backlog must be a non-negative integer; got ${String(backlog)}.`);
     const parsed = parseAddress(address);
     if (parsed.kind === 'inet' && parsed.resolve) {
-      this.#state = State.Resolving;
+      this[kState] = ChannelState.Resolving;
       lookup(parsed.host, { family: parsed.family === 6 ? 6 : 0 }, (error, host) => {
-        if (this.#state !== State.Resolving) return;
+        if (this[kState] !== ChannelState.Resolving) return;
         this.engine.callback(() => {
-          if (this.#state !== State.Resolving) return;
-          this.#state = State.Idle;
+          if (this[kState] !== ChannelState.Resolving) return;
+          this[kState] = ChannelState.Idle;
           try {
             if (error) throw error;
             this.#bind({ ...parsed, host, resolve: false }, backlog, slave, options);
@@ -167,20 +153,8 @@ export class Server extends Channel {
   }
 
   /** Stops listening; `onClose()` follows from the engine. */
-  close(): void {
-    switch (this.#state) {
-      case State.Listening:
-        this.#state = State.Closing;
-        native.close(this.#engineId, this.#token, false);
-        break;
-      case State.Idle:
-      case State.Resolving:
-        this.#state = State.Closing;
-        this.engine.callback(() => this.#finishClose());
-        break;
-      default:
-        break;
-    }
+  override close(): void {
+    super.close(false);
   }
 
   // ----- callbacks ------------------------------------------------------
@@ -201,17 +175,15 @@ export class Server extends Channel {
   #bind(parsed: ParsedAddress, backlog: number, slave: boolean, options: ListenOptions): void {
     const token =
       parsed.kind === 'unix'
-        ? native.listenUnix(this.#engineId, parsed.path, backlog)
-        : native.listen(this.#engineId, parsed.host, parsed.port, parsed.flowinfo, parsed.scopeId, backlog, !slave, Boolean(options.reusePort));
+        ? native.listenUnix(this[kEngineId], parsed.path, backlog)
+        : native.listen(this[kEngineId], parsed.host, parsed.port, parsed.flowinfo, parsed.scopeId, backlog, !slave, Boolean(options.reusePort));
     if (token < 0) throw systemError(token, 'listen');
-    this.#token = token;
-    this.#state = State.Listening;
-    this.#fileno = native.fd(this.#engineId, token);
-    this.#localAddress = formatAddress(native.localAddress(this.#engineId, token));
-    this.engine[kRegister](token, this);
-    if (this.#tls !== null) native.setListenerTls(this.#engineId, token, this.#tls.id);
+    this[kBindToken](token);
+    this[kOpened](native.fd(this[kEngineId], token));
+    this.#localAddress = formatAddress(native.localAddress(this[kEngineId], token));
+    if (this.#tls !== null) native.setListenerTls(this[kEngineId], token, this.#tls.id);
     this.engine.callback(() => {
-      if (this.#state === State.Listening) this[kSafely]('onListen', this.onListen);
+      if (this.listening) this[kSafely]('onListen', this.onListen);
     });
   }
 
@@ -225,7 +197,7 @@ export class Server extends Channel {
         this.#acceptFailed(systemError(-a, 'accept'));
         break;
       case EventKind.Close:
-        this.#finishClose();
+        this[kFinishClose]();
         break;
     }
   }
@@ -234,14 +206,17 @@ export class Server extends Channel {
     let stream: Stream;
     try {
       stream = new this.ConnectionClass({ engine: this.engine });
-      if (!(stream instanceof Stream)) throw new TypeError('ConnectionClass must construct a Stream.');
+      if (!(stream instanceof Stream)) throw codedError(TypeError, 'ERR_PANTS_INVALID_CONNECTION_CLASS', 'ConnectionClass must construct a Stream.');
     } catch (error) {
-      Engine.logger.error(`${this.constructor.name}: could not create a ${this.ConnectionClass?.name} for an accepted connection:`, error);
-      native.close(this.#engineId, token, false);
+      logger().error(`${this.constructor.name}: could not create a ${this.ConnectionClass?.name} for an accepted connection:`, error);
+      native.close(this[kEngineId], token, false);
       return;
     }
     stream[kAttach](token, fd, this, this.#tls);
     this.channels.set(fd, stream);
+    stream[kWhenFinished](() => {
+      if (this.channels.get(fd) === stream) this.channels.delete(fd);
+    });
     this[kSafely]('onAccept', this.onAccept, stream);
     if (stream.connected) {
       try {
@@ -260,7 +235,7 @@ export class Server extends Channel {
       this.#acceptFailuresUnlogged += 1;
       return;
     }
-    Engine.logger.warn(`${this.constructor.name}: accept failed: ${this.#latestAcceptFailure}; retrying (repeats are summed up every ${ACCEPT_WARNING_INTERVAL} s)`);
+    logger().warn(`${this.constructor.name}: accept failed: ${this.#latestAcceptFailure}; retrying (repeats are summed up every ${ACCEPT_WARNING_INTERVAL} s)`);
     this.#acceptWarningTimer = this.engine.defer(ACCEPT_WARNING_INTERVAL, () => this.#summarizeAcceptFailures(true));
   }
 
@@ -271,19 +246,12 @@ export class Server extends Channel {
     const count = this.#acceptFailuresUnlogged;
     if (count === 0) return;
     this.#acceptFailuresUnlogged = 0;
-    Engine.logger.warn(`${this.constructor.name}: accept failed ${count} more times in the last ${ACCEPT_WARNING_INTERVAL} s (latest: ${this.#latestAcceptFailure})`);
+    logger().warn(`${this.constructor.name}: accept failed ${count} more times in the last ${ACCEPT_WARNING_INTERVAL} s (latest: ${this.#latestAcceptFailure})`);
     if (goOn) this.#acceptWarningTimer = this.engine.defer(ACCEPT_WARNING_INTERVAL, () => this.#summarizeAcceptFailures(true));
   }
 
-  #finishClose(): void {
-    if (this.#state === State.Closed) return;
-    this.#state = State.Closed;
+  /** Logs the accept failures not logged yet. @internal */
+  override [kFinishing](): void {
     this.#summarizeAcceptFailures(false);
-    if (this.#token >= 0) {
-      this.engine[kUnregister](this.#token);
-      this.#token = -1;
-    }
-    this.#fileno = null;
-    this[kSafely]('onClose', this.onClose);
   }
 }

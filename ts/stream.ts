@@ -2,18 +2,18 @@ import { lookup, LookupAddress } from 'node:dns';
 import { constants } from 'node:os';
 
 import { Address, formatAddress, parseAddress, ParsedAddress } from './address.js';
-import type { ChannelOptions } from './channel.js';
+import { ChannelOptions, ChannelState } from './channel.js';
 import { trace, TRACING } from './debug.js';
-import { StreamBufferOverflow, StreamConnectError, systemError } from './errors.js';
+import { codedError, StreamBufferOverflow, StreamConnectError, systemError } from './errors.js';
 import { FramedChannel } from './framed_channel.js';
-import { kAdoptFieldSettings, kAttach, kBindToken, kEngineId, kHandleEvent, kLogAndClose, kOverflowError, kReadFrames, kReading, kReleaseToken, kSafely, kToken, kWarnAndClose } from './internal.js';
+import { kAdoptFieldSettings, kAttach, kBindToken, kClosing, kEngineId, kFinishClose, kFinishing, kHandleEvent, kLogAndClose, kOpened, kOverflowError, kReadFrames, kReading, kReleaseToken, kSafely, kState, kToken, kWarnAndClose } from './internal.js';
 import type { NetStruct } from './netstruct.js';
 import { packerFor } from './packing.js';
 import type { Struct } from './struct.js';
 import type { Timer } from './timer.js';
 import { SslOptions, TlsContext, tlsContext } from './tls.js';
 import { EventKind, native } from './native.js';
-import type { Server } from './server.js';
+import type { AcceptingServer } from './accepting_server.js';
 
 /** Options of `new Stream()`. */
 export interface StreamOptions extends ChannelOptions {
@@ -29,16 +29,6 @@ export interface StreamOptions extends ChannelOptions {
  * the data is dropped, as the socket would, and `onClose` follows.
  */
 const GONE = -constants.errno.ENOTCONN;
-
-/** Where a stream is in its life. */
-enum State {
-  Idle,
-  Resolving,
-  Connecting,
-  Connected,
-  Closing,
-  Closed,
-}
 
 /** Settings a subclass may declare as class fields; they are moved onto the accessors. */
 const FIELD_SETTINGS = ['readDelimiter', 'regexSearch', 'bufferSize', 'encoding', 'noDelay'] as const;
@@ -64,9 +54,7 @@ type Candidate = { kind: 'unix'; path: string } | { kind: 'inet'; host: string; 
  * once.
  */
 export class Stream extends FramedChannel {
-  #state = State.Idle;
-  #fileno: number | null = null;
-  #server: Server | null = null;
+  #server: AcceptingServer<Stream> | null = null;
   #remoteAddress: Address | null = null;
   #localAddress: Address | null = null;
   #candidates: Candidate[] = [];
@@ -102,7 +90,7 @@ export class Stream extends FramedChannel {
 
   set connectTimeout(value: number | null) {
     if (value !== null && (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value))) {
-      throw new RangeError(`connectTimeout must be a positive number of seconds or null; got ${String(value)}.`);
+      throw codedError(RangeError, 'ERR_PANTS_INVALID_SETTING', `connectTimeout must be a positive number of seconds or null; got ${String(value)}.`);
     }
     this.#connectTimeout = value;
   }
@@ -111,21 +99,20 @@ export class Stream extends FramedChannel {
 
   /** True once connected, until closed (or `close()` is called). */
   get connected(): boolean {
-    return this.#state === State.Connected;
+    return this[kState] === ChannelState.Open;
   }
 
   /** True while a `connect()` is resolving or connecting. */
   get connecting(): boolean {
-    return this.#state === State.Resolving || this.#state === State.Connecting;
+    return this[kState] === ChannelState.Resolving || this[kState] === ChannelState.Connecting;
   }
 
-  /** The socket's file descriptor while it is open, else `null`. */
-  get fileno(): number | null {
-    return this.#fileno;
-  }
-
-  /** The server that accepted this stream, or `null` for a stream that connected out. */
-  get server(): Server | null {
+  /**
+   * The server that accepted this stream (a `Server`), or `null` for a
+   * stream that connected out. Cast it to your own Server subclass to
+   * reach its members: `this.server as ChatServer`.
+   */
+  get server(): AcceptingServer<Stream> | null {
     return this.#server;
   }
 
@@ -139,7 +126,7 @@ export class Stream extends FramedChannel {
 
   /** This end's address once connected (kept after close), else `null`. */
   get localAddress(): Address | null {
-    if (this.#localAddress === null && this[kToken] >= 0 && this.#state === State.Connected) {
+    if (this.#localAddress === null && this[kToken] >= 0 && this[kState] === ChannelState.Open) {
       this.#localAddress = formatAddress(native.localAddress(this[kEngineId], this[kToken]));
     }
     return this.#localAddress;
@@ -154,7 +141,7 @@ export class Stream extends FramedChannel {
 
   set noDelay(value: boolean) {
     this.#noDelay = Boolean(value);
-    if (this[kToken] >= 0 && this.#state === State.Connected) native.setNoDelay(this[kEngineId], this[kToken], this.#noDelay);
+    if (this[kToken] >= 0 && this[kState] === ChannelState.Open) native.setNoDelay(this[kEngineId], this[kToken], this.#noDelay);
   }
 
   /**
@@ -177,18 +164,20 @@ export class Stream extends FramedChannel {
    * connecting or closed.
    */
   connect(address: Address): this {
-    if (this.#state !== State.Idle) {
-      throw new Error(this.#state === State.Closed || this.#state === State.Closing ? 'The stream is closed.' : 'The stream is already connected or connecting.');
+    if (this[kState] !== ChannelState.Idle) {
+      throw this[kClosing]
+        ? codedError(Error, 'ERR_PANTS_CHANNEL_CLOSED', 'The stream is closed.')
+        : codedError(Error, 'ERR_PANTS_ALREADY_CONNECTED', 'The stream is already connected or connecting.');
     }
     const parsed = parseAddress(address);
     this[kAdoptFieldSettings](FIELD_SETTINGS);
     this.#host = parsed.kind === 'inet' ? parsed.host : 'localhost';
     if (this.#connectTimeout !== null) this.#connectTimer = this.engine.defer(this.#connectTimeout, () => this.#connectTimedOut());
     if (parsed.kind === 'inet' && parsed.resolve) {
-      this.#state = State.Resolving;
+      this[kState] = ChannelState.Resolving;
       this.#resolve(parsed);
     } else {
-      this.#state = State.Connecting;
+      this[kState] = ChannelState.Connecting;
       this.#candidates = [parsed.kind === 'unix' ? parsed : { ...parsed }];
       this.#connectNext();
     }
@@ -203,11 +192,11 @@ export class Stream extends FramedChannel {
    * not connected or is closed.
    */
   write(data: string | Uint8Array, flush = false): boolean {
-    if (this.#state !== State.Connected) throw this.#notWritable();
+    if (this[kState] !== ChannelState.Open) throw this.#notWritable();
     let result: number;
     if (typeof data === 'string') result = native.writeString(this[kEngineId], this[kToken], data);
     else if (data instanceof Uint8Array) result = native.write(this[kEngineId], this[kToken], data);
-    else throw new TypeError(`write() takes a string or a Uint8Array; got ${Object.prototype.toString.call(data)}.`);
+    else throw codedError(TypeError, 'ERR_PANTS_INVALID_ARGUMENT', `write() takes a string or a Uint8Array; got ${Object.prototype.toString.call(data)}.`);
     if (result === GONE) return false; // the peer reset the connection: onClose is on its way
     if (result < 0) throw systemError(result, 'write');
     if (flush) native.flush(this[kEngineId], this[kToken]);
@@ -224,8 +213,8 @@ export class Stream extends FramedChannel {
    * Bad options throw at once, naming the option.
    */
   startSSL(sslOptions: SslOptions = {}): this {
-    if (this.#state === State.Closing || this.#state === State.Closed) throw new Error('The stream is closed.');
-    if (this.#tls !== null) throw new Error('TLS has already been started on this stream.');
+    if (this[kClosing]) throw codedError(Error, 'ERR_PANTS_CHANNEL_CLOSED', 'The stream is closed.');
+    if (this.#tls !== null) throw codedError(Error, 'ERR_PANTS_TLS_ALREADY_STARTED', 'TLS has already been started on this stream.');
     this.#tls = tlsContext(sslOptions, this.#server !== null ? 'server' : 'client');
     if (this[kToken] >= 0) this.#beginTls();
     return this;
@@ -251,12 +240,12 @@ export class Stream extends FramedChannel {
    */
   writeFile(file: string | number, nbytes = 0, offset = 0, flush = false): void {
     if (typeof file !== 'string' && !(Number.isInteger(file) && file >= 0)) {
-      throw new TypeError(`writeFile() takes a path or a file descriptor; got ${String(file)}.`);
+      throw codedError(TypeError, 'ERR_PANTS_INVALID_ARGUMENT', `writeFile() takes a path or a file descriptor; got ${String(file)}.`);
     }
     for (const [name, value] of [['nbytes', nbytes], ['offset', offset]] as const) {
-      if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer; got ${String(value)}.`);
+      if (!Number.isSafeInteger(value) || value < 0) throw codedError(RangeError, 'ERR_PANTS_INVALID_ARGUMENT', `${name} must be a non-negative integer; got ${String(value)}.`);
     }
-    if (this.#state !== State.Connected) throw this.#notWritable();
+    if (this[kState] !== ChannelState.Open) throw this.#notWritable();
     const path = typeof file === 'string' ? file : '';
     const result = native.writeFile(this[kEngineId], this[kToken], path, typeof file === 'number' ? file : -1, offset, nbytes);
     if (result === GONE) return;
@@ -273,7 +262,7 @@ export class Stream extends FramedChannel {
    */
   writePacked(values: unknown[], format?: string | Struct | NetStruct, flush = false): void {
     const packer = packerFor(format, this.readDelimiter);
-    if (!Array.isArray(values)) throw new TypeError('writePacked() takes an array of values.');
+    if (!Array.isArray(values)) throw codedError(TypeError, 'ERR_PANTS_INVALID_ARGUMENT', 'writePacked() takes an array of values.');
     this.write(packer.pack(...values), flush);
   }
 
@@ -289,28 +278,9 @@ export class Stream extends FramedChannel {
    * calls follow; `onClose()` runs once, from the engine, after the socket
    * is closed. Closing a closed stream does nothing.
    */
-  close(flush = true): void {
-    if (TRACING) trace(`close(${flush}) on fd ${this.#fileno} (${State[this.#state]})`);
-    switch (this.#state) {
-      case State.Connected:
-        this.#state = State.Closing;
-        native.close(this[kEngineId], this[kToken], flush);
-        break;
-      case State.Connecting:
-        this.#state = State.Closing;
-        native.close(this[kEngineId], this[kToken], false);
-        break;
-      case State.Closing:
-        if (!flush) native.close(this[kEngineId], this[kToken], false);
-        break;
-      case State.Idle:
-      case State.Resolving:
-        this.#state = State.Closing;
-        this.engine.callback(() => this.#finishClose());
-        break;
-      case State.Closed:
-        break;
-    }
+  override close(flush = true): void {
+    if (TRACING) trace(`close(${flush}) on fd ${this.fileno} (state ${this[kState]})`);
+    super.close(flush);
   }
 
   // ----- callbacks ------------------------------------------------------
@@ -356,7 +326,7 @@ export class Stream extends FramedChannel {
   // ----- engine side ----------------------------------------------------
 
   /** Adopts a connection accepted by `server`. @internal */
-  [kAttach](token: number, fd: number, server: Server, tls: TlsContext | null): void {
+  [kAttach](token: number, fd: number, server: AcceptingServer<Stream>, tls: TlsContext | null): void {
     this.#server = server;
     this.#tls ??= tls;
     this[kAdoptFieldSettings](FIELD_SETTINGS);
@@ -375,18 +345,18 @@ export class Stream extends FramedChannel {
         break;
       case EventKind.Connect:
         this.#opened(a);
-        if (this.#state === State.Connected) this[kSafely]('onConnect', this.onConnect);
+        if (this[kState] === ChannelState.Open) this[kSafely]('onConnect', this.onConnect);
         break;
       case EventKind.ConnectError:
         this.#connectFailed(-a);
         break;
       case EventKind.Hangup:
-        if (TRACING) trace(`the peer closed fd ${this.#fileno}`);
+        if (TRACING) trace(`the peer closed fd ${this.fileno}`);
         this[kReadFrames]();
-        if (this.#state === State.Connected) this.close(true);
+        if (this[kState] === ChannelState.Open) this.close(true);
         break;
       case EventKind.Close:
-        this.#finishClose();
+        this[kFinishClose]();
         break;
       case EventKind.ReadError:
         this[kSafely]('onReadError', this.onReadError, systemError(-a, 'read'));
@@ -417,7 +387,7 @@ export class Stream extends FramedChannel {
   #beginTls(): void {
     const context = this.#tls!;
     native.startTls(this[kEngineId], this[kToken], context.id, context.servername ?? this.#host);
-    if (this.#state === State.Connected) this.#armHandshakeTimer();
+    if (this[kState] === ChannelState.Open) this.#armHandshakeTimer();
   }
 
   /** Starts the handshake's clock (once connected: connecting has its own timeout). */
@@ -432,7 +402,7 @@ export class Stream extends FramedChannel {
 
   #handshakeTimedOut(): void {
     this.#handshakeTimer = null;
-    if (this.#state !== State.Connected) return;
+    if (this[kState] !== ChannelState.Open) return;
     const error = Object.assign(new Error('TLS handshake timeout'), { code: 'ERR_TLS_HANDSHAKE_TIMEOUT' });
     this[kSafely]('onSslHandshakeError', this.onSslHandshakeError, error);
     this.close(false);
@@ -453,9 +423,8 @@ export class Stream extends FramedChannel {
   #opened(fd: number): void {
     this.#connectTimer?.cancel();
     this.#connectTimer = null;
-    if (this.#state === State.Closing || this.#state === State.Closed) return;
-    this.#state = State.Connected;
-    this.#fileno = fd;
+    if (this[kClosing]) return;
+    this[kOpened](fd);
     this.#candidates = [];
     if (!this.#noDelay) native.setNoDelay(this[kEngineId], this[kToken], false);
     if (this.#tls !== null) this.#armHandshakeTimer();
@@ -463,7 +432,7 @@ export class Stream extends FramedChannel {
 
   #resolve(parsed: Extract<ParsedAddress, { kind: 'inet' }>): void {
     lookup(parsed.host, { all: true, family: parsed.family === 6 ? 6 : 0 }, (error, addresses: LookupAddress[]) => {
-      if (this.#state !== State.Resolving) return;
+      if (this[kState] !== ChannelState.Resolving) return;
       if (error || addresses.length === 0) {
         const code = (error as NodeJS.ErrnoException | null)?.code ?? 'ENOTFOUND';
         const failure = new StreamConnectError(`getaddrinfo ${code} ${parsed.host}`, {
@@ -474,7 +443,7 @@ export class Stream extends FramedChannel {
         this.engine.callback(() => this.#reportConnectError(failure));
         return;
       }
-      this.#state = State.Connecting;
+      this[kState] = ChannelState.Connecting;
       this.#candidates = addresses.map(({ address }) => ({ kind: 'inet', host: address, port: parsed.port, flowinfo: parsed.flowinfo, scopeId: parsed.scopeId }));
       this.#connectNext();
     });
@@ -487,7 +456,7 @@ export class Stream extends FramedChannel {
   }
 
   #connectFailed(negativeErrno: number): void {
-    if (this.#candidates.length > 0 && this.#state === State.Connecting) {
+    if (this.#candidates.length > 0 && this[kState] === ChannelState.Connecting) {
       this[kReleaseToken]();
       this.#connectNext();
       return;
@@ -496,41 +465,30 @@ export class Stream extends FramedChannel {
   }
 
   #reportConnectError(error: StreamConnectError): void {
-    if (this.#state === State.Closing || this.#state === State.Closed) return;
+    if (this[kClosing]) return;
     this[kSafely]('onConnectError', this.onConnectError, error);
     this.close(false);
   }
 
-  #finishClose(): void {
+  /** Stops the clocks and keeps the addresses for after the close. @internal */
+  override [kFinishing](): void {
     this.#connectTimer?.cancel();
     this.#cancelHandshakeTimer();
-    if (this.#state === State.Closed) return;
-    this.#state = State.Closed;
     if (this[kToken] >= 0) {
       this.#remoteAddress ??= formatAddress(native.peerAddress(this[kEngineId], this[kToken]));
       this.#localAddress ??= formatAddress(native.localAddress(this[kEngineId], this[kToken]));
-      this[kReleaseToken]();
     }
-    if (this.#server && this.#fileno !== null && this.#server.channels.get(this.#fileno) === this) {
-      this.#server.channels.delete(this.#fileno);
-    }
-    this.#fileno = null;
-    this[kSafely]('onClose', this.onClose);
   }
 
   #notWritable(): Error {
-    switch (this.#state) {
-      case State.Closing:
-      case State.Closed:
-        return new Error('Cannot write to a closed stream.');
-      default:
-        return new Error('Cannot write to a stream that is not connected.');
-    }
+    return this[kClosing]
+      ? codedError(Error, 'ERR_PANTS_CHANNEL_CLOSED', 'Cannot write to a closed stream.')
+      : codedError(Error, 'ERR_PANTS_NOT_CONNECTED', 'Cannot write to a stream that is not connected.');
   }
 
   /** @internal */
   get [kReading](): boolean {
-    return this.#state === State.Connected;
+    return this[kState] === ChannelState.Open;
   }
 
   /** @internal */

@@ -1,0 +1,246 @@
+// Misuse errors carry stable codes (API.md "Errors"): one test per code,
+// each provoking it through the public API (on real sockets wherever a
+// socket is involved) and asserting the code and the error class. The last
+// tests check that the codes the sources throw, the codes tested here and
+// the README's table are the same list.
+import test, { ExecutionContext } from 'ava';
+import { readdirSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { Datagram, Engine, InvalidAddressFormatError, NetStruct, Server, Stream } from 'pants';
+
+import { closeAtEnd, netClient, portOf, signal, startedEngine, waitFor } from './helpers.js';
+
+const ROOT = join(__dirname, '..', '..');
+
+/** The codes this file has a test for. */
+const tested = new Set<string>();
+
+/** A test of `code`, named after it. */
+function codeTest(code: string, what: string, body: (t: ExecutionContext) => Promise<void> | void): void {
+  tested.add(code);
+  test(`${code}: ${what}`, body);
+}
+
+/** A Pants server on an ephemeral port of `engine`, closed at the end. */
+function listening(t: ExecutionContext, engine: Engine): Server {
+  return closeAtEnd(t, new Server({ engine }).listen(['127.0.0.1', 0]));
+}
+
+/** A Pants stream connected to a Pants server, closed at the end. */
+async function connectedStream(t: ExecutionContext, engine: Engine): Promise<Stream> {
+  const server = listening(t, engine);
+  const connected = signal();
+  class Client extends Stream {
+    override onConnect() {
+      connected.resolve();
+    }
+  }
+  const stream = new Client({ engine }).connect(['127.0.0.1', portOf(server)]);
+  t.teardown(() => stream.close(false));
+  await connected.promise;
+  return stream;
+}
+
+/** A node:net server that accepts and holds connections, closed at the end. */
+async function netServer(t: ExecutionContext): Promise<number> {
+  const sockets: net.Socket[] = [];
+  const server = net.createServer((socket) => sockets.push(socket));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    for (const socket of sockets) socket.destroy();
+    server.close();
+  });
+  return (server.address() as net.AddressInfo).port;
+}
+
+codeTest('ERR_PANTS_ENGINE_STARTED', 'poll() while the engine is started', (t) => {
+  const engine = startedEngine(t);
+  t.throws(() => engine.poll(0), { instanceOf: Error, code: 'ERR_PANTS_ENGINE_STARTED' });
+});
+
+codeTest('ERR_PANTS_POLL_REENTERED', 'poll() from a callback of the same engine', (t) => {
+  const engine = new Engine();
+  let thrown: unknown = null;
+  engine.callback(() => {
+    try {
+      engine.poll(0);
+    } catch (error) {
+      thrown = error;
+    }
+  });
+  engine.poll(0);
+  t.true(thrown instanceof Error);
+  t.is((thrown as { code?: string }).code, 'ERR_PANTS_POLL_REENTERED');
+});
+
+codeTest('ERR_PANTS_INVALID_ARGUMENT', 'bad timer delays and functions, write data, writeFile and writePacked arguments, backlog, pollTimeout', async (t) => {
+  const engine = startedEngine(t);
+  const code = 'ERR_PANTS_INVALID_ARGUMENT';
+  t.throws(() => engine.defer(0, () => {}), { instanceOf: RangeError, code });
+  t.throws(() => engine.cycle(Infinity, () => {}), { instanceOf: RangeError, code });
+  t.throws(() => engine.callback(42 as never), { instanceOf: TypeError, code });
+  t.throws(() => new Engine().poll(-1), { instanceOf: RangeError, code });
+  t.throws(() => new Engine().start(Number.NaN), { instanceOf: RangeError, code });
+  t.throws(() => new Server({ engine }).listen(['127.0.0.1', 0], -1), { instanceOf: TypeError, code });
+  const stream = await connectedStream(t, engine);
+  t.throws(() => stream.write(42 as never), { instanceOf: TypeError, code });
+  t.throws(() => stream.writeFile({} as never), { instanceOf: TypeError, code });
+  t.throws(() => stream.writeFile(__filename, -1), { instanceOf: RangeError, code });
+  t.throws(() => stream.writePacked('not an array' as never, '!H'), { instanceOf: TypeError, code });
+  const datagram = new Datagram({ engine }).listen(['127.0.0.1', 0]);
+  t.teardown(() => datagram.close(false));
+  t.throws(() => datagram.write(42 as never, ['127.0.0.1', 9]), { instanceOf: TypeError, code });
+});
+
+codeTest('ERR_PANTS_INVALID_SETTING', 'bad bufferSize, encoding, connectTimeout, maxSenders, senderTimeout, engine option', (t) => {
+  const engine = new Engine();
+  const code = 'ERR_PANTS_INVALID_SETTING';
+  const stream = new Stream({ engine });
+  t.throws(() => (stream.bufferSize = 0), { instanceOf: TypeError, code });
+  t.throws(() => (stream.encoding = 'klingon' as never), { instanceOf: TypeError, code });
+  t.throws(() => (stream.connectTimeout = -1), { instanceOf: RangeError, code });
+  t.throws(() => new Stream({ engine, connectTimeout: 0 }), { instanceOf: RangeError, code });
+  const datagram = new Datagram({ engine });
+  t.throws(() => (datagram.maxSenders = 0.5), { instanceOf: TypeError, code });
+  t.throws(() => (datagram.senderTimeout = -2), { instanceOf: TypeError, code });
+  t.throws(() => new Stream({ engine: {} as never }), { instanceOf: TypeError, code });
+});
+
+codeTest('ERR_PANTS_INVALID_DELIMITER', 'readDelimiter of no accepted kind', (t) => {
+  const engine = new Engine();
+  const stream = new Stream({ engine });
+  const code = 'ERR_PANTS_INVALID_DELIMITER';
+  for (const bad of [0, -3, 1.5, '', Buffer.alloc(0), {}, true, new NetStruct('')]) {
+    t.throws(() => (stream.readDelimiter = bad as never), { instanceOf: TypeError, code }, `readDelimiter = ${String(bad)}`);
+  }
+  t.throws(() => (new Datagram({ engine }).readDelimiter = [] as never), { instanceOf: TypeError, code });
+});
+
+codeTest('ERR_PANTS_INVALID_ADDRESS', 'connect, listen and write to malformed addresses', (t) => {
+  const engine = new Engine();
+  const code = 'ERR_PANTS_INVALID_ADDRESS';
+  t.throws(() => new Stream({ engine }).connect(['127.0.0.1', 70000]), { instanceOf: InvalidAddressFormatError, code });
+  t.throws(() => new Server({ engine }).listen({} as never), { instanceOf: TypeError, code });
+  t.throws(() => new Datagram({ engine }).listen('./not-for-udp.sock'), { instanceOf: InvalidAddressFormatError, code });
+  t.throws(() => new Datagram({ engine }).write('x', './not-for-udp.sock'), { instanceOf: InvalidAddressFormatError, code });
+});
+
+codeTest('ERR_PANTS_INVALID_CONNECTION_CLASS', 'a ConnectionClass that is not a Stream', (t) => {
+  const engine = new Engine();
+  const code = 'ERR_PANTS_INVALID_CONNECTION_CLASS';
+  t.throws(() => new Server(Object as never, { engine }), { instanceOf: TypeError, code });
+  class Declared extends Server {
+    override ConnectionClass = Date as never;
+  }
+  t.throws(() => new Declared({ engine }).listen(['127.0.0.1', 0]), { instanceOf: TypeError, code });
+});
+
+codeTest('ERR_PANTS_CHANNEL_CLOSED', 'writing, connecting, listening or starting TLS after close()', async (t) => {
+  const engine = startedEngine(t);
+  const code = 'ERR_PANTS_CHANNEL_CLOSED';
+  const stream = await connectedStream(t, engine);
+  stream.close();
+  t.throws(() => stream.write('late'), { instanceOf: Error, code });
+  t.throws(() => stream.writeFile(__filename), { instanceOf: Error, code });
+  t.throws(() => stream.writePacked([1], '!H'), { instanceOf: Error, code });
+  t.throws(() => stream.connect(['127.0.0.1', 9]), { instanceOf: Error, code });
+  t.throws(() => stream.startSSL({}), { instanceOf: Error, code });
+  const server = listening(t, engine);
+  server.close();
+  t.throws(() => server.startSSL({}), { instanceOf: Error, code });
+  await waitFor(() => server.fileno === null, 5000, 'the server to close');
+  t.throws(() => server.listen(['127.0.0.1', 0]), { instanceOf: Error, code });
+  const datagram = new Datagram({ engine }).listen(['127.0.0.1', 0]);
+  datagram.close();
+  t.throws(() => datagram.write('late', ['127.0.0.1', 9]), { instanceOf: Error, code });
+  await waitFor(() => datagram.fileno === null, 5000, 'the datagram channel to close');
+  t.throws(() => datagram.listen(['127.0.0.1', 0]), { instanceOf: Error, code });
+});
+
+codeTest('ERR_PANTS_NOT_CONNECTED', 'writing to a stream before it is connected', async (t) => {
+  const engine = startedEngine(t);
+  const code = 'ERR_PANTS_NOT_CONNECTED';
+  const idle = new Stream({ engine });
+  t.throws(() => idle.write('early'), { instanceOf: Error, code });
+  const port = await netServer(t);
+  const connecting = new Stream({ engine }).connect(['127.0.0.1', port]);
+  t.teardown(() => connecting.close(false));
+  t.true(connecting.connecting);
+  t.throws(() => connecting.write('early'), { instanceOf: Error, code });
+  t.throws(() => connecting.writeFile(__filename), { instanceOf: Error, code });
+});
+
+codeTest('ERR_PANTS_ALREADY_CONNECTED', 'connect() on a connecting, a connected and an accepted stream', async (t) => {
+  const engine = startedEngine(t);
+  const code = 'ERR_PANTS_ALREADY_CONNECTED';
+  const port = await netServer(t);
+  const connecting = new Stream({ engine }).connect(['127.0.0.1', port]);
+  t.teardown(() => connecting.close(false));
+  t.throws(() => connecting.connect(['127.0.0.1', port]), { instanceOf: Error, code });
+  const connected = await connectedStream(t, engine);
+  t.throws(() => connected.connect(['127.0.0.1', port]), { instanceOf: Error, code });
+  const accepted = signal<Stream>();
+  const server = closeAtEnd(t, new Server({ engine }));
+  server.onAccept = (stream) => accepted.resolve(stream);
+  server.listen(['127.0.0.1', 0]);
+  await netClient(t, portOf(server));
+  const acceptedStream = await accepted.promise;
+  t.throws(() => acceptedStream.connect(['127.0.0.1', port]), { instanceOf: Error, code });
+});
+
+codeTest('ERR_PANTS_ALREADY_LISTENING', 'listen() twice on a server and on a datagram channel', (t) => {
+  const engine = new Engine();
+  const code = 'ERR_PANTS_ALREADY_LISTENING';
+  const server = listening(t, engine);
+  t.throws(() => server.listen(['127.0.0.1', 0]), { instanceOf: Error, code });
+  const resolving = closeAtEnd(t, new Server({ engine }).listen(['localhost', 0]));
+  t.throws(() => resolving.listen(['127.0.0.1', 0]), { instanceOf: Error, code });
+  const datagram = new Datagram({ engine }).listen(['127.0.0.1', 0]);
+  t.teardown(() => datagram.close(false));
+  t.throws(() => datagram.listen(['127.0.0.1', 0]), { instanceOf: Error, code });
+});
+
+codeTest('ERR_PANTS_TLS_ALREADY_STARTED', 'startSSL() twice on a stream', (t) => {
+  const engine = new Engine();
+  t.throws(() => new Stream({ engine }).startSSL({}).startSSL({}), { instanceOf: Error, code: 'ERR_PANTS_TLS_ALREADY_STARTED' });
+  t.throws(() => new Stream({ engine, sslOptions: {} }).startSSL({}), { instanceOf: Error, code: 'ERR_PANTS_TLS_ALREADY_STARTED' });
+});
+
+codeTest('ERR_PANTS_NO_DESTINATION', 'a datagram write without an address outside onRead', (t) => {
+  const engine = new Engine();
+  const datagram = new Datagram({ engine }).listen(['127.0.0.1', 0]);
+  t.teardown(() => datagram.close(false));
+  t.throws(() => datagram.write('to nobody'), { instanceOf: Error, code: 'ERR_PANTS_NO_DESTINATION' });
+});
+
+codeTest('ERR_PANTS_NO_PACK_FORMAT', 'writePacked() with no format and no Struct delimiter', async (t) => {
+  const engine = startedEngine(t);
+  const stream = await connectedStream(t, engine);
+  t.throws(() => stream.writePacked([1]), { instanceOf: Error, code: 'ERR_PANTS_NO_PACK_FORMAT' });
+  t.throws(() => new Stream({ engine }).writePacked([1]), { instanceOf: Error, code: 'ERR_PANTS_NO_PACK_FORMAT' }, 'checked before the connection state');
+});
+
+/** Every 'ERR_PANTS_...' string in the TypeScript sources, except ts/tls.ts (its codes are its own). */
+function codesInSources(): Set<string> {
+  const dir = join(ROOT, 'ts');
+  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((name) => /\.m?ts$/.test(name) && name !== 'tls.ts');
+  const codes = new Set<string>();
+  for (const file of files) {
+    for (const match of readFileSync(join(dir, file), 'utf8').matchAll(/'(ERR_PANTS_[A-Z0-9_]+)'/g)) codes.add(match[1]);
+  }
+  return codes;
+}
+
+test('every misuse code in the sources has a test here', (t) => {
+  const codes = codesInSources();
+  t.true(codes.size >= 10, `found ${codes.size} codes`);
+  t.deepEqual([...codes].sort(), [...tested].sort());
+});
+
+test("the README's table lists every misuse code", (t) => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Errors'));
+  const listed = new Set([...section.matchAll(/^\| `(ERR_PANTS_[A-Z0-9_]+)` \|/gm)].map((match) => match[1]));
+  t.deepEqual([...listed].sort(), [...codesInSources()].sort());
+});
