@@ -225,3 +225,130 @@ fn endless_extensions_and_trailers_are_refused() {
     let trailers = format!("0\r\n{}", "X: y\r\n".repeat(2000));
     assert_eq!(dechunk(&trailers, 100), Err(ChunkedError::Malformed));
 }
+
+// ----- whole requests framed from a connection's input -------------------------------
+
+use pants_core::http::{Framed, RequestFramer, FIXED_WORDS, FLAG_CHUNKED, FLAG_EXPECT_CONTINUE, FLAG_HTTP_1_1, FLAG_KEEP_ALIVE};
+
+/// A framed request read back: status, flags, method, target, headers, body.
+#[derive(Debug, PartialEq)]
+struct Request {
+    status: u32,
+    flags: u32,
+    method: String,
+    target: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+fn read_frame(frame: &[u8]) -> Request {
+    let word = |at: usize| u32::from_le_bytes(frame[4 * at..4 * at + 4].try_into().unwrap()) as usize;
+    if word(0) != 0 {
+        assert_eq!(frame.len(), 4);
+        return Request { status: word(0) as u32, flags: 0, method: String::new(), target: String::new(), headers: vec![], body: vec![] };
+    }
+    let count = word(2);
+    let head_start = 4 * (FIXED_WORDS + 4 * count);
+    let head = &frame[head_start..head_start + word(3)];
+    let body = frame[head_start + word(3)..].to_vec();
+    assert_eq!(body.len(), word(4));
+    let span = |at: usize| String::from_utf8(head[word(at)..word(at) + word(at + 1)].to_vec()).unwrap();
+    Request {
+        status: 0,
+        flags: word(1) as u32,
+        method: span(5),
+        target: span(7),
+        headers: (0..count).map(|n| (span(FIXED_WORDS + 4 * n), span(FIXED_WORDS + 4 * n + 2))).collect(),
+        body,
+    }
+}
+
+/// Feeds `arrivals` one after another as a connection would, and returns the
+/// frames and how many times `100 Continue` was asked for.
+fn frame_all(framer: &mut RequestFramer, arrivals: &[&[u8]]) -> (Vec<Request>, usize) {
+    let (mut input, mut frames, mut continues) = (Vec::new(), Vec::new(), 0);
+    let mut out = vec![0u8; 16];
+    for arrival in arrivals {
+        input.extend_from_slice(arrival);
+        loop {
+            match framer.frame(&input, &mut out) {
+                Framed::Incomplete { send_continue } => {
+                    continues += usize::from(send_continue);
+                    break;
+                }
+                Framed::Progress { consumed } => drop(input.drain(..consumed)),
+                Framed::NeedSpace(size) => out.resize(size, 0),
+                Framed::Frame { consumed, length } => {
+                    input.drain(..consumed);
+                    frames.push(read_frame(&out[..length]));
+                }
+            }
+        }
+    }
+    (frames, continues)
+}
+
+#[test]
+fn pipelined_requests_come_out_whole_and_in_order_at_any_cut() {
+    let stream = b"GET /one HTTP/1.1\r\nHost: a\r\n\r\nPOST /two HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello";
+    let chunked = b"POST /four HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\nT: v\r\n\r\n";
+    let whole: Vec<u8> = [&stream[..], &chunked[..]].concat();
+    for size in 1..=whole.len() {
+        let arrivals: Vec<&[u8]> = whole.chunks(size).collect();
+        let (frames, continues) = frame_all(&mut RequestFramer::new(HeadLimits::default()), &arrivals);
+        assert_eq!(continues, 0);
+        let summary: Vec<(&str, &str, &[u8], u32)> = frames.iter().map(|r| (&*r.method, &*r.target, &r.body[..], r.flags)).collect();
+        assert_eq!(
+            summary,
+            [
+                ("GET", "/one", &b""[..], FLAG_HTTP_1_1 | FLAG_KEEP_ALIVE),
+                ("POST", "/two", b"hello", FLAG_HTTP_1_1 | FLAG_KEEP_ALIVE),
+                ("POST", "/four", b"abcde", FLAG_HTTP_1_1 | FLAG_KEEP_ALIVE | FLAG_CHUNKED),
+            ],
+            "arrivals of {size} bytes"
+        );
+        assert_eq!(frames[1].headers, [("Host".to_string(), "a".to_string()), ("Content-Length".to_string(), "5".to_string())]);
+    }
+}
+
+#[test]
+fn a_client_expecting_100_continue_is_told_once_when_its_body_is_awaited() {
+    let head = b"PUT /up HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n";
+    let (frames, continues) = frame_all(&mut RequestFramer::new(HeadLimits::default()), &[head, b"da", b"ta"]);
+    assert_eq!(continues, 1);
+    assert_eq!(frames[0].body, b"data");
+    assert_ne!(frames[0].flags & FLAG_EXPECT_CONTINUE, 0);
+    // The body came with the head: nothing to wait for, no 100 Continue.
+    let (_, continues) = frame_all(&mut RequestFramer::new(HeadLimits::default()), &[&[&head[..], b"data"].concat()]);
+    assert_eq!(continues, 0);
+    // Chunked bodies too.
+    let head = b"PUT /up HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let (frames, continues) = frame_all(&mut RequestFramer::new(HeadLimits::default()), &[head, b"1\r\nx\r\n", b"0\r\n\r\n"]);
+    assert_eq!((continues, &frames[0].body[..]), (1, &b"x"[..]));
+}
+
+#[test]
+fn a_refused_request_is_a_status_frame_after_the_good_ones_and_ends_the_framing() {
+    let input = b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/2.0\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n";
+    let mut framer = RequestFramer::new(HeadLimits::default());
+    let (frames, _) = frame_all(&mut framer, &[input]);
+    assert_eq!(frames.iter().map(|r| r.status).collect::<Vec<_>>(), [0, 505]);
+    assert!(framer.refused());
+    for (body, status) in [("5\r\nabc", 400), ("20\r\n", 413)] {
+        let input = format!("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n{body}");
+        let (frames, _) = frame_all(&mut RequestFramer::new(HeadLimits { max_head: 1024, max_body: 16 }), &[input.as_bytes(), b"x\r\n"]);
+        assert_eq!(frames.iter().map(|r| r.status).collect::<Vec<_>>(), [status], "{body:?}");
+    }
+}
+
+#[test]
+fn the_framer_knows_when_it_is_inside_a_request() {
+    let mut framer = RequestFramer::new(HeadLimits::default());
+    let mut out = vec![0u8; 1024];
+    assert!(!framer.mid_request());
+    let head = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nab";
+    assert_eq!(framer.frame(head, &mut out), Framed::Incomplete { send_continue: false });
+    assert!(framer.mid_request());
+    assert!(matches!(framer.frame(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc", &mut out), Framed::Frame { .. }));
+    assert!(!framer.mid_request());
+}
