@@ -2,7 +2,7 @@ import { logCallbackError, watchCallback } from './callback.js';
 import { Channel, ChannelOptions } from './channel.js';
 import { trace, TRACING } from './debug.js';
 import { framingOf, Framing, ReadDelimiter } from './delimiter.js';
-import { kAdoptFieldSettings, kBindToken, kEngineId, kFrameArrived, kFramePool, kLogAndClose, kOverflowError, kReadFrames, kReading, kSafely, kToken, kWarnAndClose } from './internal.js';
+import { kAdoptFieldSettings, kBindToken, kEngineId, kFrameArrived, kFramePool, kLogAndClose, kOverflowError, kReadFrames, kReading, kSafely, kToken, kUseFraming, kWarnAndClose } from './internal.js';
 import { codedError, isPeerError } from './errors.js';
 import { DEFAULT_BUFFER_SIZE } from './contract.js';
 import { DelimiterKind, FRAME_INCOMPLETE, FRAME_OVERFLOW, MORE_INPUT, native, NEED_SPACE } from './native.js';
@@ -60,9 +60,13 @@ export abstract class FramedChannel extends Channel {
   }
 
   set readDelimiter(value: ReadDelimiter) {
-    const framing = framingOf(value);
+    this[kUseFraming](framingOf(value), value ?? null);
+  }
+
+  /** Frames from now on by `framing` (`delimiter`: what `readDelimiter` reads back). @internal */
+  [kUseFraming](framing: Framing, delimiter: ReadDelimiter): void {
     this.#framing = framing;
-    this.#delimiter = value ?? null;
+    this.#delimiter = delimiter;
     if (this[kToken] >= 0) native.setDelimiter(this[kEngineId], this[kToken], framing.kind, framing.count, framing.sequence);
   }
 

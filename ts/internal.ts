@@ -60,3 +60,5 @@ export const kFrameArrived = Symbol('pants.frameArrived');
 export const kOverflowError = Symbol('pants.overflowError');
 /** `channel[kReadFrames]()`: delivers every complete frame. */
 export const kReadFrames = Symbol('pants.readFrames');
+/** `channel[kUseFraming](framing, delimiter)`: frames by a prepared framing (the HTTP layer's request framing). */
+export const kUseFraming = Symbol('pants.useFraming');
