@@ -9,7 +9,6 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::{self, ErrorKind};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
 use mio::net::UdpSocket;
@@ -47,7 +46,6 @@ struct SenderBuffer {
 #[derive(Debug)]
 pub(crate) struct DatagramChannel {
     pub socket: Option<UdpSocket>,
-    pub fd: RawFd,
     delimiter: Delimiter,
     buffer_size: usize,
     packets: VecDeque<(SocketAddr, Vec<u8>)>,
@@ -75,7 +73,6 @@ pub(crate) struct DatagramChannel {
 impl DatagramChannel {
     fn new(socket: UdpSocket) -> Self {
         Self {
-            fd: socket.as_raw_fd(),
             socket: Some(socket),
             delimiter: Delimiter::Chunk,
             buffer_size: DEFAULT_BUFFER_SIZE,
@@ -317,7 +314,7 @@ impl Engine {
             return Err(io::Error::new(ErrorKind::InvalidInput, "the token is not a datagram channel"));
         };
         if datagram.closing || datagram.socket.is_none() {
-            return Err(io::Error::from_raw_os_error(libc::EBADF));
+            return Err(io::Error::from_raw_os_error(crate::sys::EBADF));
         }
         datagram.outbox.push_back((peer, bytes.to_vec()));
         self.mark_dirty(token);
