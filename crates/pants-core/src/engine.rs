@@ -34,6 +34,7 @@ use slab::Slab;
 
 use crate::address::SocketAddress;
 use crate::channel::{Channel, ListenerChannel, StreamChannel, StreamState};
+use crate::errors::{errno, not_a_listener, not_a_stream};
 use crate::event::{Event, EventKind};
 use crate::framing::{Delimiter, FrameRead, Framer};
 use crate::socket::{ListenOptions, Listener};
@@ -115,23 +116,6 @@ pub(crate) struct Readiness {
     pub(crate) failed: bool,
 }
 
-pub(crate) fn errno(error: &io::Error) -> i32 {
-    error.raw_os_error().unwrap_or(sys::EIO)
-}
-
-/// Errors that mean the peer is gone: the stream closes without an error callback.
-pub(crate) fn is_disconnect(error: &io::Error) -> bool {
-    matches!(error.kind(), ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe | ErrorKind::NotConnected)
-}
-
-pub(crate) fn not_a_stream() -> io::Error {
-    io::Error::new(ErrorKind::InvalidInput, "the token is not a stream")
-}
-
-pub(crate) fn not_open() -> io::Error {
-    io::Error::from_raw_os_error(sys::ENOTCONN)
-}
-
 impl Engine {
     /// A new engine with its own poller.
     pub fn new() -> io::Result<Self> {
@@ -202,7 +186,7 @@ impl Engine {
     /// `config` (a server configuration); `None` turns that off.
     pub fn set_listener_tls(&mut self, token: usize, config: Option<&TlsConfig>) -> io::Result<()> {
         let Some(Channel::Listener(listener)) = self.channels.get_mut(token) else {
-            return Err(io::Error::new(ErrorKind::InvalidInput, "the token is not a listener"));
+            return Err(not_a_listener());
         };
         listener.tls = match config {
             None => None,

@@ -10,6 +10,7 @@ mod byte_queue;
 mod channel;
 mod datagram;
 mod engine;
+mod errors;
 mod event;
 mod framing;
 mod outgoing;

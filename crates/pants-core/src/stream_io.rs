@@ -9,7 +9,8 @@ use mio::{Interest, Token};
 
 use crate::address::SocketAddress;
 use crate::channel::{Channel, StreamChannel, StreamState, OUTGOING_HIGH_WATER};
-use crate::engine::{errno, is_disconnect, not_a_stream, not_open, Engine, Readiness};
+use crate::engine::{Engine, Readiness};
+use crate::errors::{connection_refused, errno, is_disconnect, not_a_stream, not_open};
 use crate::event::{Event, EventKind};
 use crate::socket::Connection;
 use crate::sys;
@@ -278,7 +279,7 @@ impl Engine {
             Ok(None) => match connection.peer_address() {
                 Ok(peer) => Ok(peer),
                 Err(_) if !readiness.failed && !readiness.read_closed => return false, // spurious wake-up
-                Err(_) => Err(io::Error::from_raw_os_error(sys::ECONNREFUSED)),
+                Err(_) => Err(connection_refused()),
             },
         };
         match outcome {
