@@ -19,11 +19,7 @@ impl From<SocketAddr> for SocketAddress {
     }
 }
 
-impl From<std::os::unix::net::SocketAddr> for SocketAddress {
-    fn from(address: std::os::unix::net::SocketAddr) -> Self {
-        SocketAddress::Unix(address.as_pathname().map(PathBuf::from).unwrap_or_default())
-    }
-}
+// From a UNIX-domain socket's address: in `sys`, where those sockets are.
 
 impl fmt::Display for SocketAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -1,6 +1,5 @@
 //! The per-channel state the engine keeps in its slab.
 
-use std::os::fd::RawFd;
 use std::sync::Arc;
 
 use crate::address::SocketAddress;
@@ -48,7 +47,6 @@ pub enum StreamState {
 pub(crate) struct StreamChannel {
     pub connection: Option<Connection>,
     pub state: StreamState,
-    pub fd: RawFd,
     pub incoming: ByteQueue,
     pub outgoing: Outgoing,
     pub framer: Framer,
@@ -75,11 +73,10 @@ pub(crate) struct StreamChannel {
 }
 
 impl StreamChannel {
-    pub fn new(connection: Option<Connection>, fd: RawFd, state: StreamState, peer: Option<SocketAddress>) -> Self {
+    pub fn new(connection: Option<Connection>, state: StreamState, peer: Option<SocketAddress>) -> Self {
         Self {
             connection,
             state,
-            fd,
             incoming: ByteQueue::new(),
             outgoing: Outgoing::default(),
             framer: Framer::default(),
@@ -154,7 +151,6 @@ impl StreamChannel {
 #[derive(Debug)]
 pub(crate) struct ListenerChannel {
     pub listener: Option<Listener>,
-    pub fd: RawFd,
     /// Accepted streams speak TLS with this configuration.
     pub tls: Option<Arc<rustls::ServerConfig>>,
 }

@@ -9,7 +9,6 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::{self, ErrorKind};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
 use mio::net::UdpSocket;
@@ -18,7 +17,8 @@ use socket2::{Domain, Socket, Type};
 
 use crate::byte_queue::ByteQueue;
 use crate::channel::{Channel, DEFAULT_BUFFER_SIZE};
-use crate::engine::{errno, Engine, Readiness};
+use crate::engine::{Engine, Readiness};
+use crate::errors::{closed, errno, not_a_datagram_channel};
 use crate::event::{Event, EventKind};
 use crate::framing::{Delimiter, FrameRead, Framer};
 
@@ -47,7 +47,6 @@ struct SenderBuffer {
 #[derive(Debug)]
 pub(crate) struct DatagramChannel {
     pub socket: Option<UdpSocket>,
-    pub fd: RawFd,
     delimiter: Delimiter,
     buffer_size: usize,
     packets: VecDeque<(SocketAddr, Vec<u8>)>,
@@ -75,7 +74,6 @@ pub(crate) struct DatagramChannel {
 impl DatagramChannel {
     fn new(socket: UdpSocket) -> Self {
         Self {
-            fd: socket.as_raw_fd(),
             socket: Some(socket),
             delimiter: Delimiter::Chunk,
             buffer_size: DEFAULT_BUFFER_SIZE,
@@ -314,10 +312,10 @@ impl Engine {
     /// datagram channel that is not bound yet is bound to an ephemeral port.
     pub fn send_datagram(&mut self, token: usize, peer: SocketAddr, bytes: &[u8]) -> io::Result<()> {
         let Some(Channel::Datagram(datagram)) = self.channels.get_mut(token) else {
-            return Err(io::Error::new(ErrorKind::InvalidInput, "the token is not a datagram channel"));
+            return Err(not_a_datagram_channel());
         };
         if datagram.closing || datagram.socket.is_none() {
-            return Err(io::Error::from_raw_os_error(libc::EBADF));
+            return Err(closed());
         }
         datagram.outbox.push_back((peer, bytes.to_vec()));
         self.mark_dirty(token);
@@ -332,7 +330,7 @@ impl Engine {
                 datagram.set_sender_limits(max_senders, sender_timeout);
                 Ok(())
             }
-            _ => Err(io::Error::new(ErrorKind::InvalidInput, "the token is not a datagram channel")),
+            _ => Err(not_a_datagram_channel()),
         }
     }
 

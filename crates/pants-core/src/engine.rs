@@ -27,7 +27,6 @@
 
 use std::collections::VecDeque;
 use std::io::{self, ErrorKind};
-use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Token};
@@ -35,9 +34,11 @@ use slab::Slab;
 
 use crate::address::SocketAddress;
 use crate::channel::{Channel, ListenerChannel, StreamChannel, StreamState};
+use crate::errors::{errno, not_a_listener, not_a_stream};
 use crate::event::{Event, EventKind};
 use crate::framing::{Delimiter, FrameRead, Framer};
 use crate::socket::{ListenOptions, Listener};
+use crate::sys::{self, RawHandle};
 use crate::timer_wheel::{TimerKey, TimerWheel};
 use crate::tls::{TlsConfig, TlsSession};
 
@@ -115,23 +116,6 @@ pub(crate) struct Readiness {
     pub(crate) failed: bool,
 }
 
-pub(crate) fn errno(error: &io::Error) -> i32 {
-    error.raw_os_error().unwrap_or(libc::EIO)
-}
-
-/// Errors that mean the peer is gone: the stream closes without an error callback.
-pub(crate) fn is_disconnect(error: &io::Error) -> bool {
-    matches!(error.kind(), ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe | ErrorKind::NotConnected)
-}
-
-pub(crate) fn not_a_stream() -> io::Error {
-    io::Error::new(ErrorKind::InvalidInput, "the token is not a stream")
-}
-
-pub(crate) fn not_open() -> io::Error {
-    io::Error::from_raw_os_error(libc::ENOTCONN)
-}
-
 impl Engine {
     /// A new engine with its own poller.
     pub fn new() -> io::Result<Self> {
@@ -165,8 +149,9 @@ impl Engine {
 
     /// The poller's file descriptor (epoll on Linux), readable when
     /// [`Engine::poll_io`] has something to do. Embed it in another loop.
-    pub fn poll_fd(&self) -> RawFd {
-        self.poll.as_raw_fd()
+    #[cfg(unix)]
+    pub fn poll_fd(&self) -> RawHandle {
+        sys::raw_handle(&self.poll)
     }
 
     /// What the engine has done since it was created.
@@ -193,8 +178,7 @@ impl Engine {
         let entry = self.channels.vacant_entry();
         let token = entry.key();
         self.poll.registry().register(&mut listener, Token(token), Interest::READABLE)?;
-        let fd = listener.as_raw_fd();
-        entry.insert(Channel::Listener(ListenerChannel { listener: Some(listener), fd, tls: None }));
+        entry.insert(Channel::Listener(ListenerChannel { listener: Some(listener), tls: None }));
         Ok(token)
     }
 
@@ -202,7 +186,7 @@ impl Engine {
     /// `config` (a server configuration); `None` turns that off.
     pub fn set_listener_tls(&mut self, token: usize, config: Option<&TlsConfig>) -> io::Result<()> {
         let Some(Channel::Listener(listener)) = self.channels.get_mut(token) else {
-            return Err(io::Error::new(ErrorKind::InvalidInput, "the token is not a listener"));
+            return Err(not_a_listener());
         };
         listener.tls = match config {
             None => None,
@@ -212,12 +196,12 @@ impl Engine {
         Ok(())
     }
 
-    /// The channel's file descriptor, while its socket is open.
-    pub fn fd(&self, token: usize) -> Option<RawFd> {
+    /// The channel's OS handle (file descriptor), while its socket is open.
+    pub fn fd(&self, token: usize) -> Option<RawHandle> {
         match self.channels.get(token)? {
-            Channel::Stream(stream) => stream.connection.as_ref().map(|_| stream.fd),
-            Channel::Listener(listener) => listener.listener.as_ref().map(|_| listener.fd),
-            Channel::Datagram(datagram) => datagram.socket.as_ref().map(|_| datagram.fd),
+            Channel::Stream(stream) => stream.connection.as_ref().map(|connection| connection.raw_handle()),
+            Channel::Listener(listener) => listener.listener.as_ref().map(|listener| listener.raw_handle()),
+            Channel::Datagram(datagram) => datagram.socket.as_ref().map(sys::raw_handle),
         }
     }
 
@@ -582,8 +566,8 @@ impl Engine {
                         self.queue.push_back(Event::with(EventKind::AcceptError, token, errno(&error), 0));
                         continue;
                     }
-                    let fd = connection.as_raw_fd();
-                    let mut stream = StreamChannel::new(Some(connection), fd, StreamState::Open, Some(peer));
+                    let fd = sys::handle_number(connection.raw_handle());
+                    let mut stream = StreamChannel::new(Some(connection), StreamState::Open, Some(peer));
                     stream.tls = tls.map(|config| Box::new(TlsSession::server(config)));
                     entry.insert(Channel::Stream(stream));
                     self.queue.push_back(Event::with(EventKind::Accept, token, stream_token as i32, fd));
@@ -591,8 +575,7 @@ impl Engine {
                 Err(error) if error.kind() == ErrorKind::WouldBlock => return,
                 Err(error) if matches!(error.kind(), ErrorKind::Interrupted | ErrorKind::ConnectionAborted) => {}
                 Err(error) => {
-                    let out_of_descriptors = matches!(error.raw_os_error(), Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM));
-                    if out_of_descriptors && !self.accept_paused.contains(&token) {
+                    if sys::is_out_of_descriptors(&error) && !self.accept_paused.contains(&token) {
                         self.accept_paused.push(token);
                         self.accept_retry_at.get_or_insert(Instant::now() + ACCEPT_RETRY_DELAY);
                     }

@@ -3,10 +3,10 @@
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, ErrorKind};
-use std::os::fd::AsRawFd;
 
 use crate::byte_queue::ByteQueue;
 use crate::socket::Connection;
+use crate::sys;
 
 /// Most bytes one `sendfile` call is asked for.
 const FILE_CHUNK: u64 = 1 << 30;
@@ -168,40 +168,29 @@ fn send_file(connection: &mut Connection, range: &mut FileRange) -> io::Result<b
     Ok(true)
 }
 
-/// One `sendfile(2)`: the kernel copies from the file to the socket.
-#[cfg(target_os = "linux")]
+/// Sends a chunk of a file range: with `sendfile` where the kernel has it,
+/// else by reading a chunk at the offset and writing what the socket takes.
 fn copy_file_chunk(connection: &mut Connection, range: &FileRange) -> io::Result<usize> {
-    let mut offset = range.offset as libc::off_t;
-    let count = range.remaining.min(FILE_CHUNK) as usize;
-    // SAFETY: both descriptors are open for the duration of the call.
-    let sent = unsafe { libc::sendfile(connection.as_raw_fd(), range.file.as_raw_fd(), &mut offset, count) };
-    if sent < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(sent as usize)
+    if sys::HAS_SEND_FILE {
+        let count = range.remaining.min(FILE_CHUNK) as usize;
+        return sys::send_file(connection.raw_handle(), &range.file, range.offset, count);
     }
-}
-
-/// Reads from `offset` without moving the file's position, retrying interrupts.
-fn read_file_at(file: &File, buffer: &mut [u8], offset: u64) -> io::Result<usize> {
-    use std::os::unix::fs::FileExt;
-    loop {
-        match file.read_at(buffer, offset) {
-            Err(error) if error.kind() == ErrorKind::Interrupted => {}
-            result => return result,
-        }
-    }
-}
-
-/// Elsewhere: read a chunk at the offset and write what the socket takes.
-#[cfg(not(target_os = "linux"))]
-fn copy_file_chunk(connection: &mut Connection, range: &FileRange) -> io::Result<usize> {
     let mut buffer = vec![0; range.remaining.min(64 * 1024) as usize];
     let read = read_file_at(&range.file, &mut buffer, range.offset)?;
     if read == 0 {
         return Ok(0);
     }
     connection.write(&buffer[..read])
+}
+
+/// Reads from `offset` without moving the file's position, retrying interrupts.
+fn read_file_at(file: &File, buffer: &mut [u8], offset: u64) -> io::Result<usize> {
+    loop {
+        match sys::read_file_at(file, buffer, offset) {
+            Err(error) if error.kind() == ErrorKind::Interrupted => {}
+            result => return result,
+        }
+    }
 }
 
 #[cfg(test)]

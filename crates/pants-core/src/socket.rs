@@ -3,14 +3,14 @@
 use std::io::{self, Read, Write};
 use std::mem::MaybeUninit;
 use std::net::Shutdown;
-use std::os::fd::{AsRawFd, RawFd};
 
 use mio::event::Source;
-use mio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
+use mio::net::{TcpListener, TcpStream};
 use mio::{Interest, Registry, Token};
 use socket2::{Domain, SockAddr, SockRef, Socket, Type};
 
 use crate::address::SocketAddress;
+use crate::sys::{self, RawHandle, UnixListener, UnixStream};
 
 /// A connected (or connecting) byte stream.
 #[derive(Debug)]
@@ -120,7 +120,7 @@ impl Listener {
     pub fn bind(address: &SocketAddress, options: ListenOptions) -> io::Result<Self> {
         let (domain, target) = match address {
             SocketAddress::Inet(inet) => (Domain::for_address(*inet), SockAddr::from(*inet)),
-            SocketAddress::Unix(path) => (Domain::UNIX, SockAddr::unix(path)?),
+            SocketAddress::Unix(path) => (Domain::UNIX, sys::unix_socket_address(path)?),
         };
         // socket2 sets close-on-exec itself; non-blocking is set separately for portability.
         let socket = Socket::new(domain, Type::STREAM, None)?;
@@ -131,14 +131,14 @@ impl Listener {
                 socket.set_only_v6(options.v6_only)?;
             }
             if options.reuse_port {
-                socket.set_reuse_port(true)?;
+                sys::set_reuse_port(&socket)?;
             }
         }
         socket.bind(&target)?;
         socket.listen(options.backlog)?;
         Ok(match address {
             SocketAddress::Inet(_) => Self::Tcp(TcpListener::from_std(socket.into())),
-            SocketAddress::Unix(_) => Self::Unix(UnixListener::from_std(socket.into())),
+            SocketAddress::Unix(_) => Self::Unix(sys::unix_listener(socket)?),
         })
     }
 
@@ -159,7 +159,7 @@ impl Listener {
     }
 }
 
-macro_rules! forward_source_and_fd {
+macro_rules! forward_source_and_handle {
     ($type:ty) => {
         impl Source for $type {
             fn register(&mut self, registry: &Registry, token: Token, interests: Interest) -> io::Result<()> {
@@ -173,13 +173,14 @@ macro_rules! forward_source_and_fd {
             }
         }
 
-        impl AsRawFd for $type {
-            fn as_raw_fd(&self) -> RawFd {
-                each_transport!(self, socket => socket.as_raw_fd())
+        impl $type {
+            /// The socket's OS handle.
+            pub fn raw_handle(&self) -> RawHandle {
+                each_transport!(self, socket => sys::raw_handle(socket))
             }
         }
     };
 }
 
-forward_source_and_fd!(Connection);
-forward_source_and_fd!(Listener);
+forward_source_and_handle!(Connection);
+forward_source_and_handle!(Listener);

@@ -4,15 +4,16 @@
 use std::fs::File;
 use std::io::{self, ErrorKind};
 use std::net::Shutdown;
-use std::os::fd::AsRawFd;
 
 use mio::{Interest, Token};
 
 use crate::address::SocketAddress;
 use crate::channel::{Channel, StreamChannel, StreamState, OUTGOING_HIGH_WATER};
-use crate::engine::{errno, is_disconnect, not_a_stream, not_open, Engine, Readiness};
+use crate::engine::{Engine, Readiness};
+use crate::errors::{connection_refused, errno, is_disconnect, not_a_stream, not_open};
 use crate::event::{Event, EventKind};
 use crate::socket::Connection;
+use crate::sys;
 use crate::tls::{TlsConfig, TlsFailure, TlsOptionError, TlsProgress, TlsSession};
 
 /// Bytes a graceful close reads and discards so that the kernel sends a FIN, not a reset.
@@ -43,11 +44,10 @@ impl Engine {
         });
         match started {
             Ok(connection) => {
-                let fd = connection.as_raw_fd();
-                entry.insert(Channel::Stream(StreamChannel::new(Some(connection), fd, StreamState::Connecting, None)));
+                entry.insert(Channel::Stream(StreamChannel::new(Some(connection), StreamState::Connecting, None)));
             }
             Err(error) => {
-                entry.insert(Channel::Stream(StreamChannel::new(None, -1, StreamState::ConnectFailed, None)));
+                entry.insert(Channel::Stream(StreamChannel::new(None, StreamState::ConnectFailed, None)));
                 self.queue.push_back(Event::with(EventKind::ConnectError, token, errno(&error), 0));
             }
         }
@@ -279,7 +279,7 @@ impl Engine {
             Ok(None) => match connection.peer_address() {
                 Ok(peer) => Ok(peer),
                 Err(_) if !readiness.failed && !readiness.read_closed => return false, // spurious wake-up
-                Err(_) => Err(io::Error::from_raw_os_error(libc::ECONNREFUSED)),
+                Err(_) => Err(connection_refused()),
             },
         };
         match outcome {
@@ -287,7 +287,7 @@ impl Engine {
                 let _ = connection.set_no_delay(true);
                 stream.peer = Some(peer);
                 stream.state = StreamState::Open;
-                let fd = stream.fd;
+                let fd = sys::handle_number(connection.raw_handle());
                 self.queue.push_back(Event::with(EventKind::Connect, token, fd, 0));
                 true
             }
