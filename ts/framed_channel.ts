@@ -2,6 +2,7 @@ import { logCallbackError, watchCallback } from './callback.js';
 import { Channel, ChannelOptions } from './channel.js';
 import { trace, TRACING } from './debug.js';
 import { framingOf, Framing, ReadDelimiter } from './delimiter.js';
+import { frameArguments, nextRegexFrame } from './frame_codec.js';
 import { kAdoptFieldSettings, kBindToken, kEngineId, kFrameArrived, kFramePool, kLogAndClose, kOverflowError, kReadFrames, kReading, kSafely, kToken, kWarnAndClose } from './internal.js';
 import { codedError, isPeerError } from './errors.js';
 import { DEFAULT_BUFFER_SIZE } from './contract.js';
@@ -194,9 +195,7 @@ export abstract class FramedChannel extends Channel {
     if (TRACING) trace(`frame of ${frame.length} bytes on fd ${this.fileno}`);
     try {
       const result: unknown =
-        framing.record !== null
-          ? this.onRead(...(framing.record.unpack(frame) as [unknown]))
-          : this.onRead(this.#encoding === null ? frame : frame.toString(this.#encoding));
+        framing.record === null && this.#encoding === null ? this.onRead(frame) : this.onRead(...(frameArguments(framing, frame, this.#encoding) as [unknown]));
       if (result !== undefined) watchCallback(result, this, 'onRead');
     } catch (error) {
       logCallbackError(this, 'onRead', error);
@@ -213,11 +212,8 @@ export abstract class FramedChannel extends Channel {
     }
     if (length <= 0) return false;
     const text = pool.buffer.toString('latin1', pool.offset, pool.offset + length);
-    const pattern = this.#regexSearch ? framing.search! : framing.anchored!;
-    pattern.lastIndex = 0;
-    const match = pattern.exec(text);
-    const consumed = match === null ? 0 : match.index + match[0].length;
-    if (consumed === 0) {
+    const match = nextRegexFrame(text, framing, this.#regexSearch);
+    if (match === null) {
       if (length > this.#bufferSize) {
         this.#overflow();
         return true;
@@ -226,9 +222,9 @@ export abstract class FramedChannel extends Channel {
       native.consumeInput(this[kEngineId], this[kToken], 0);
       return native.pendingInput(this[kEngineId], this[kToken]) > length;
     }
-    native.consumeInput(this[kEngineId], this[kToken], consumed);
+    native.consumeInput(this[kEngineId], this[kToken], match.index + match[0].length);
     if (this.#regexSearch) {
-      this.#deliver(pool.take(match!.index), framing);
+      this.#deliver(pool.take(match.index), framing);
     } else {
       this[kFrameArrived]();
       try {
