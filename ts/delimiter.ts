@@ -1,5 +1,5 @@
 import { codedError } from './errors.js';
-import { DelimiterKind } from './native.js';
+import { DelimiterKind } from './contract.js';
 import { NetStruct } from './netstruct.js';
 import './regexp_guard.js'; // before any RegExp delimiter is compiled
 import { Struct } from './struct.js';

@@ -2,10 +2,12 @@ import { logCallbackError, watchCallback } from './callback.js';
 import { Channel, ChannelOptions } from './channel.js';
 import { trace, TRACING } from './debug.js';
 import { framingOf, Framing, ReadDelimiter } from './delimiter.js';
+import { frameArguments, nextRegexFrame } from './frame_codec.js';
 import { kAdoptFieldSettings, kBindToken, kEngineId, kFrameArrived, kFramePool, kLogAndClose, kOverflowError, kReadFrames, kReading, kSafely, kToken, kUseFraming, kWarnAndClose } from './internal.js';
 import { codedError, isPeerError } from './errors.js';
 import { DEFAULT_BUFFER_SIZE } from './contract.js';
-import { DelimiterKind, FRAME_INCOMPLETE, FRAME_OVERFLOW, MORE_INPUT, native, NEED_SPACE } from './native.js';
+import { frameReadKind, FrameReadKind, frameReadLength, moreInputAfter } from './frame_read.js';
+import { DelimiterKind, native } from './native.js';
 
 
 /** Settings a subclass may declare as class fields; they are moved onto the accessors. */
@@ -177,20 +179,35 @@ export abstract class FramedChannel extends Channel {
         if (!this.#readRegexFrame(framing)) return;
         continue;
       }
-      const result = native.readFrame(this[kEngineId], this[kToken], pool.buffer, pool.offset);
-      if (result >= MORE_INPUT) {
-        this.#deliver(pool.take(result - MORE_INPUT), framing);
-      } else if (result >= 0) {
-        this.#deliver(pool.take(result), framing);
-        return; // nothing left buffered
-      } else if (result === FRAME_INCOMPLETE) {
-        return;
-      } else if (result === FRAME_OVERFLOW) {
-        this.#overflow();
-      } else {
-        pool.reserve(NEED_SPACE - result);
+      const result = this.#readIntoPool(native.readFrame);
+      switch (frameReadKind(result)) {
+        case FrameReadKind.Frame:
+          this.#deliver(pool.take(frameReadLength(result)), framing);
+          if (!moreInputAfter(result)) return; // nothing left buffered
+          break;
+        case FrameReadKind.Overflow:
+          this.#overflow();
+          break;
+        case FrameReadKind.Incomplete:
+        default: // (never NeedSpace: #readIntoPool made room)
+          return;
       }
     }
+  }
+
+  /**
+   * `read` (readFrame or peekInput) into the frame pool; when the frame
+   * needs more room than the pool has, makes room and reads again.
+   * @returns the result, never a NeedSpace one.
+   */
+  #readIntoPool(read: typeof native.readFrame): number {
+    const pool = this.engine[kFramePool];
+    let result = read(this[kEngineId], this[kToken], pool.buffer, pool.offset);
+    while (frameReadKind(result) === FrameReadKind.NeedSpace) {
+      pool.reserve(frameReadLength(result));
+      result = read(this[kEngineId], this[kToken], pool.buffer, pool.offset);
+    }
+    return result;
   }
 
   #deliver(frame: Buffer, framing: Framing): void {
@@ -198,9 +215,7 @@ export abstract class FramedChannel extends Channel {
     if (TRACING) trace(`frame of ${frame.length} bytes on fd ${this.fileno}`);
     try {
       const result: unknown =
-        framing.record !== null
-          ? this.onRead(...(framing.record.unpack(frame) as [unknown]))
-          : this.onRead(this.#encoding === null ? frame : frame.toString(this.#encoding));
+        framing.record === null && this.#encoding === null ? this.onRead(frame) : this.onRead(...(frameArguments(framing, frame, this.#encoding) as [unknown]));
       if (result !== undefined) watchCallback(result, this, 'onRead');
     } catch (error) {
       logCallbackError(this, 'onRead', error);
@@ -210,18 +225,12 @@ export abstract class FramedChannel extends Channel {
   /** Frames one match of a RegExp delimiter over the buffered bytes (latin1); false when there is none. */
   #readRegexFrame(framing: Framing): boolean {
     const pool = this.engine[kFramePool];
-    let length = native.peekInput(this[kEngineId], this[kToken], pool.buffer, pool.offset);
-    if (length <= NEED_SPACE) {
-      pool.reserve(NEED_SPACE - length);
-      length = native.peekInput(this[kEngineId], this[kToken], pool.buffer, pool.offset);
-    }
-    if (length <= 0) return false;
+    const result = this.#readIntoPool(native.peekInput);
+    const length = frameReadLength(result);
+    if (frameReadKind(result) !== FrameReadKind.Frame || length === 0) return false;
     const text = pool.buffer.toString('latin1', pool.offset, pool.offset + length);
-    const pattern = this.#regexSearch ? framing.search! : framing.anchored!;
-    pattern.lastIndex = 0;
-    const match = pattern.exec(text);
-    const consumed = match === null ? 0 : match.index + match[0].length;
-    if (consumed === 0) {
+    const match = nextRegexFrame(text, framing, this.#regexSearch);
+    if (match === null) {
       if (length > this.#bufferSize) {
         this.#overflow();
         return true;
@@ -230,9 +239,9 @@ export abstract class FramedChannel extends Channel {
       native.consumeInput(this[kEngineId], this[kToken], 0);
       return native.pendingInput(this[kEngineId], this[kToken]) > length;
     }
-    native.consumeInput(this[kEngineId], this[kToken], consumed);
+    native.consumeInput(this[kEngineId], this[kToken], match.index + match[0].length);
     if (this.#regexSearch) {
-      this.#deliver(pool.take(match!.index), framing);
+      this.#deliver(pool.take(match.index), framing);
     } else {
       this[kFrameArrived]();
       try {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 import type * as Binding from './binding.js';
 
-export { DelimiterKind, EventKind, FRAME_INCOMPLETE, FRAME_OVERFLOW, MORE_INPUT, NEED_SPACE } from './contract.js';
+export { DelimiterKind, EventKind } from './contract.js';
 
 /** An address as the native side reports it. */
 export type NativeAddress = Binding.AddressInfo;
