@@ -1,0 +1,189 @@
+/**
+ * `Application`: Pants' web layer. Routes map rules to handlers; a
+ * handler's result becomes the response; `404`, `405` with `Allow`,
+ * `OPTIONS` and `HEAD` are answered for you.
+ */
+import type { Address } from '../address.js';
+import { Engine } from '../engine.js';
+import { HTTPException, HTTPRequest } from '../http/request.js';
+import { HTTPServer, HTTPServerOptions } from '../http/server.js';
+import { RouteIndex, RouteValue, Rule } from './routing.js';
+
+/** A full answer as a value: what a handler may return. */
+export class Response {
+  /** The body. */
+  readonly body: string | Uint8Array;
+  /** The status code. */
+  readonly status: number;
+  /** Response headers. */
+  readonly headers: Record<string, string>;
+  /** An answer with `body`, `status` (default 200) and `headers`. */
+  constructor(body: string | Uint8Array = '', status = 200, headers: Record<string, string> = {}) {
+    this.body = body;
+    this.status = status;
+    this.headers = headers;
+  }
+}
+
+/** Throws an `HTTPException`: the handler's request is answered with `status` (and `message` as the body). */
+export function abort(status: number, message?: string): never {
+  throw new HTTPException(status, message);
+}
+
+/** Throws an `HTTPException` that redirects to `url` (default `302 Found`). */
+export function redirect(url: string, status = 302): never {
+  if (/[\r\n]/.test(url)) throw new TypeError('a redirect URL holds a line break');
+  throw new HTTPException(status, `Redirecting to ${url}`, { Location: url });
+}
+
+/** What a route handler gets: the request, then the rule's values in order. */
+export type RouteHandler = (request: HTTPRequest, ...values: any[]) => unknown;
+
+/** Wraps every handler: call `next()` for the handler's (or the next middleware's) result, return what to answer with. */
+export type Middleware = (request: HTTPRequest, next: () => Promise<unknown>) => unknown;
+
+/** Options of `route()`. */
+export interface RouteOptions {
+  /** Methods the route answers (default `['GET', 'HEAD']`; a GET route always answers HEAD). */
+  methods?: string[];
+  /** A name for `urlFor` (default: the handler's name). */
+  name?: string;
+  /** Headers added to every response of the route. */
+  headers?: Record<string, string>;
+  /** The `Content-Type` of string results (default: `text/html` if it starts with `<`, else `text/plain`). */
+  contentType?: string;
+}
+
+interface Route {
+  rule: Rule;
+  handler: RouteHandler;
+  methods: Set<string>;
+  headers: Record<string, string>;
+  contentType: string | undefined;
+}
+
+/** A web application: `app.route('/', () => 'Hello')`, then `app.run(8080)` or `new HTTPServer(app)`. */
+export class Application {
+  readonly #routes = new RouteIndex<Route>();
+  readonly #named = new Map<string, Rule>();
+  readonly #middleware: Middleware[] = [];
+
+  /**
+   * Routes requests matching `rule` to `handler`. Rules are paths with
+   * values: `<name>` (one segment), `<int:name>`, `<float:name>`,
+   * `<path:name>` (the rest, slashes included), `<any(a,b):name>`,
+   * `<regex("[a-z]+"):name>`. Bad rules throw `TypeError`.
+   */
+  route(rule: string, handler: RouteHandler, options: RouteOptions = {}): this {
+    if (typeof handler !== 'function') throw new TypeError(`route ${rule}: the handler must be a function`);
+    const compiled = new Rule(rule);
+    const methods = new Set((options.methods ?? ['GET', 'HEAD']).map((method) => method.toUpperCase()));
+    if (methods.has('GET')) methods.add('HEAD');
+    this.#routes.add({ rule: compiled, handler, methods, headers: options.headers ?? {}, contentType: options.contentType });
+    const name = options.name ?? (handler.name || undefined);
+    if (name !== undefined && !this.#named.has(name)) this.#named.set(name, compiled);
+    return this;
+  }
+
+  /** Adds a middleware around every handler; the first added is the outermost. */
+  use(middleware: Middleware): this {
+    if (typeof middleware !== 'function') throw new TypeError('a middleware must be a function');
+    this.#middleware.push(middleware);
+    return this;
+  }
+
+  /** The URL of the route named `name` with `values` (those the rule lacks go to the query string). */
+  urlFor(name: string, values: Record<string, RouteValue> = {}): string {
+    const rule = this.#named.get(name);
+    if (rule === undefined) throw new TypeError(`urlFor: no route is named ${JSON.stringify(name)}`);
+    return rule.build(values);
+  }
+
+  /** `new HTTPServer(this, options).listen(address)`, and starts its engine; returns the server. */
+  run(address: Address = 80, options: HTTPServerOptions = {}): HTTPServer {
+    const server = new HTTPServer(this, options).listen(address);
+    void (options.engine ?? Engine.instance()).start();
+    return server;
+  }
+
+  /** Answers one request (the `HTTPServer` handler protocol). @internal */
+  async handle(request: HTTPRequest): Promise<void> {
+    const found = this.#find(request);
+    const route = Array.isArray(found) ? found[0] : null;
+    try {
+      const result = await this.#around(request, 0, () => this.#dispatch(request, found));
+      if (!request.finished) this.#answer(request, result, route);
+    } catch (error) {
+      if (!(error instanceof HTTPException) || request.headersSent) throw error;
+      const response = new Response(error.message, error.status, { 'Content-Type': 'text/plain; charset=utf-8', ...error.headers });
+      this.#answer(request, response, route);
+    }
+  }
+
+  #find(request: HTTPRequest): [Route, RouteValue[]] | 'method' | null {
+    let pathMatched = false;
+    for (const [route, values] of this.#routes.matches(request.path)) {
+      if (route.methods.has(request.method)) return [route, values];
+      pathMatched = true;
+    }
+    return pathMatched ? 'method' : null;
+  }
+
+  #around(request: HTTPRequest, index: number, innermost: () => Promise<unknown>): Promise<unknown> {
+    const middleware = this.#middleware[index];
+    if (middleware === undefined) return innermost();
+    return Promise.resolve(middleware(request, () => this.#around(request, index + 1, innermost)));
+  }
+
+  async #dispatch(request: HTTPRequest, found: [Route, RouteValue[]] | 'method' | null): Promise<unknown> {
+    if (found === null) abort(404);
+    if (found === 'method') {
+      const allow = this.#allowed(request.path);
+      if (request.method === 'OPTIONS') return new Response('', 200, { Allow: allow });
+      throw new HTTPException(405, undefined, { Allow: allow });
+    }
+    const [route, values] = found;
+    return route.handler(request, ...values);
+  }
+
+  /** The methods some route answers at `path`, for `Allow`. */
+  #allowed(path: string): string {
+    const methods = new Set<string>(['OPTIONS']);
+    for (const [route] of this.#routes.matches(path)) for (const method of route.methods) methods.add(method);
+    return [...methods].sort().join(', ');
+  }
+
+  /** Turns a handler's result into the response. */
+  #answer(request: HTTPRequest, result: unknown, route: Route | null): void {
+    if (result === undefined) {
+      if (!request.finished && !request.headersSent) throw new Error(`the handler of ${request.method} ${request.path} returned nothing and did not answer`);
+      return;
+    }
+    const routeHeaders = route?.headers ?? {};
+    const contentType = route?.contentType;
+    let body: unknown = result;
+    let status = 200;
+    let headers: Record<string, string> = {};
+    if (result instanceof Response) ({ body, status, headers } = result);
+    else if (Array.isArray(result) && typeof result[1] === 'number' && result.length <= 3) {
+      [body, status, headers = {}] = result as [unknown, number, Record<string, string>?];
+    }
+    let bytes: Buffer;
+    let type: string;
+    if (typeof body === 'string') {
+      bytes = Buffer.from(body);
+      type = contentType ?? (body.trimStart().startsWith('<') ? 'text/html; charset=utf-8' : 'text/plain; charset=utf-8');
+    } else if (body instanceof Uint8Array) {
+      bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+      type = 'application/octet-stream';
+    } else {
+      bytes = Buffer.from(JSON.stringify(body) ?? 'null');
+      type = 'application/json';
+    }
+    request.sendStatus(status);
+    const all: Record<string, string> = { 'Content-Type': type, ...routeHeaders, ...headers, 'Content-Length': String(bytes.length) };
+    request.sendHeaders(all);
+    if (request.method !== 'HEAD' && status !== 204 && status !== 304) request.send(bytes);
+    request.finish();
+  }
+}
