@@ -1,21 +1,13 @@
-//! The per-channel state the engine keeps in its slab.
-
-use std::sync::Arc;
+//! The channels in the engine's slab, one enum over the three kinds: the
+//! only place that matches on the kind of a channel to pick its operation.
 
 use crate::address::SocketAddress;
-use crate::byte_queue::ByteQueue;
 use crate::datagram::DatagramChannel;
-use crate::framing::{FrameRead, Framer};
-use crate::outgoing::Outgoing;
-use crate::socket::{Connection, Listener};
-use crate::tls::TlsSession;
-
-/// Default for [`StreamChannel::buffer_size`], as in Pants.
-pub const DEFAULT_BUFFER_SIZE: usize = 65536;
-
-/// Unsent bytes above which a stream stops reading until they drain: a
-/// peer that sends faster than it reads cannot grow our memory without bound.
-pub const OUTGOING_HIGH_WATER: usize = 1 << 20;
+use crate::input::FramedInput;
+use crate::listener::ListenerChannel;
+use crate::reactor::{Reactor, Readiness};
+use crate::stream::StreamChannel;
+use crate::sys::RawHandle;
 
 /// A channel in the engine's slab.
 // Streams, the largest kind, are nearly every channel: kept inline, not
@@ -28,129 +20,125 @@ pub(crate) enum Channel {
     Datagram(DatagramChannel),
 }
 
-/// Where a stream is in its life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StreamState {
-    /// `connect` is in progress.
-    Connecting,
-    /// Connected: reads and writes flow.
-    Open,
-    /// `close(flush)` waits for the send buffer to drain.
-    Closing,
-    /// The connect failed; the socket is gone.
-    ConnectFailed,
-    /// The socket is closed; only the token remains until released.
-    Closed,
-}
-
-#[derive(Debug)]
-pub(crate) struct StreamChannel {
-    pub connection: Option<Connection>,
-    pub state: StreamState,
-    pub incoming: ByteQueue,
-    pub outgoing: Outgoing,
-    pub framer: Framer,
-    pub buffer_size: usize,
-    pub peer: Option<SocketAddress>,
-    /// This end's address, recorded when the socket closes.
-    pub local: Option<SocketAddress>,
-    /// The peer sent end-of-stream; nothing more will be read.
-    pub peer_closed: bool,
-    /// Reading stopped at the buffer limit with data possibly left in the kernel.
-    pub read_blocked: bool,
-    /// A Read event for this stream is waiting in the queue.
-    pub read_queued: bool,
-    /// The stream is in the engine's list of streams to flush.
-    pub dirty: bool,
-    /// Report a Write event whenever the send buffer empties.
-    pub notify_drain: bool,
-    /// The application wrote since the last Write event: the next time
-    /// everything is sent, a Write event is due (bytes the engine wrote
-    /// itself, such as TLS handshake records, raise none).
-    pub unreported_write: bool,
-    /// The TLS session, once TLS has started.
-    pub tls: Option<Box<TlsSession>>,
-}
-
-impl StreamChannel {
-    pub fn new(connection: Option<Connection>, state: StreamState, peer: Option<SocketAddress>) -> Self {
-        Self {
-            connection,
-            state,
-            incoming: ByteQueue::new(),
-            outgoing: Outgoing::default(),
-            framer: Framer::default(),
-            buffer_size: DEFAULT_BUFFER_SIZE,
-            peer,
-            local: None,
-            peer_closed: false,
-            read_blocked: false,
-            read_queued: false,
-            dirty: false,
-            notify_drain: false,
-            unreported_write: false,
-            tls: None,
+impl Channel {
+    pub fn stream(&self) -> Option<&StreamChannel> {
+        match self {
+            Channel::Stream(stream) => Some(stream),
+            _ => None,
         }
     }
 
-    /// Most bytes the read buffer may hold: the user's limit plus room for a delimiter.
-    pub fn read_limit(&self) -> usize {
-        self.buffer_size + self.framer.slack()
-    }
-
-    /// Bytes written but not yet handed to the kernel: the send queue, and
-    /// under TLS the plaintext waiting to be encrypted.
-    pub fn unsent(&self) -> usize {
-        let backlog = self.tls.as_ref().map_or(0, |tls| tls.backlog_len());
-        self.outgoing.len().saturating_add(backlog)
-    }
-
-    /// Everything written has been handed to the kernel (under TLS,
-    /// encrypted first, close_notify included when asked for).
-    pub fn all_sent(&self) -> bool {
-        self.outgoing.is_empty() && !self.tls.as_ref().is_some_and(|tls| tls.has_backlog())
-    }
-
-    /// Nothing more will be sent: everything was, or what is left waits for
-    /// a TLS handshake that can no longer complete.
-    pub fn finished_sending(&self) -> bool {
-        self.outgoing.is_empty() && !self.awaits_handshake() && !self.tls.as_ref().is_some_and(|tls| !tls.handshaking() && tls.has_backlog())
-    }
-
-    /// A TLS handshake runs and can still complete: a closing stream waits
-    /// for it, since what was written goes out only after it.
-    pub fn awaits_handshake(&self) -> bool {
-        !self.peer_closed && self.tls.as_ref().is_some_and(|tls| tls.handshaking() && tls.failure().is_none())
-    }
-
-    /// Bytes the stream may read now: none while its read buffer is full or
-    /// its unsent bytes are above [`OUTGOING_HIGH_WATER`].
-    pub fn read_room(&self) -> usize {
-        if self.unsent() > OUTGOING_HIGH_WATER {
-            0
-        } else {
-            self.read_limit().saturating_sub(self.incoming.len())
+    pub fn stream_mut(&mut self) -> Option<&mut StreamChannel> {
+        match self {
+            Channel::Stream(stream) => Some(stream),
+            _ => None,
         }
     }
 
-    /// Takes the next frame by the current delimiter into the start of `out`.
-    pub fn read_frame(&mut self, out: &mut [u8]) -> FrameRead {
-        match self.framer.decode(self.incoming.as_slice()) {
-            Some(frame) if frame.len > out.len() => FrameRead::NeedSpace(frame.len),
-            Some(frame) => {
-                out[..frame.len].copy_from_slice(&self.incoming.as_slice()[..frame.len]);
-                self.incoming.consume(frame.consumed);
-                FrameRead::Frame(frame.len)
-            }
-            None if self.incoming.len() > self.buffer_size => FrameRead::Overflow,
-            None => FrameRead::Incomplete,
+    pub fn datagram_mut(&mut self) -> Option<&mut DatagramChannel> {
+        match self {
+            Channel::Datagram(datagram) => Some(datagram),
+            _ => None,
         }
     }
-}
 
-#[derive(Debug)]
-pub(crate) struct ListenerChannel {
-    pub listener: Option<Listener>,
-    /// Accepted streams speak TLS with this configuration.
-    pub tls: Option<Arc<rustls::ServerConfig>>,
+    pub fn listener_mut(&mut self) -> Option<&mut ListenerChannel> {
+        match self {
+            Channel::Listener(listener) => Some(listener),
+            _ => None,
+        }
+    }
+
+    /// Its framed input: streams' and datagram channels'.
+    pub fn input(&self) -> Option<&dyn FramedInput> {
+        match self {
+            Channel::Stream(stream) => Some(stream),
+            Channel::Datagram(datagram) => Some(datagram),
+            Channel::Listener(_) => None,
+        }
+    }
+
+    /// As [`Channel::input`], to take frames.
+    pub fn input_mut(&mut self) -> Option<&mut dyn FramedInput> {
+        match self {
+            Channel::Stream(stream) => Some(stream),
+            Channel::Datagram(datagram) => Some(datagram),
+            Channel::Listener(_) => None,
+        }
+    }
+
+    /// The socket's handle while it is open.
+    pub fn handle(&self) -> Option<RawHandle> {
+        match self {
+            Channel::Stream(stream) => stream.handle(),
+            Channel::Listener(listener) => listener.handle(),
+            Channel::Datagram(datagram) => datagram.handle(),
+        }
+    }
+
+    /// The socket is closed: the token can be released.
+    pub fn is_closed(&self) -> bool {
+        match self {
+            Channel::Stream(stream) => stream.is_closed(),
+            Channel::Listener(listener) => listener.is_closed(),
+            Channel::Datagram(datagram) => datagram.is_closed(),
+        }
+    }
+
+    /// See [`Engine::local_address`](crate::Engine::local_address).
+    pub fn local_address(&self) -> Option<SocketAddress> {
+        match self {
+            Channel::Stream(stream) => stream.local_address(),
+            Channel::Listener(listener) => listener.local_address(),
+            Channel::Datagram(datagram) => datagram.local_address().map(SocketAddress::Inet),
+        }
+    }
+
+    /// See [`Engine::peer_address`](crate::Engine::peer_address).
+    pub fn peer_address(&self) -> Option<SocketAddress> {
+        match self {
+            Channel::Stream(stream) => stream.peer_address(),
+            Channel::Datagram(datagram) => datagram.last_sender().map(SocketAddress::Inet),
+            Channel::Listener(_) => None,
+        }
+    }
+
+    /// See [`Engine::close`](crate::Engine::close).
+    pub fn close(&mut self, reactor: &mut Reactor, flush: bool) {
+        match self {
+            Channel::Stream(stream) => stream.close(reactor, flush),
+            Channel::Listener(listener) => listener.close(reactor),
+            Channel::Datagram(datagram) => datagram.close(reactor, flush),
+        }
+    }
+
+    /// What the poller reported, for a stream or datagram channel (a
+    /// listener's readiness is the engine's: accepting adds channels).
+    pub fn ready(&mut self, reactor: &mut Reactor, readiness: Readiness) {
+        match self {
+            Channel::Stream(stream) => stream.ready(reactor, readiness),
+            Channel::Datagram(datagram) => datagram.ready(reactor, readiness),
+            Channel::Listener(_) => {}
+        }
+    }
+
+    /// The end of a dispatch: sends what was corked.
+    pub fn send_corked(&mut self, reactor: &mut Reactor) {
+        match self {
+            Channel::Stream(stream) => stream.send_corked(reactor),
+            Channel::Datagram(datagram) => datagram.send_corked(reactor),
+            Channel::Listener(_) => {}
+        }
+    }
+
+    /// Reading resumes after a pause at the limit: the readiness edge
+    /// (maybe the peer's FIN) may have come meanwhile, so read on to
+    /// WouldBlock or the end.
+    pub fn resume_reading(&mut self, reactor: &mut Reactor) {
+        match self {
+            Channel::Stream(stream) => stream.receive(reactor, true),
+            Channel::Datagram(datagram) => datagram.receive_packets(reactor),
+            Channel::Listener(_) => {}
+        }
+    }
 }

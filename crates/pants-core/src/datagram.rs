@@ -16,18 +16,16 @@ use mio::{Interest, Token};
 use socket2::{Domain, Socket, Type};
 
 use crate::byte_queue::ByteQueue;
-use crate::channel::{Channel, DEFAULT_BUFFER_SIZE};
-use crate::engine::{Engine, Readiness};
-use crate::errors::{closed, errno, not_a_datagram_channel};
-use crate::event::{Event, EventKind};
+use crate::errors::{closed, errno};
+use crate::event::EventKind;
 use crate::framing::{Delimiter, FrameRead, Framer};
+use crate::input::{FramedInput, DEFAULT_BUFFER_SIZE};
+use crate::reactor::{Reactor, Readiness};
+use crate::sys::{self, RawHandle};
 
 /// Received bytes a datagram channel holds before it stops reading (the
 /// kernel then drops what does not fit, as UDP does).
 const MAX_QUEUED_BYTES: usize = 4 << 20;
-
-/// How often polls look for idle datagram senders.
-const SENDER_SWEEP_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Default of [`DatagramChannel::set_sender_limits`]' `max_senders`.
 pub const DEFAULT_MAX_SENDERS: usize = 1024;
@@ -46,7 +44,8 @@ struct SenderBuffer {
 
 #[derive(Debug)]
 pub(crate) struct DatagramChannel {
-    pub socket: Option<UdpSocket>,
+    token: usize,
+    socket: Option<UdpSocket>,
     delimiter: Delimiter,
     buffer_size: usize,
     packets: VecDeque<(SocketAddr, Vec<u8>)>,
@@ -63,17 +62,35 @@ pub(crate) struct DatagramChannel {
     /// The sender whose buffer the next frame is taken from, if it has one.
     current: Option<SocketAddr>,
     /// The sender of the frame (or overflow) reported last.
-    pub last_sender: Option<SocketAddr>,
+    last_sender: Option<SocketAddr>,
     outbox: VecDeque<(SocketAddr, Vec<u8>)>,
-    pub read_queued: bool,
-    pub read_blocked: bool,
-    pub dirty: bool,
-    pub closing: bool,
+    /// A Read event for this channel is waiting in the queue.
+    read_queued: bool,
+    /// Reading stopped at [`MAX_QUEUED_BYTES`].
+    read_blocked: bool,
+    /// The channel is in the reactor's list of channels to send at the end of the dispatch.
+    dirty: bool,
+    /// `close(flush)` waits for the outbox to empty.
+    closing: bool,
 }
 
 impl DatagramChannel {
-    fn new(socket: UdpSocket) -> Self {
+    /// Binds a UDP socket as channel `token` (port 0: ephemeral).
+    /// `SO_BROADCAST` is set, and an IPv6 socket also serves IPv4.
+    pub fn bind(address: SocketAddr, token: usize, reactor: &Reactor) -> io::Result<Self> {
+        let mut socket = bind_udp(address)?;
+        reactor.registry().register(&mut socket, Token(token), Interest::READABLE | Interest::WRITABLE)?;
+        Ok(Self::new(socket, token))
+    }
+
+    /// A channel for sending to `peer`'s address family, on an ephemeral port.
+    pub fn open(peer: SocketAddr, token: usize, reactor: &Reactor) -> io::Result<Self> {
+        Self::bind(unspecified_for(&peer), token, reactor)
+    }
+
+    fn new(socket: UdpSocket, token: usize) -> Self {
         Self {
+            token,
             socket: Some(socket),
             delimiter: Delimiter::Chunk,
             buffer_size: DEFAULT_BUFFER_SIZE,
@@ -95,16 +112,24 @@ impl DatagramChannel {
         }
     }
 
-    /// Sets the delimiter; unfinished frames of every sender are reframed with it.
-    pub fn set_delimiter(&mut self, delimiter: Delimiter) {
-        for buffer in self.senders.values_mut() {
-            buffer.framer = Framer::new(delimiter.clone());
-        }
-        self.delimiter = delimiter;
+    /// The socket's handle while it is open.
+    pub fn handle(&self) -> Option<RawHandle> {
+        self.socket.as_ref().map(sys::raw_handle)
     }
 
-    pub fn set_buffer_size(&mut self, size: usize) {
-        self.buffer_size = size.max(1);
+    /// The socket is closed.
+    pub fn is_closed(&self) -> bool {
+        self.socket.is_none()
+    }
+
+    /// The bound address.
+    pub fn local_address(&self) -> Option<SocketAddr> {
+        self.socket.as_ref()?.local_addr().ok()
+    }
+
+    /// The sender of the frame (or overflow) reported last.
+    pub fn last_sender(&self) -> Option<SocketAddr> {
+        self.last_sender
     }
 
     /// Bounds the senders with an unfinished frame: at most `max_senders`
@@ -162,8 +187,191 @@ impl DatagramChannel {
         }
     }
 
+    /// Appends a packet to its sender's buffer, which becomes the current
+    /// one. A new sender beyond `max_senders` evicts the one idle longest.
+    fn add_to_sender(&mut self, sender: SocketAddr, packet: &[u8]) {
+        if !self.senders.contains_key(&sender) && self.senders.len() >= self.max_senders {
+            self.evict_idlest();
+        }
+        let stamp = self.next_stamp;
+        self.next_stamp += 1;
+        let delimiter = &self.delimiter;
+        let buffer = self.senders.entry(sender).or_insert_with(|| SenderBuffer { incoming: ByteQueue::new(), framer: Framer::new(delimiter.clone()), stamp });
+        self.idle.remove(&buffer.stamp);
+        buffer.stamp = stamp;
+        self.idle.insert(stamp, (sender, Instant::now()));
+        buffer.incoming.extend(packet);
+        self.sender_bytes += packet.len();
+        self.current = Some(sender);
+    }
+
+    /// True when reading may go on: the queued packets are under the limit.
+    fn has_room(&self) -> bool {
+        self.queued_bytes < MAX_QUEUED_BYTES
+    }
+
+    fn forget_if_empty(&mut self, sender: SocketAddr) {
+        if self.senders.get(&sender).is_some_and(|buffer| buffer.incoming.is_empty()) {
+            self.remove_sender(sender);
+        }
+    }
+}
+
+fn unspecified_for(peer: &SocketAddr) -> SocketAddr {
+    match peer {
+        SocketAddr::V4(_) => SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
+        SocketAddr::V6(_) => SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0)),
+    }
+}
+
+fn bind_udp(address: SocketAddr) -> io::Result<UdpSocket> {
+    let socket = Socket::new(Domain::for_address(address), Type::DGRAM, None)?;
+    socket.set_nonblocking(true)?;
+    socket.set_reuse_address(true)?;
+    socket.set_broadcast(true)?;
+    if address.is_ipv6() {
+        socket.set_only_v6(false)?;
+    }
+    socket.bind(&address.into())?;
+    Ok(UdpSocket::from_std(socket.into()))
+}
+
+impl DatagramChannel {
+    /// Queues a packet to `peer`, sent at the end of the dispatch (at once
+    /// outside an iteration). `EBADF` once the channel closes.
+    pub fn send_to(&mut self, reactor: &mut Reactor, peer: SocketAddr, bytes: &[u8]) -> io::Result<()> {
+        if self.closing || self.socket.is_none() {
+            return Err(closed());
+        }
+        self.outbox.push_back((peer, bytes.to_vec()));
+        self.mark_dirty(reactor);
+        Ok(())
+    }
+
+    /// Puts the channel on the list to send at the end of the dispatch;
+    /// outside an iteration, sends at once.
+    fn mark_dirty(&mut self, reactor: &mut Reactor) {
+        if reactor.cork(self.token, &mut self.dirty) {
+            self.send_packets(reactor);
+        }
+    }
+
+    /// The end of a dispatch: sends what was corked.
+    pub fn send_corked(&mut self, reactor: &mut Reactor) {
+        self.dirty = false;
+        self.send_packets(reactor);
+    }
+
+    /// What the poller reported for the channel.
+    pub fn ready(&mut self, reactor: &mut Reactor, readiness: Readiness) {
+        if readiness.writable {
+            self.send_packets(reactor);
+        }
+        if readiness.readable || readiness.failed {
+            self.receive_packets(reactor);
+        }
+    }
+
+    /// Queues the packets the kernel has, up to [`MAX_QUEUED_BYTES`].
+    pub fn receive_packets(&mut self, reactor: &mut Reactor) {
+        if self.closing {
+            return;
+        }
+        let Some(socket) = self.socket.as_ref() else { return };
+        let mut received = false;
+        let mut failure = None;
+        loop {
+            if self.queued_bytes >= MAX_QUEUED_BYTES {
+                self.read_blocked = true;
+                break;
+            }
+            match socket.recv_from(&mut reactor.scratch) {
+                Ok((count, sender)) => {
+                    reactor.stats.bytes_in += count as u64;
+                    self.queued_bytes += count;
+                    self.packets.push_back((sender, reactor.scratch[..count].to_vec()));
+                    received = true;
+                }
+                Err(error) if error.kind() == ErrorKind::Interrupted => {}
+                Err(error) if error.kind() == ErrorKind::WouldBlock => break,
+                // An ICMP error for an earlier send (port unreachable): not fatal for UDP.
+                Err(error) if error.kind() == ErrorKind::ConnectionRefused => {}
+                Err(error) => {
+                    failure = Some(error);
+                    break;
+                }
+            }
+        }
+        if received && !self.read_queued {
+            self.read_queued = true;
+            reactor.report(EventKind::Read, self.token);
+        }
+        if let Some(error) = failure {
+            reactor.report_with(EventKind::ReadError, self.token, errno(&error), 0);
+        }
+    }
+
+    /// Sends the queued packets as far as the socket takes them; a closing
+    /// channel closes once they are all sent.
+    fn send_packets(&mut self, reactor: &mut Reactor) {
+        let Some(socket) = self.socket.as_ref() else { return };
+        while let Some((peer, packet)) = self.outbox.front() {
+            match socket.send_to(packet, *peer) {
+                Ok(sent) => {
+                    reactor.stats.bytes_out += sent as u64;
+                    self.outbox.pop_front();
+                }
+                Err(error) if error.kind() == ErrorKind::Interrupted => {}
+                Err(error) if error.kind() == ErrorKind::WouldBlock => return,
+                Err(error) => {
+                    self.outbox.pop_front();
+                    reactor.report_with(EventKind::WriteError, self.token, errno(&error), 0);
+                }
+            }
+        }
+        if self.closing {
+            self.close_now(reactor);
+        }
+    }
+
+    /// Closes: with `flush`, once the queued packets are sent.
+    pub fn close(&mut self, reactor: &mut Reactor, flush: bool) {
+        if self.socket.is_none() {
+            return;
+        }
+        if flush && !self.outbox.is_empty() {
+            self.closing = true;
+            self.mark_dirty(reactor);
+        } else {
+            self.close_now(reactor);
+        }
+    }
+
+    fn close_now(&mut self, reactor: &mut Reactor) {
+        if let Some(mut socket) = self.socket.take() {
+            let _ = reactor.registry().deregister(&mut socket);
+            self.outbox.clear();
+            self.closing = false;
+            reactor.report(EventKind::Close, self.token);
+        }
+    }
+}
+
+impl FramedInput for DatagramChannel {
+    /// Unfinished frames of every sender are reframed with the new delimiter.
+    fn set_delimiter(&mut self, delimiter: Delimiter) {
+        for buffer in self.senders.values_mut() {
+            buffer.framer = Framer::new(delimiter.clone());
+        }
+        self.delimiter = delimiter;
+    }
+
+    fn set_buffer_size(&mut self, size: usize) {
+        self.buffer_size = size.max(1);
+    }
+
     /// Takes the next frame (see the module docs).
-    pub fn read_frame(&mut self, out: &mut [u8]) -> FrameRead {
+    fn read_frame(&mut self, out: &mut [u8]) -> FrameRead {
         loop {
             if let Some(sender) = self.current {
                 let buffer = self.senders.get_mut(&sender).expect("the current sender has a buffer");
@@ -205,28 +413,10 @@ impl DatagramChannel {
         }
     }
 
-    /// Appends a packet to its sender's buffer, which becomes the current
-    /// one. A new sender beyond `max_senders` evicts the one idle longest.
-    fn add_to_sender(&mut self, sender: SocketAddr, packet: &[u8]) {
-        if !self.senders.contains_key(&sender) && self.senders.len() >= self.max_senders {
-            self.evict_idlest();
-        }
-        let stamp = self.next_stamp;
-        self.next_stamp += 1;
-        let delimiter = &self.delimiter;
-        let buffer = self.senders.entry(sender).or_insert_with(|| SenderBuffer { incoming: ByteQueue::new(), framer: Framer::new(delimiter.clone()), stamp });
-        self.idle.remove(&buffer.stamp);
-        buffer.stamp = stamp;
-        self.idle.insert(stamp, (sender, Instant::now()));
-        buffer.incoming.extend(packet);
-        self.sender_bytes += packet.len();
-        self.current = Some(sender);
-    }
-
     /// The bytes framing will look at next (for framing done by the caller):
     /// the current sender's buffer, after moving the next packet into it if
     /// there is no current sender.
-    pub fn peek(&mut self) -> &[u8] {
+    fn peek_input(&mut self) -> &[u8] {
         if self.current.is_none() {
             if let Some((sender, packet)) = self.packets.pop_front() {
                 self.queued_bytes -= packet.len();
@@ -241,7 +431,7 @@ impl DatagramChannel {
 
     /// Drops `count` peeked bytes as a frame from the current sender; 0:
     /// there is no frame in them, move on to the next packet.
-    pub fn consume(&mut self, count: usize) {
+    fn consume_input(&mut self, count: usize) {
         let Some(sender) = self.current else { return };
         if count == 0 {
             self.current = None;
@@ -253,200 +443,25 @@ impl DatagramChannel {
     }
 
     /// Drops the current sender's unframed bytes (after an overflow).
-    pub fn discard_current(&mut self) {
+    fn discard_input(&mut self) {
         if let Some(sender) = self.current {
             self.remove_sender(sender);
         }
     }
 
-    /// True when reading may go on: the queued packets are under the limit.
-    pub fn has_room(&self) -> bool {
-        self.queued_bytes < MAX_QUEUED_BYTES
-    }
-
-    /// Bytes received and not yet framed, over all senders (kept as a
-    /// count: framing in JavaScript asks for it once per packet).
-    pub fn pending_input(&self) -> usize {
+    /// Over all senders (kept as a count: framing in JavaScript asks for it once per packet).
+    fn pending_input(&self) -> usize {
         self.queued_bytes + self.sender_bytes
     }
 
-    fn forget_if_empty(&mut self, sender: SocketAddr) {
-        if self.senders.get(&sender).is_some_and(|buffer| buffer.incoming.is_empty()) {
-            self.remove_sender(sender);
-        }
-    }
-}
-
-fn unspecified_for(peer: &SocketAddr) -> SocketAddr {
-    match peer {
-        SocketAddr::V4(_) => SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
-        SocketAddr::V6(_) => SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0)),
-    }
-}
-
-fn bind_udp(address: SocketAddr) -> io::Result<UdpSocket> {
-    let socket = Socket::new(Domain::for_address(address), Type::DGRAM, None)?;
-    socket.set_nonblocking(true)?;
-    socket.set_reuse_address(true)?;
-    socket.set_broadcast(true)?;
-    if address.is_ipv6() {
-        socket.set_only_v6(false)?;
-    }
-    socket.bind(&address.into())?;
-    Ok(UdpSocket::from_std(socket.into()))
-}
-
-impl Engine {
-    /// Binds a UDP socket (port 0: ephemeral). `SO_BROADCAST` is set, and an
-    /// IPv6 socket also serves IPv4.
-    pub fn bind_datagram(&mut self, address: SocketAddr) -> io::Result<usize> {
-        let mut socket = bind_udp(address)?;
-        let entry = self.channels.vacant_entry();
-        let token = entry.key();
-        self.poll.registry().register(&mut socket, Token(token), Interest::READABLE | Interest::WRITABLE)?;
-        entry.insert(Channel::Datagram(DatagramChannel::new(socket)));
-        Ok(token)
-    }
-
-    /// Queues a packet to `peer`; it is sent at the end of the dispatch (at once outside an iteration). A
-    /// datagram channel that is not bound yet is bound to an ephemeral port.
-    pub fn send_datagram(&mut self, token: usize, peer: SocketAddr, bytes: &[u8]) -> io::Result<()> {
-        let Some(Channel::Datagram(datagram)) = self.channels.get_mut(token) else {
-            return Err(not_a_datagram_channel());
-        };
-        if datagram.closing || datagram.socket.is_none() {
-            return Err(closed());
-        }
-        datagram.outbox.push_back((peer, bytes.to_vec()));
-        self.mark_dirty(token);
-        Ok(())
-    }
-
-    /// Bounds a datagram channel's senders with an unfinished frame (see
-    /// [`DEFAULT_MAX_SENDERS`], [`DEFAULT_SENDER_TIMEOUT`]).
-    pub fn set_sender_limits(&mut self, token: usize, max_senders: usize, sender_timeout: Duration) -> io::Result<()> {
-        match self.channels.get_mut(token) {
-            Some(Channel::Datagram(datagram)) => {
-                datagram.set_sender_limits(max_senders, sender_timeout);
-                Ok(())
-            }
-            _ => Err(not_a_datagram_channel()),
+    fn resume_if_room(&mut self, reactor: &mut Reactor) {
+        if self.read_blocked && self.has_room() {
+            self.read_blocked = false;
+            reactor.resumed.push(self.token);
         }
     }
 
-    /// Drops the unfinished frames of idle datagram senders, at most once
-    /// per [`SENDER_SWEEP_INTERVAL`] (called by every poll).
-    pub(crate) fn sweep_idle_senders(&mut self) {
-        let now = Instant::now();
-        if self.next_sender_sweep.is_some_and(|at| now < at) {
-            return;
-        }
-        self.next_sender_sweep = Some(now + SENDER_SWEEP_INTERVAL);
-        for (_, channel) in self.channels.iter_mut() {
-            if let Channel::Datagram(datagram) = channel {
-                if datagram.has_senders() {
-                    datagram.expire_senders(now);
-                }
-            }
-        }
-    }
-
-    /// Opens an unbound-looking datagram channel for sending to `peer`'s
-    /// address family (bound to an ephemeral port).
-    pub fn open_datagram(&mut self, peer: SocketAddr) -> io::Result<usize> {
-        self.bind_datagram(unspecified_for(&peer))
-    }
-
-    pub(crate) fn datagram_ready(&mut self, token: usize, readiness: Readiness) {
-        if readiness.writable {
-            self.send_packets(token);
-        }
-        if readiness.readable || readiness.failed {
-            self.receive_packets(token);
-        }
-    }
-
-    pub(crate) fn receive_packets(&mut self, token: usize) {
-        let Some(Channel::Datagram(datagram)) = self.channels.get_mut(token) else { return };
-        if datagram.closing {
-            return;
-        }
-        let Some(socket) = datagram.socket.as_ref() else { return };
-        let mut received = false;
-        let mut failure = None;
-        loop {
-            if datagram.queued_bytes >= MAX_QUEUED_BYTES {
-                datagram.read_blocked = true;
-                break;
-            }
-            match socket.recv_from(&mut self.scratch) {
-                Ok((count, sender)) => {
-                    self.stats.bytes_in += count as u64;
-                    datagram.queued_bytes += count;
-                    datagram.packets.push_back((sender, self.scratch[..count].to_vec()));
-                    received = true;
-                }
-                Err(error) if error.kind() == ErrorKind::Interrupted => {}
-                Err(error) if error.kind() == ErrorKind::WouldBlock => break,
-                // An ICMP error for an earlier send (port unreachable): not fatal for UDP.
-                Err(error) if error.kind() == ErrorKind::ConnectionRefused => {}
-                Err(error) => {
-                    failure = Some(error);
-                    break;
-                }
-            }
-        }
-        if received && !datagram.read_queued {
-            datagram.read_queued = true;
-            self.queue.push_back(Event::new(EventKind::Read, token));
-        }
-        if let Some(error) = failure {
-            self.queue.push_back(Event::with(EventKind::ReadError, token, errno(&error), 0));
-        }
-    }
-
-    pub(crate) fn send_packets(&mut self, token: usize) {
-        let Some(Channel::Datagram(datagram)) = self.channels.get_mut(token) else { return };
-        let Some(socket) = datagram.socket.as_ref() else { return };
-        while let Some((peer, packet)) = datagram.outbox.front() {
-            match socket.send_to(packet, *peer) {
-                Ok(sent) => {
-                    self.stats.bytes_out += sent as u64;
-                    datagram.outbox.pop_front();
-                }
-                Err(error) if error.kind() == ErrorKind::Interrupted => {}
-                Err(error) if error.kind() == ErrorKind::WouldBlock => return,
-                Err(error) => {
-                    datagram.outbox.pop_front();
-                    self.queue.push_back(Event::with(EventKind::WriteError, token, errno(&error), 0));
-                }
-            }
-        }
-        if datagram.closing {
-            self.close_datagram_now(token);
-        }
-    }
-
-    pub(crate) fn close_datagram(&mut self, token: usize, flush: bool) {
-        let Some(Channel::Datagram(datagram)) = self.channels.get_mut(token) else { return };
-        if datagram.socket.is_none() {
-            return;
-        }
-        if flush && !datagram.outbox.is_empty() {
-            datagram.closing = true;
-            self.mark_dirty(token);
-        } else {
-            self.close_datagram_now(token);
-        }
-    }
-
-    fn close_datagram_now(&mut self, token: usize) {
-        let Some(Channel::Datagram(datagram)) = self.channels.get_mut(token) else { return };
-        if let Some(mut socket) = datagram.socket.take() {
-            let _ = self.poll.registry().deregister(&mut socket);
-            datagram.outbox.clear();
-            datagram.closing = false;
-            self.queue.push_back(Event::new(EventKind::Close, token));
-        }
+    fn read_event_taken(&mut self) {
+        self.read_queued = false;
     }
 }

@@ -25,138 +25,68 @@
 //! hung up, where the engine reads on to the end. A stream whose buffer
 //! reaches its limit stops reading; taking frames resumes it.
 
-use std::collections::VecDeque;
-use std::io::{self, ErrorKind};
+//!
+//! # Who does what
+//! The engine holds the slab of channels, the [`Reactor`] they share (the
+//! poller, the event queue, the corked sends) and the [`Clock`]. Each call
+//! looks its token up once and hands the channel and the reactor to the
+//! channel's own operation (`impl StreamChannel` in `stream.rs`, `impl
+//! DatagramChannel` in `datagram.rs`, `impl ListenerChannel` in
+//! `listener.rs`); only `channel.rs` matches on a channel's kind.
+
+use std::fs::File;
+use std::io;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 
 use crate::address::SocketAddress;
-use crate::channel::{Channel, ListenerChannel, StreamChannel, StreamState};
-use crate::errors::{errno, not_a_listener, not_a_stream};
+use crate::channel::Channel;
+use crate::clock::Clock;
+use crate::datagram::DatagramChannel;
+use crate::errors::{errno, not_a_datagram_channel, not_a_listener, not_a_stream};
 use crate::event::{Event, EventKind};
-use crate::framing::{Delimiter, FrameRead, Framer};
-use crate::socket::{ListenOptions, Listener};
-use crate::sys::{self, RawHandle};
-use crate::timer_wheel::{TimerKey, TimerWheel};
-use crate::tls::{TlsConfig, TlsSession};
+use crate::framing::{Delimiter, FrameRead};
+use crate::input::FramedInput;
+use crate::listener::ListenerChannel;
+use crate::reactor::{EngineStats, Reactor};
+use crate::socket::ListenOptions;
+use crate::stream::{StreamChannel, StreamState};
+use crate::sys::RawHandle;
+use crate::timer_wheel::TimerKey;
+use crate::tls::{TlsConfig, TlsFailure, TlsOptionError};
 
-/// How long a listener out of descriptors waits before trying again (when
-/// no socket of the engine closes first).
-const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(100);
+/// How often polls look for idle datagram senders.
+const SENDER_SWEEP_INTERVAL: Duration = Duration::from_millis(100);
 
-/// Size of the engine's shared receive buffer: the most one `read` returns.
-const READ_CHUNK: usize = 64 * 1024;
-
-/// Counters of an engine's work since it was created.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct EngineStats {
-    /// Bytes received from sockets (TLS records included).
-    pub bytes_in: u64,
-    /// Bytes handed to sockets (TLS records included).
-    pub bytes_out: u64,
-    /// Iterations begun.
-    pub iterations: u64,
-}
-
-/// A single-threaded event loop over TCP and UNIX stream sockets.
+/// A single-threaded event loop over TCP and UNIX stream sockets and UDP.
 pub struct Engine {
-    pub(crate) poll: Poll,
-    pub(crate) events: Events,
-    pub(crate) ready: Vec<(usize, Readiness)>,
-    pub(crate) channels: Slab<Channel>,
-    pub(crate) queue: VecDeque<Event>,
-    /// Write events raised outside [`Engine::poll_io`] (by a flush from a
-    /// callback, or the end of a dispatch): queued by the next poll, so a
-    /// stream that writes again from each `onWrite` cannot hold an
-    /// iteration to itself.
-    pub(crate) later: Vec<Event>,
-    /// True while [`Engine::poll_io`] does I/O.
-    pub(crate) polling: bool,
-    /// Between [`Engine::begin_iteration`] and [`Engine::end_iteration`]:
-    /// writes are corked.
-    pub(crate) in_iteration: bool,
+    channels: Slab<Channel>,
+    reactor: Reactor,
+    clock: Clock,
     /// The host asked for another iteration soon ([`Engine::request_iteration`]).
-    pub(crate) iteration_requested: bool,
-    /// Streams that stopped sending with the socket still writable, to
-    /// give others a turn: the next poll sends on (see `Engine::send`).
-    pub(crate) unfinished: Vec<usize>,
+    iteration_requested: bool,
     /// When polls next look for idle datagram senders.
-    pub(crate) next_sender_sweep: Option<Instant>,
-    pub(crate) dirty: Vec<usize>,
-    pub(crate) resumed: Vec<usize>,
-    pub(crate) scratch: Box<[u8]>,
-    pub(crate) timers: TimerWheel,
-    /// The timers the latest advance of the wheel fired, and how many of
-    /// them [`Engine::take_expired_timers`] has handed out.
-    pub(crate) expired: Vec<TimerKey>,
-    pub(crate) expired_taken: usize,
-    /// Listeners that stopped accepting for lack of descriptors (EMFILE, ...).
-    pub(crate) accept_paused: Vec<usize>,
-    /// A descriptor was freed since: retry `accept_paused` on the next poll.
-    pub(crate) accept_retry_now: bool,
-    /// When to retry `accept_paused` anyway (descriptors may be freed
-    /// outside the engine).
-    pub(crate) accept_retry_at: Option<Instant>,
-    pub(crate) epoch: Instant,
-    /// Engine time: milliseconds since `epoch`, as of the latest iteration
-    /// (or [`Engine::refresh_time`]). Timers are due relative to it.
-    pub(crate) tick: u64,
-    /// Wall-clock seconds since the UNIX epoch at the same moment as `tick`.
-    pub(crate) wall_time: f64,
-    pub(crate) stats: EngineStats,
-}
-
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Readiness {
-    pub(crate) readable: bool,
-    pub(crate) writable: bool,
-    pub(crate) read_closed: bool,
-    pub(crate) failed: bool,
+    next_sender_sweep: Option<Instant>,
 }
 
 impl Engine {
     /// A new engine with its own poller.
     pub fn new() -> io::Result<Self> {
-        Ok(Self {
-            poll: Poll::new()?,
-            events: Events::with_capacity(1024),
-            ready: Vec::with_capacity(1024),
-            channels: Slab::new(),
-            queue: VecDeque::new(),
-            later: Vec::new(),
-            polling: false,
-            in_iteration: false,
-            iteration_requested: false,
-            unfinished: Vec::new(),
-            next_sender_sweep: None,
-            dirty: Vec::new(),
-            resumed: Vec::new(),
-            scratch: vec![0; READ_CHUNK].into_boxed_slice(),
-            timers: TimerWheel::new(),
-            expired: Vec::new(),
-            expired_taken: 0,
-            accept_paused: Vec::new(),
-            accept_retry_now: false,
-            accept_retry_at: None,
-            epoch: Instant::now(),
-            tick: 0,
-            wall_time: crate::timers::wall_clock(),
-            stats: EngineStats::default(),
-        })
+        Ok(Self { channels: Slab::new(), reactor: Reactor::new()?, clock: Clock::new(), iteration_requested: false, next_sender_sweep: None })
     }
 
     /// The poller's file descriptor (epoll on Linux), readable when
     /// [`Engine::poll_io`] has something to do. Embed it in another loop.
     #[cfg(unix)]
     pub fn poll_fd(&self) -> RawHandle {
-        sys::raw_handle(&self.poll)
+        crate::sys::raw_handle(self.reactor.poll())
     }
 
     /// What the engine has done since it was created.
     pub fn stats(&self) -> EngineStats {
-        self.stats
+        self.reactor.stats
     }
 
     /// Number of live channels (streams and listeners, closed ones until released).
@@ -167,77 +97,137 @@ impl Engine {
     /// True when events are queued or streams wait to resume reading: the
     /// next [`Engine::poll_io`] will not block.
     pub fn has_pending(&self) -> bool {
-        !self.queue.is_empty() || !self.later.is_empty() || !self.resumed.is_empty() || !self.unfinished.is_empty() || self.accept_retry_now
+        self.reactor.has_pending()
+    }
+
+    // ----- looking channels up --------------------------------------------
+
+    fn stream_mut(&mut self, token: usize) -> io::Result<(&mut StreamChannel, &mut Reactor)> {
+        match self.channels.get_mut(token).and_then(Channel::stream_mut) {
+            Some(stream) => Ok((stream, &mut self.reactor)),
+            None => Err(not_a_stream()),
+        }
+    }
+
+    fn input_mut(&mut self, token: usize) -> io::Result<(&mut dyn FramedInput, &mut Reactor)> {
+        match self.channels.get_mut(token).and_then(Channel::input_mut) {
+            Some(input) => Ok((input, &mut self.reactor)),
+            None => Err(not_a_stream()),
+        }
+    }
+
+    fn datagram_mut(&mut self, token: usize) -> io::Result<(&mut DatagramChannel, &mut Reactor)> {
+        match self.channels.get_mut(token).and_then(Channel::datagram_mut) {
+            Some(datagram) => Ok((datagram, &mut self.reactor)),
+            None => Err(not_a_datagram_channel()),
+        }
+    }
+
+    fn stream(&self, token: usize) -> Option<&StreamChannel> {
+        self.channels.get(token)?.stream()
     }
 
     // ----- channels -------------------------------------------------------
 
     /// Binds and listens. Errors (`EADDRINUSE`, ...) are returned at once.
     pub fn listen(&mut self, address: &SocketAddress, options: ListenOptions) -> io::Result<usize> {
-        let mut listener = Listener::bind(address, options)?;
         let entry = self.channels.vacant_entry();
         let token = entry.key();
-        self.poll.registry().register(&mut listener, Token(token), Interest::READABLE)?;
-        entry.insert(Channel::Listener(ListenerChannel { listener: Some(listener), tls: None }));
+        entry.insert(Channel::Listener(ListenerChannel::bind(address, options, token, &self.reactor)?));
+        Ok(token)
+    }
+
+    /// Starts connecting a stream. Never fails here: a failure arrives as a
+    /// `ConnectError` event, success as `Connect`.
+    pub fn connect(&mut self, address: &SocketAddress) -> usize {
+        let entry = self.channels.vacant_entry();
+        let token = entry.key();
+        entry.insert(Channel::Stream(StreamChannel::connect(address, token, &mut self.reactor)));
+        token
+    }
+
+    /// Binds a UDP socket (port 0: ephemeral). `SO_BROADCAST` is set, and an
+    /// IPv6 socket also serves IPv4.
+    pub fn bind_datagram(&mut self, address: SocketAddr) -> io::Result<usize> {
+        let entry = self.channels.vacant_entry();
+        let token = entry.key();
+        entry.insert(Channel::Datagram(DatagramChannel::bind(address, token, &self.reactor)?));
+        Ok(token)
+    }
+
+    /// Opens an unbound-looking datagram channel for sending to `peer`'s
+    /// address family (bound to an ephemeral port).
+    pub fn open_datagram(&mut self, peer: SocketAddr) -> io::Result<usize> {
+        let entry = self.channels.vacant_entry();
+        let token = entry.key();
+        entry.insert(Channel::Datagram(DatagramChannel::open(peer, token, &self.reactor)?));
         Ok(token)
     }
 
     /// Makes every stream the listener accepts from now on speak TLS with
     /// `config` (a server configuration); `None` turns that off.
     pub fn set_listener_tls(&mut self, token: usize, config: Option<&TlsConfig>) -> io::Result<()> {
-        let Some(Channel::Listener(listener)) = self.channels.get_mut(token) else {
-            return Err(not_a_listener());
-        };
-        listener.tls = match config {
-            None => None,
-            Some(TlsConfig::Server(server)) => Some(server.clone()),
-            Some(TlsConfig::Client(_)) => return Err(io::Error::new(ErrorKind::InvalidInput, "a listener needs a server configuration")),
-        };
-        Ok(())
+        match self.channels.get_mut(token).and_then(Channel::listener_mut) {
+            Some(listener) => listener.set_tls(config),
+            None => Err(not_a_listener()),
+        }
     }
 
     /// The channel's OS handle (file descriptor), while its socket is open.
     pub fn fd(&self, token: usize) -> Option<RawHandle> {
-        match self.channels.get(token)? {
-            Channel::Stream(stream) => stream.connection.as_ref().map(|connection| connection.raw_handle()),
-            Channel::Listener(listener) => listener.listener.as_ref().map(|listener| listener.raw_handle()),
-            Channel::Datagram(datagram) => datagram.socket.as_ref().map(sys::raw_handle),
-        }
+        self.channels.get(token)?.handle()
     }
 
     /// The channel's local address (for a stream, kept after the close).
     pub fn local_address(&self, token: usize) -> Option<SocketAddress> {
-        match self.channels.get(token)? {
-            Channel::Stream(stream) => match &stream.connection {
-                Some(connection) => connection.local_address().ok(),
-                None => stream.local.clone(),
-            },
-            Channel::Listener(listener) => listener.listener.as_ref()?.local_address().ok(),
-            Channel::Datagram(datagram) => datagram.socket.as_ref()?.local_addr().ok().map(SocketAddress::Inet),
-        }
+        self.channels.get(token)?.local_address()
+    }
+
+    /// The stream's peer, known once connected and kept after the close;
+    /// for a datagram channel, the sender of the frame it reported last.
+    pub fn peer_address(&self, token: usize) -> Option<SocketAddress> {
+        self.channels.get(token)?.peer_address()
+    }
+
+    /// The stream's state, `None` for listeners and unknown tokens.
+    pub fn stream_state(&self, token: usize) -> Option<StreamState> {
+        Some(self.stream(token)?.state())
     }
 
     /// Sets how the channel frames its input. Takes effect for the next frame.
     pub fn set_delimiter(&mut self, token: usize, delimiter: Delimiter) -> io::Result<()> {
-        match self.channels.get_mut(token) {
-            Some(Channel::Stream(stream)) => stream.framer = Framer::new(delimiter),
-            Some(Channel::Datagram(datagram)) => datagram.set_delimiter(delimiter),
-            _ => return Err(not_a_stream()),
-        }
-        self.resume_if_room(token);
+        let (input, reactor) = self.input_mut(token)?;
+        input.set_delimiter(delimiter);
+        input.resume_if_room(reactor);
         Ok(())
     }
 
     /// Sets the most unframed bytes the channel buffers (per sender for
     /// datagrams) before `Overflow`.
     pub fn set_buffer_size(&mut self, token: usize, size: usize) -> io::Result<()> {
-        match self.channels.get_mut(token) {
-            Some(Channel::Stream(stream)) => stream.buffer_size = size.max(1),
-            Some(Channel::Datagram(datagram)) => datagram.set_buffer_size(size),
-            _ => return Err(not_a_stream()),
-        }
-        self.resume_if_room(token);
+        let (input, reactor) = self.input_mut(token)?;
+        input.set_buffer_size(size);
+        input.resume_if_room(reactor);
         Ok(())
+    }
+
+    /// Bounds a datagram channel's senders with an unfinished frame (see
+    /// [`DEFAULT_MAX_SENDERS`](crate::DEFAULT_MAX_SENDERS),
+    /// [`DEFAULT_SENDER_TIMEOUT`](crate::DEFAULT_SENDER_TIMEOUT)).
+    pub fn set_sender_limits(&mut self, token: usize, max_senders: usize, sender_timeout: Duration) -> io::Result<()> {
+        self.datagram_mut(token)?.0.set_sender_limits(max_senders, sender_timeout);
+        Ok(())
+    }
+
+    /// Asks for a `Write` event every time the stream's send buffer empties.
+    pub fn set_notify_drain(&mut self, token: usize, on: bool) -> io::Result<()> {
+        self.stream_mut(token)?.0.set_notify_drain(on);
+        Ok(())
+    }
+
+    /// Turns `TCP_NODELAY` on or off (on by default).
+    pub fn set_no_delay(&mut self, token: usize, on: bool) -> io::Result<()> {
+        self.stream_mut(token)?.0.set_no_delay(on)
     }
 
     // ----- reading --------------------------------------------------------
@@ -246,13 +236,10 @@ impl Engine {
     /// bytes to the start of `out`. For a datagram channel,
     /// [`Engine::peer_address`] then tells whose frame it was.
     pub fn read_frame(&mut self, token: usize, out: &mut [u8]) -> io::Result<FrameRead> {
-        let result = match self.channels.get_mut(token) {
-            Some(Channel::Stream(stream)) => stream.read_frame(out),
-            Some(Channel::Datagram(datagram)) => datagram.read_frame(out),
-            _ => return Err(not_a_stream()),
-        };
+        let (input, reactor) = self.input_mut(token)?;
+        let result = input.read_frame(out);
         if let FrameRead::Frame(_) = result {
-            self.resume_if_room(token);
+            input.resume_if_room(reactor);
         }
         Ok(result)
     }
@@ -261,11 +248,8 @@ impl Engine {
     /// them (for framing done by the caller): a stream's whole buffer, or a
     /// datagram sender's. `Err(needed)` when `out` is too small.
     pub fn peek_input(&mut self, token: usize, out: &mut [u8]) -> Result<usize, usize> {
-        let bytes = match self.channels.get_mut(token) {
-            Some(Channel::Stream(stream)) => stream.incoming.as_slice(),
-            Some(Channel::Datagram(datagram)) => datagram.peek(),
-            _ => return Ok(0),
-        };
+        let Ok((input, _)) = self.input_mut(token) else { return Ok(0) };
+        let bytes = input.peek_input();
         if bytes.len() > out.len() {
             return Err(bytes.len());
         }
@@ -276,97 +260,105 @@ impl Engine {
     /// Drops `count` peeked bytes (after framing done by the caller). For a
     /// datagram channel, 0 means "no frame in them": move to the next packet.
     pub fn consume_input(&mut self, token: usize, count: usize) -> io::Result<()> {
-        match self.channels.get_mut(token) {
-            Some(Channel::Stream(stream)) => {
-                stream.incoming.consume(count);
-                stream.framer.reset();
-            }
-            Some(Channel::Datagram(datagram)) => datagram.consume(count),
-            _ => return Err(not_a_stream()),
-        }
-        self.resume_if_room(token);
+        let (input, reactor) = self.input_mut(token)?;
+        input.consume_input(count);
+        input.resume_if_room(reactor);
         Ok(())
     }
 
     /// Drops unframed input: all of a stream's, or the current datagram sender's.
     pub fn discard_input(&mut self, token: usize) {
-        match self.channels.get_mut(token) {
-            Some(Channel::Stream(stream)) => {
-                stream.incoming.clear();
-                stream.framer.reset();
-            }
-            Some(Channel::Datagram(datagram)) => datagram.discard_current(),
-            _ => return,
+        if let Ok((input, reactor)) = self.input_mut(token) {
+            input.discard_input();
+            input.resume_if_room(reactor);
         }
-        self.resume_if_room(token);
     }
 
     /// Bytes received but not yet taken as frames.
     pub fn pending_input(&self, token: usize) -> usize {
-        match self.channels.get(token) {
-            Some(Channel::Stream(stream)) => stream.incoming.len(),
-            Some(Channel::Datagram(datagram)) => datagram.pending_input(),
-            _ => 0,
-        }
-    }
-
-    /// Lets a channel that stopped reading at its limit read again once
-    /// there is room (on the next poll).
-    pub(crate) fn resume_if_room(&mut self, token: usize) {
-        let resume = match self.channels.get_mut(token) {
-            Some(Channel::Stream(stream)) if stream.read_blocked && stream.read_room() > 0 => {
-                stream.read_blocked = false;
-                true
-            }
-            Some(Channel::Datagram(datagram)) if datagram.read_blocked && datagram.has_room() => {
-                datagram.read_blocked = false;
-                true
-            }
-            _ => false,
-        };
-        if resume {
-            self.resumed.push(token);
-        }
+        self.channels.get(token).and_then(Channel::input).map_or(0, FramedInput::pending_input)
     }
 
     // ----- writing --------------------------------------------------------
 
-    /// Puts a stream on the list of those to send at the end of the
-    /// dispatch; outside an iteration, sends at once.
-    pub(crate) fn mark_dirty(&mut self, token: usize) {
-        let dirty = match self.channels.get_mut(token) {
-            Some(Channel::Stream(stream)) => &mut stream.dirty,
-            Some(Channel::Datagram(datagram)) => &mut datagram.dirty,
-            _ => return,
-        };
-        if !std::mem::replace(dirty, true) {
-            self.dirty.push(token);
-        }
-        if !self.in_iteration {
-            self.flush_dirty();
+    /// Appends to the stream's send buffer; sent at the end of the dispatch
+    /// (at once outside an iteration) or by [`Engine::flush`]. `ENOTCONN` unless the stream is open. Returns
+    /// true when more than [`OUTGOING_HIGH_WATER`](crate::OUTGOING_HIGH_WATER) bytes now wait: the
+    /// writer should wait for the `Write` event (the stream stops reading).
+    ///
+    /// A write of at least [`DIRECT_SEND_MIN`](crate::DIRECT_SEND_MIN) bytes to a stream with
+    /// nothing waiting is sent at once instead: batching gains nothing at
+    /// that size, and the bytes are not copied into the buffer first. The
+    /// stream is still flushed with the others, and its `Write` event (when
+    /// asked for) comes from that flush, as for buffered bytes.
+    pub fn write(&mut self, token: usize, bytes: &[u8]) -> io::Result<bool> {
+        let (stream, reactor) = self.stream_mut(token)?;
+        stream.write(reactor, bytes)
+    }
+
+    /// Queues `length` bytes of `file` from `offset` (0: to the end of the
+    /// file) after what was written before; sent with `sendfile` on Linux.
+    /// Returns the number of bytes queued. `ENOTCONN` unless the stream is open.
+    pub fn write_file(&mut self, token: usize, file: File, offset: u64, length: u64) -> io::Result<u64> {
+        let (stream, reactor) = self.stream_mut(token)?;
+        stream.write_file(reactor, file, offset, length)
+    }
+
+    /// Sends the stream's buffered bytes now, as far as the kernel takes them.
+    pub fn flush(&mut self, token: usize) {
+        if let Ok((stream, reactor)) = self.stream_mut(token) {
+            stream.send(reactor);
         }
     }
 
+    /// Bytes written but not yet handed to the kernel (under TLS, counted
+    /// as plaintext while they wait to be encrypted, then as records).
+    pub fn pending_output(&self, token: usize) -> usize {
+        self.stream(token).map_or(0, StreamChannel::unsent)
+    }
+
+    /// Queues a packet to `peer`; it is sent at the end of the dispatch (at
+    /// once outside an iteration). A datagram channel that is not bound yet
+    /// is bound to an ephemeral port.
+    pub fn send_datagram(&mut self, token: usize, peer: SocketAddr, bytes: &[u8]) -> io::Result<()> {
+        let (datagram, reactor) = self.datagram_mut(token)?;
+        datagram.send_to(reactor, peer, bytes)
+    }
+
     /// Sends what every channel written to since the last call has buffered.
-    pub(crate) fn flush_dirty(&mut self) {
-        let mut dirty = std::mem::take(&mut self.dirty);
+    fn flush_dirty(&mut self) {
+        let mut dirty = std::mem::take(&mut self.reactor.dirty);
         for &token in &dirty {
-            match self.channels.get_mut(token) {
-                Some(Channel::Stream(stream)) => {
-                    stream.dirty = false;
-                    self.send(token);
-                }
-                Some(Channel::Datagram(datagram)) => {
-                    datagram.dirty = false;
-                    self.send_packets(token);
-                }
-                _ => {}
+            if let Some(channel) = self.channels.get_mut(token) {
+                channel.send_corked(&mut self.reactor);
             }
         }
         dirty.clear();
-        if self.dirty.is_empty() {
-            self.dirty = dirty;
+        if self.reactor.dirty.is_empty() {
+            self.reactor.dirty = dirty;
         }
+    }
+
+    // ----- TLS ------------------------------------------------------------
+
+    /// Starts TLS on a stream (before or after it connects; on an open
+    /// stream, after the data already written). Bytes already received are
+    /// taken as the first TLS records.
+    pub fn start_tls(&mut self, token: usize, config: &TlsConfig, server_name: &str) -> Result<(), TlsOptionError> {
+        let Ok((stream, reactor)) = self.stream_mut(token) else {
+            return Err(TlsOptionError { option: "stream", message: "not a stream".into() });
+        };
+        stream.start_tls(reactor, config, server_name)
+    }
+
+    /// Why a stream's TLS session failed.
+    pub fn tls_failure(&self, token: usize) -> Option<TlsFailure> {
+        self.stream(token)?.tls_failure()
+    }
+
+    /// The ALPN protocol a stream's TLS handshake agreed on.
+    pub fn alpn_protocol(&self, token: usize) -> Option<Vec<u8>> {
+        self.stream(token)?.alpn_protocol()
     }
 
     // ----- closing --------------------------------------------------------
@@ -375,48 +367,15 @@ impl Engine {
     /// buffered (it takes no more writes meanwhile). A `Close` event follows
     /// once the socket is closed; closing a closed channel does nothing.
     pub fn close(&mut self, token: usize, flush: bool) {
-        match self.channels.get_mut(token) {
-            Some(Channel::Listener(listener)) => {
-                if let Some(mut socket) = listener.listener.take() {
-                    let _ = self.poll.registry().deregister(&mut socket);
-                    self.accept_retry_now |= !self.accept_paused.is_empty();
-                    self.queue.push_back(Event::new(EventKind::Close, token));
-                }
-            }
-            Some(Channel::Stream(stream)) => match stream.state {
-                StreamState::Open if flush => {
-                    // Under TLS, close_notify follows what was written (after
-                    // the handshake, when that still runs: see `receive`).
-                    if let Some(session) = stream.tls.as_mut() {
-                        session.close();
-                    }
-                    if stream.finished_sending() && stream.tls.is_none() {
-                        self.close_now(token, true);
-                    } else {
-                        stream.state = StreamState::Closing;
-                        self.mark_dirty(token);
-                    }
-                }
-                StreamState::Open => self.close_now(token, false),
-                StreamState::Closed => {}
-                StreamState::Closing if flush => {}
-                _ => self.close_now(token, false),
-            },
-            Some(Channel::Datagram(_)) => self.close_datagram(token, flush),
-            None => {}
+        if let Some(channel) = self.channels.get_mut(token) {
+            channel.close(&mut self.reactor, flush);
         }
     }
 
     /// Forgets a closed channel's token so that it can be reused. Call it
     /// after handling the channel's `Close` (or a final `ConnectError`).
     pub fn release(&mut self, token: usize) {
-        let closed = match self.channels.get(token) {
-            Some(Channel::Stream(stream)) => stream.connection.is_none(),
-            Some(Channel::Listener(listener)) => listener.listener.is_none(),
-            Some(Channel::Datagram(datagram)) => datagram.socket.is_none(),
-            None => false,
-        };
-        if closed {
+        if self.channels.get(token).is_some_and(Channel::is_closed) {
             self.channels.remove(token);
         }
     }
@@ -428,11 +387,11 @@ impl Engine {
     /// the timers due now with [`Engine::take_expired_timers`]. Returns
     /// engine time.
     pub fn begin_iteration(&mut self) -> u64 {
-        self.stats.iterations += 1;
-        self.in_iteration = true;
+        self.reactor.stats.iterations += 1;
+        self.reactor.in_iteration = true;
         self.iteration_requested = false;
-        self.update_time();
-        self.tick
+        self.clock.update();
+        self.clock.time()
     }
 
     /// Waits up to `timeout` (`None`: forever), but never past the next
@@ -444,9 +403,9 @@ impl Engine {
             Some(delay) => Some(timeout.map_or(delay, |timeout| timeout.min(delay))),
             None => timeout,
         };
-        self.polling = true;
+        self.reactor.polling = true;
         let result = self.do_io(timeout);
-        self.polling = false;
+        self.reactor.polling = false;
         result
     }
 
@@ -462,7 +421,7 @@ impl Engine {
     /// scheduled (the host then wakes on I/O, or at its own pace).
     pub fn end_iteration(&mut self) -> Option<Duration> {
         self.flush_dirty();
-        self.in_iteration = false;
+        self.reactor.in_iteration = false;
         if std::mem::take(&mut self.iteration_requested) || self.has_pending() {
             Some(Duration::ZERO)
         } else {
@@ -480,109 +439,150 @@ impl Engine {
     /// next turn (events wait, or one was requested). Check it after each
     /// call made from outside an iteration.
     pub fn needs_iteration(&self) -> bool {
-        !self.in_iteration && (self.iteration_requested || self.has_pending())
+        !self.reactor.in_iteration && (self.iteration_requested || self.has_pending())
     }
 
     /// True between [`Engine::begin_iteration`] and [`Engine::end_iteration`].
     pub fn in_iteration(&self) -> bool {
-        self.in_iteration
+        self.reactor.in_iteration
     }
 
     fn do_io(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        self.queue.extend(self.later.drain(..));
+        self.reactor.queue_later_events();
         self.sweep_idle_senders();
-        for token in std::mem::take(&mut self.unfinished) {
-            self.send(token);
+        for token in std::mem::take(&mut self.reactor.unfinished) {
+            self.flush(token);
         }
-        for token in std::mem::take(&mut self.resumed) {
-            // The readiness edge (maybe the peer's FIN) may have come while
-            // reading was paused at the limit: read on to WouldBlock or EOF.
-            match self.channels.get(token) {
-                Some(Channel::Stream(_)) => self.receive(token, true),
-                Some(Channel::Datagram(_)) => self.receive_packets(token),
-                _ => {}
+        for token in std::mem::take(&mut self.reactor.resumed) {
+            if let Some(channel) = self.channels.get_mut(token) {
+                channel.resume_reading(&mut self.reactor);
             }
         }
-        let retry_due = self.accept_retry_at.is_some_and(|at| Instant::now() >= at);
-        if std::mem::take(&mut self.accept_retry_now) || retry_due {
-            self.accept_retry_at = None;
-            for token in std::mem::take(&mut self.accept_paused) {
-                self.accept(token);
-            }
+        for token in self.reactor.take_accept_retries() {
+            self.accept(token);
         }
-        let timeout = if self.queue.is_empty() { timeout } else { Some(Duration::ZERO) };
-        let timeout = match self.accept_retry_at {
-            Some(at) => Some(at.saturating_duration_since(Instant::now()).min(timeout.unwrap_or(Duration::MAX))),
-            None => timeout,
-        };
-        match self.poll.poll(&mut self.events, timeout) {
-            Err(error) if error.kind() == ErrorKind::Interrupted => return Ok(()),
-            result => result?,
-        }
-        self.ready.clear();
-        self.ready.extend(self.events.iter().map(|event| {
-            let readiness =
-                Readiness { readable: event.is_readable(), writable: event.is_writable(), read_closed: event.is_read_closed(), failed: event.is_error() };
-            (event.token().0, readiness)
-        }));
-        for index in 0..self.ready.len() {
-            let (token, readiness) = self.ready[index];
-            match self.channels.get(token) {
+        self.reactor.wait(timeout)?;
+        for index in 0..self.reactor.ready.len() {
+            let (token, readiness) = self.reactor.ready[index];
+            match self.channels.get_mut(token) {
                 Some(Channel::Listener(_)) => self.accept(token),
-                Some(Channel::Stream(_)) => self.stream_ready(token, readiness),
-                Some(Channel::Datagram(_)) => self.datagram_ready(token, readiness),
+                Some(channel) => channel.ready(&mut self.reactor, readiness),
                 None => {}
             }
         }
         Ok(())
     }
 
+    /// Accepts what the listener `token` has pending, each connection a new stream.
+    fn accept(&mut self, token: usize) {
+        loop {
+            let Some(listener) = self.channels.get_mut(token).and_then(Channel::listener_mut) else { return };
+            let Some((connection, peer)) = listener.accept(&mut self.reactor) else { return };
+            let tls = listener.tls();
+            let entry = self.channels.vacant_entry();
+            let stream_token = entry.key();
+            match StreamChannel::accepted(connection, peer, stream_token, tls, &mut self.reactor) {
+                Ok(stream) => {
+                    let fd = stream.handle().map_or(-1, crate::sys::handle_number);
+                    entry.insert(Channel::Stream(stream));
+                    self.reactor.report_with(EventKind::Accept, token, stream_token as i32, fd);
+                }
+                Err(error) => self.reactor.report_with(EventKind::AcceptError, token, errno(&error), 0),
+            }
+        }
+    }
+
+    /// Drops the unfinished frames of idle datagram senders, at most once
+    /// per [`SENDER_SWEEP_INTERVAL`] (called by every poll).
+    fn sweep_idle_senders(&mut self) {
+        let now = Instant::now();
+        if self.next_sender_sweep.is_some_and(|at| now < at) {
+            return;
+        }
+        self.next_sender_sweep = Some(now + SENDER_SWEEP_INTERVAL);
+        for (_, channel) in self.channels.iter_mut() {
+            if let Some(datagram) = channel.datagram_mut() {
+                if datagram.has_senders() {
+                    datagram.expire_senders(now);
+                }
+            }
+        }
+    }
+
     /// The next queued event, oldest first.
     pub fn next_event(&mut self) -> Option<Event> {
-        let event = self.queue.pop_front()?;
+        let event = self.reactor.queue.pop_front()?;
         if event.kind == EventKind::Read {
-            match self.channels.get_mut(event.token) {
-                Some(Channel::Stream(stream)) => stream.read_queued = false,
-                Some(Channel::Datagram(datagram)) => datagram.read_queued = false,
-                _ => {}
+            if let Some(input) = self.channels.get_mut(event.token).and_then(Channel::input_mut) {
+                input.read_event_taken();
             }
         }
         Some(event)
     }
 
-    fn accept(&mut self, token: usize) {
-        loop {
-            let Some(Channel::Listener(ListenerChannel { listener: Some(listener), tls, .. })) = self.channels.get(token) else {
-                return;
-            };
-            let tls = tls.clone();
-            match listener.accept() {
-                Ok((mut connection, peer)) => {
-                    let _ = connection.set_no_delay(true);
-                    let entry = self.channels.vacant_entry();
-                    let stream_token = entry.key();
-                    let registered = self.poll.registry().register(&mut connection, Token(stream_token), Interest::READABLE | Interest::WRITABLE);
-                    if let Err(error) = registered {
-                        self.queue.push_back(Event::with(EventKind::AcceptError, token, errno(&error), 0));
-                        continue;
-                    }
-                    let fd = sys::handle_number(connection.raw_handle());
-                    let mut stream = StreamChannel::new(Some(connection), StreamState::Open, Some(peer));
-                    stream.tls = tls.map(|config| Box::new(TlsSession::server(config)));
-                    entry.insert(Channel::Stream(stream));
-                    self.queue.push_back(Event::with(EventKind::Accept, token, stream_token as i32, fd));
-                }
-                Err(error) if error.kind() == ErrorKind::WouldBlock => return,
-                Err(error) if matches!(error.kind(), ErrorKind::Interrupted | ErrorKind::ConnectionAborted) => {}
-                Err(error) => {
-                    if sys::is_out_of_descriptors(&error) && !self.accept_paused.contains(&token) {
-                        self.accept_paused.push(token);
-                        self.accept_retry_at.get_or_insert(Instant::now() + ACCEPT_RETRY_DELAY);
-                    }
-                    self.queue.push_back(Event::with(EventKind::AcceptError, token, errno(&error), 0));
-                    return;
-                }
-            }
+    // ----- time and timers --------------------------------------------------
+
+    /// Milliseconds since the engine was created (monotonic).
+    pub fn elapsed_ms(&self) -> u64 {
+        self.clock.elapsed_ms()
+    }
+
+    /// Engine time: milliseconds since the engine was created, as of the
+    /// start of the latest iteration (or [`Engine::refresh_time`]).
+    pub fn time(&self) -> u64 {
+        self.clock.time()
+    }
+
+    /// Wall-clock seconds since the UNIX epoch at the moment engine time
+    /// was taken: Pants' `latestPollTime`.
+    pub fn latest_poll_time(&self) -> f64 {
+        self.clock.wall_time()
+    }
+
+    /// Outside an iteration, makes engine time now: for a host whose loop
+    /// has turned since the latest iteration (its own callbacks ran since,
+    /// and a timer they schedule should count from their time, as the
+    /// host's own timers do). Inside an iteration it does nothing: engine
+    /// time stays the iteration's.
+    pub fn refresh_time(&mut self) {
+        if !self.reactor.in_iteration {
+            self.clock.update();
         }
+    }
+
+    /// Schedules a timer due `delay_ms` after engine time, and returns its
+    /// key: its id in [`Engine::take_expired_timers`], and what cancels it.
+    pub fn schedule_timer(&mut self, delay_ms: u64) -> TimerKey {
+        self.clock.schedule(delay_ms)
+    }
+
+    /// Cancels a timer: true when it was pending, or due but not yet taken
+    /// past (see [`TimerWheel::cancel`](crate::TimerWheel::cancel)); false
+    /// for a key cancelled already or long expired.
+    pub fn cancel_timer(&mut self, key: TimerKey) -> bool {
+        self.clock.cancel(key)
+    }
+
+    /// Copies the indices ([`TimerKey::index`]) of the timers due at engine
+    /// time to `out`, in due order; call again until it returns 0. Until
+    /// then no timer scheduled meanwhile takes one of their indices.
+    pub fn take_expired_timers(&mut self, out: &mut [u32]) -> usize {
+        self.clock.take_expired(out)
+    }
+
+    /// Time from now until the earliest timer may be due (or a listener out
+    /// of descriptors retries), `None` without either.
+    pub fn next_timer_delay(&self) -> Option<Duration> {
+        let timer = self.clock.next_deadline();
+        let retry = self.reactor.accept_retry_at.map(|at| at.saturating_duration_since(Instant::now()));
+        match (timer, retry) {
+            (Some(timer), Some(retry)) => Some(timer.min(retry)),
+            (timer, retry) => timer.or(retry),
+        }
+    }
+
+    /// Number of pending timers.
+    pub fn timer_count(&self) -> usize {
+        self.clock.len()
     }
 }

@@ -1,0 +1,626 @@
+//! Streams (TCP and UNIX): connecting, receiving into the read buffer,
+//! framing it, corked sends from the write buffer, TLS, and closing.
+
+use std::fs::File;
+use std::io::{self, ErrorKind};
+use std::net::Shutdown;
+use std::sync::Arc;
+
+use mio::{Interest, Token};
+
+use crate::address::SocketAddress;
+use crate::byte_queue::ByteQueue;
+use crate::errors::{connection_refused, errno, is_disconnect, not_open};
+use crate::event::EventKind;
+use crate::framing::{Delimiter, FrameRead, Framer};
+use crate::input::{FramedInput, DEFAULT_BUFFER_SIZE};
+use crate::outgoing::Outgoing;
+use crate::reactor::{Reactor, Readiness};
+use crate::socket::Connection;
+use crate::sys::{self, RawHandle};
+use crate::tls::{TlsConfig, TlsFailure, TlsOptionError, TlsProgress, TlsSession};
+
+/// Unsent bytes above which a stream stops reading until they drain: a
+/// peer that sends faster than it reads cannot grow our memory without bound.
+pub const OUTGOING_HIGH_WATER: usize = 1 << 20;
+
+/// Writes at least this large go to the socket at once when nothing is
+/// waiting to be sent (see [`Engine::write`](crate::Engine::write)).
+pub const DIRECT_SEND_MIN: usize = 16 * 1024;
+
+/// Bytes a graceful close reads and discards so that the kernel sends a FIN, not a reset.
+const CLOSE_DRAIN_LIMIT: usize = 1 << 20;
+
+/// Reads go straight into a stream's read buffer when it has at least
+/// this much room allocated (see [`StreamChannel::receive`]).
+const DIRECT_READ_MIN: usize = 16 * 1024;
+
+/// How often one `send` refills the socket from a TLS backlog before the
+/// stream waits for the next poll, so that one fast reader of a large
+/// file cannot hold the engine.
+const MAX_SEND_ROUNDS: usize = 16;
+
+/// Where a stream is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamState {
+    /// `connect` is in progress.
+    Connecting,
+    /// Connected: reads and writes flow.
+    Open,
+    /// `close(flush)` waits for the send buffer to drain.
+    Closing,
+    /// The connect failed; the socket is gone.
+    ConnectFailed,
+    /// The socket is closed; only the token remains until released.
+    Closed,
+}
+
+#[derive(Debug)]
+pub(crate) struct StreamChannel {
+    token: usize,
+    connection: Option<Connection>,
+    state: StreamState,
+    incoming: ByteQueue,
+    outgoing: Outgoing,
+    framer: Framer,
+    buffer_size: usize,
+    peer: Option<SocketAddress>,
+    /// This end's address, recorded when the socket closes.
+    local: Option<SocketAddress>,
+    /// The peer sent end-of-stream; nothing more will be read.
+    peer_closed: bool,
+    /// Reading stopped at the buffer limit with data possibly left in the kernel.
+    read_blocked: bool,
+    /// A Read event for this stream is waiting in the queue.
+    read_queued: bool,
+    /// The stream is in the reactor's list of channels to send at the end of the dispatch.
+    dirty: bool,
+    /// Report a Write event whenever the send buffer empties.
+    notify_drain: bool,
+    /// The application wrote since the last Write event: the next time
+    /// everything is sent, a Write event is due (bytes the engine wrote
+    /// itself, such as TLS handshake records, raise none).
+    unreported_write: bool,
+    /// The TLS session, once TLS has started.
+    tls: Option<Box<TlsSession>>,
+}
+
+impl StreamChannel {
+    fn new(token: usize, connection: Option<Connection>, state: StreamState, peer: Option<SocketAddress>) -> Self {
+        Self {
+            token,
+            connection,
+            state,
+            incoming: ByteQueue::new(),
+            outgoing: Outgoing::default(),
+            framer: Framer::default(),
+            buffer_size: DEFAULT_BUFFER_SIZE,
+            peer,
+            local: None,
+            peer_closed: false,
+            read_blocked: false,
+            read_queued: false,
+            dirty: false,
+            notify_drain: false,
+            unreported_write: false,
+            tls: None,
+        }
+    }
+
+    /// Starts connecting as `token`. Never fails here: a failure is
+    /// reported as a `ConnectError` event (the stream is `ConnectFailed`),
+    /// success later as `Connect`.
+    pub fn connect(address: &SocketAddress, token: usize, reactor: &mut Reactor) -> Self {
+        let started = Connection::connect(address).and_then(|mut connection| {
+            reactor.registry().register(&mut connection, Token(token), Interest::READABLE | Interest::WRITABLE)?;
+            Ok(connection)
+        });
+        match started {
+            Ok(connection) => Self::new(token, Some(connection), StreamState::Connecting, None),
+            Err(error) => {
+                reactor.report_with(EventKind::ConnectError, token, errno(&error), 0);
+                Self::new(token, None, StreamState::ConnectFailed, None)
+            }
+        }
+    }
+
+    /// An accepted connection as the open stream `token`, speaking TLS
+    /// with `tls` when given.
+    pub fn accepted(
+        mut connection: Connection,
+        peer: SocketAddress,
+        token: usize,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        reactor: &mut Reactor,
+    ) -> io::Result<Self> {
+        let _ = connection.set_no_delay(true);
+        reactor.registry().register(&mut connection, Token(token), Interest::READABLE | Interest::WRITABLE)?;
+        let mut stream = Self::new(token, Some(connection), StreamState::Open, Some(peer));
+        stream.tls = tls.map(|config| Box::new(TlsSession::server(config)));
+        Ok(stream)
+    }
+
+    pub fn state(&self) -> StreamState {
+        self.state
+    }
+
+    /// The socket's handle while it is open.
+    pub fn handle(&self) -> Option<RawHandle> {
+        self.connection.as_ref().map(Connection::raw_handle)
+    }
+
+    /// The socket is gone (closed, or the connect failed).
+    pub fn is_closed(&self) -> bool {
+        self.connection.is_none()
+    }
+
+    /// The peer, known once connected and kept after the close.
+    pub fn peer_address(&self) -> Option<SocketAddress> {
+        self.peer.clone()
+    }
+
+    /// This end's address, kept after the close.
+    pub fn local_address(&self) -> Option<SocketAddress> {
+        match &self.connection {
+            Some(connection) => connection.local_address().ok(),
+            None => self.local.clone(),
+        }
+    }
+
+    pub fn set_notify_drain(&mut self, on: bool) {
+        self.notify_drain = on;
+    }
+
+    pub fn set_no_delay(&self, on: bool) -> io::Result<()> {
+        match &self.connection {
+            Some(connection) => connection.set_no_delay(on),
+            None => Ok(()),
+        }
+    }
+
+    /// Most bytes the read buffer may hold: the user's limit plus room for a delimiter.
+    fn read_limit(&self) -> usize {
+        self.buffer_size + self.framer.slack()
+    }
+
+    /// Bytes written but not yet handed to the kernel: the send queue, and
+    /// under TLS the plaintext waiting to be encrypted.
+    pub fn unsent(&self) -> usize {
+        let backlog = self.tls.as_ref().map_or(0, |tls| tls.backlog_len());
+        self.outgoing.len().saturating_add(backlog)
+    }
+
+    /// Everything written has been handed to the kernel (under TLS,
+    /// encrypted first, close_notify included when asked for).
+    fn all_sent(&self) -> bool {
+        self.outgoing.is_empty() && !self.tls.as_ref().is_some_and(|tls| tls.has_backlog())
+    }
+
+    /// Nothing more will be sent: everything was, or what is left waits for
+    /// a TLS handshake that can no longer complete.
+    fn finished_sending(&self) -> bool {
+        self.outgoing.is_empty() && !self.awaits_handshake() && !self.tls.as_ref().is_some_and(|tls| !tls.handshaking() && tls.has_backlog())
+    }
+
+    /// A TLS handshake runs and can still complete: a closing stream waits
+    /// for it, since what was written goes out only after it.
+    fn awaits_handshake(&self) -> bool {
+        !self.peer_closed && self.tls.as_ref().is_some_and(|tls| tls.handshaking() && tls.failure().is_none())
+    }
+
+    /// Bytes the stream may read now: none while its read buffer is full or
+    /// its unsent bytes are above [`OUTGOING_HIGH_WATER`].
+    fn read_room(&self) -> usize {
+        if self.unsent() > OUTGOING_HIGH_WATER {
+            0
+        } else {
+            self.read_limit().saturating_sub(self.incoming.len())
+        }
+    }
+
+    /// Puts the stream on the list to send at the end of the dispatch;
+    /// outside an iteration, sends at once.
+    fn mark_dirty(&mut self, reactor: &mut Reactor) {
+        if reactor.cork(self.token, &mut self.dirty) {
+            self.send(reactor);
+        }
+    }
+
+    /// The end of a dispatch: sends what was corked.
+    pub fn send_corked(&mut self, reactor: &mut Reactor) {
+        self.dirty = false;
+        self.send(reactor);
+    }
+
+    /// See [`Engine::write`](crate::Engine::write).
+    pub fn write(&mut self, reactor: &mut Reactor, bytes: &[u8]) -> io::Result<bool> {
+        if self.state != StreamState::Open {
+            return Err(not_open());
+        }
+        let mut sent_directly = 0;
+        match (&mut self.tls, &mut self.connection) {
+            (Some(session), _) => session.send(bytes, &mut self.outgoing),
+            (None, Some(connection)) if bytes.len() >= DIRECT_SEND_MIN && self.outgoing.is_empty() => {
+                // An error here comes back from the flush of what is left, which handles it.
+                sent_directly = connection.write(bytes).unwrap_or(0);
+                self.outgoing.push_bytes(&bytes[sent_directly..]);
+                // Still marked dirty below: the flush reports the drain (see `send`).
+            }
+            (None, _) => self.outgoing.push_bytes(bytes),
+        }
+        self.unreported_write = true;
+        let above_high_water = self.unsent() > OUTGOING_HIGH_WATER;
+        reactor.stats.bytes_out += sent_directly as u64;
+        self.mark_dirty(reactor);
+        Ok(above_high_water)
+    }
+
+    /// See [`Engine::write_file`](crate::Engine::write_file).
+    pub fn write_file(&mut self, reactor: &mut Reactor, file: File, offset: u64, length: u64) -> io::Result<u64> {
+        if self.state != StreamState::Open {
+            return Err(not_open());
+        }
+        let size = file.metadata()?.len();
+        let available = size.saturating_sub(offset);
+        let length = if length == 0 { available } else { length.min(available) };
+        match &mut self.tls {
+            // Encrypted in the engine, a chunk at a time as the socket drains.
+            Some(session) => session.send_file(file, offset, length),
+            None => self.outgoing.push_file(file, offset, length),
+        }
+        self.unreported_write = true;
+        self.mark_dirty(reactor);
+        Ok(length)
+    }
+
+    /// Sends what the stream has queued, as far as the socket takes it
+    /// (under TLS, encrypting its backlog as room frees up). Then reports
+    /// the drain (a Write event) or finishes a closing stream.
+    pub fn send(&mut self, reactor: &mut Reactor) {
+        if !matches!(self.state, StreamState::Open | StreamState::Closing) {
+            return;
+        }
+        let Some(connection) = self.connection.as_mut() else { return };
+        let mut failure = None;
+        for round in 0.. {
+            if let Some(session) = self.tls.as_mut() {
+                if let Err(error) = session.pump(&mut self.outgoing, &mut reactor.scratch) {
+                    failure = Some(error);
+                    break;
+                }
+            }
+            if self.outgoing.is_empty() {
+                break;
+            }
+            if round == MAX_SEND_ROUNDS {
+                // The socket still takes more: send on in the next poll, after the others.
+                reactor.unfinished.push(self.token);
+                break;
+            }
+            let before = self.outgoing.len();
+            let sent = self.outgoing.send_to(connection);
+            reactor.stats.bytes_out += before.saturating_sub(self.outgoing.len()) as u64;
+            match sent {
+                Ok(true) => {}
+                Ok(false) => break, // the kernel buffer is full: wait for writability
+                Err(error) => {
+                    failure = Some(error);
+                    break;
+                }
+            }
+        }
+        if let Some(error) = failure {
+            self.outgoing.clear();
+            if is_disconnect(&error) {
+                self.close_now(reactor, false);
+            } else {
+                reactor.report_with(EventKind::WriteError, self.token, errno(&error), 0);
+            }
+            return;
+        }
+        if self.all_sent() && self.state == StreamState::Open && std::mem::take(&mut self.unreported_write) && self.notify_drain {
+            reactor.report_drained(self.token);
+        }
+        let closed = self.state == StreamState::Closing && self.finished_sending();
+        if self.read_blocked {
+            self.resume_if_room(reactor);
+        }
+        if closed {
+            self.close_now(reactor, true);
+        }
+    }
+
+    /// Closes: with `flush`, once everything buffered is sent (taking no
+    /// more writes meanwhile). A `Close` event follows the socket's close.
+    pub fn close(&mut self, reactor: &mut Reactor, flush: bool) {
+        match self.state {
+            StreamState::Open if flush => {
+                // Under TLS, close_notify follows what was written (after
+                // the handshake, when that still runs: see `receive`).
+                if let Some(session) = self.tls.as_mut() {
+                    session.close();
+                }
+                if self.finished_sending() && self.tls.is_none() {
+                    self.close_now(reactor, true);
+                } else {
+                    self.state = StreamState::Closing;
+                    self.mark_dirty(reactor);
+                }
+            }
+            StreamState::Open => self.close_now(reactor, false),
+            StreamState::Closed => {}
+            StreamState::Closing if flush => {}
+            _ => self.close_now(reactor, false),
+        }
+    }
+
+    fn close_now(&mut self, reactor: &mut Reactor, graceful: bool) {
+        if let Some(mut connection) = self.connection.take() {
+            let _ = reactor.registry().deregister(&mut connection);
+            reactor.descriptor_freed();
+            self.local = connection.local_address().ok();
+            if graceful {
+                let _ = connection.shutdown(Shutdown::Write);
+                let mut discarded = 0;
+                while discarded < CLOSE_DRAIN_LIMIT {
+                    match connection.read(&mut reactor.scratch) {
+                        Ok(0) | Err(_) => break,
+                        Ok(count) => discarded += count,
+                    }
+                }
+            }
+        }
+        self.state = StreamState::Closed;
+        self.outgoing.clear();
+        if let Some(session) = self.tls.as_mut() {
+            session.discard_backlog();
+        }
+        self.read_blocked = false;
+        reactor.report(EventKind::Close, self.token);
+    }
+
+    /// What the poller reported for the stream.
+    pub fn ready(&mut self, reactor: &mut Reactor, readiness: Readiness) {
+        match self.state {
+            StreamState::Connecting => {
+                if !self.finish_connect(reactor, readiness) {
+                    return;
+                }
+            }
+            StreamState::Open | StreamState::Closing => {}
+            StreamState::ConnectFailed | StreamState::Closed => return,
+        }
+        if readiness.writable {
+            self.send(reactor);
+        }
+        if readiness.readable || readiness.read_closed || readiness.failed {
+            self.receive(reactor, readiness.read_closed);
+        }
+    }
+
+    /// Settles a connect on its first readiness; true once connected.
+    fn finish_connect(&mut self, reactor: &mut Reactor, readiness: Readiness) -> bool {
+        let Some(connection) = self.connection.as_ref() else { return false };
+        let outcome = match connection.take_error() {
+            Ok(Some(error)) | Err(error) => Err(error),
+            Ok(None) => match connection.peer_address() {
+                Ok(peer) => Ok(peer),
+                Err(_) if !readiness.failed && !readiness.read_closed => return false, // spurious wake-up
+                Err(_) => Err(connection_refused()),
+            },
+        };
+        match outcome {
+            Ok(peer) => {
+                let _ = connection.set_no_delay(true);
+                let fd = sys::handle_number(connection.raw_handle());
+                self.peer = Some(peer);
+                self.state = StreamState::Open;
+                reactor.report_with(EventKind::Connect, self.token, fd, 0);
+                true
+            }
+            Err(error) => {
+                if let Some(mut connection) = self.connection.take() {
+                    let _ = reactor.registry().deregister(&mut connection);
+                }
+                self.state = StreamState::ConnectFailed;
+                reactor.report_with(EventKind::ConnectError, self.token, errno(&error), 0);
+                false
+            }
+        }
+    }
+
+    /// Reads what the kernel has, up to the stream's buffer limit (with
+    /// `to_end`, on to WouldBlock or end-of-stream even after a short read).
+    pub fn receive(&mut self, reactor: &mut Reactor, to_end: bool) {
+        let token = self.token;
+        // A stream closing with flush still reads until its TLS handshake is done (its data waits for it).
+        let handshaking = self.tls.as_ref().is_some_and(|tls| tls.handshaking());
+        let reading = self.state == StreamState::Open || (self.state == StreamState::Closing && handshaking);
+        if !reading || self.peer_closed || self.tls.as_ref().is_some_and(|tls| tls.failure().is_some()) {
+            return;
+        }
+        // Unsent bytes do not change while reading: room depends on the read buffer only.
+        let limit = if self.outgoing.len() > OUTGOING_HIGH_WATER { 0 } else { self.read_limit() };
+        let StreamChannel { connection, tls, incoming, outgoing, .. } = self;
+        let Some(connection) = connection.as_mut() else { return };
+        let before = incoming.len();
+        let mut progress = TlsProgress::default();
+        let mut failure = None;
+        let mut ended = false;
+        loop {
+            let room = limit.saturating_sub(incoming.len());
+            if room == 0 {
+                self.read_blocked = true;
+                break;
+            }
+            // Plain bytes go straight into a read buffer that has grown large
+            // (it keeps up to 64 KiB), saving a copy; others pass through scratch.
+            let spare = if tls.is_none() { incoming.spare() } else { Default::default() };
+            let direct = spare.len() >= DIRECT_READ_MIN;
+            let (read, wanted) = if direct {
+                let wanted = room.min(spare.len());
+                (connection.read_uninit(&mut spare[..wanted]), wanted)
+            } else {
+                let wanted = room.min(reactor.scratch.len());
+                (connection.read(&mut reactor.scratch[..wanted]), wanted)
+            };
+            match read {
+                Ok(0) => {
+                    ended = true;
+                    break;
+                }
+                Ok(count) => {
+                    reactor.stats.bytes_in += count as u64;
+                    match tls {
+                        // SAFETY: the read wrote these `count` bytes of the spare room.
+                        _ if direct => unsafe { incoming.commit(count) },
+                        Some(session) => {
+                            let step = session.receive(&reactor.scratch[..count], incoming, outgoing);
+                            progress.handshake_done |= step.handshake_done;
+                            progress.closed |= step.closed;
+                            progress.failed |= step.failed;
+                            if step.failed || step.closed {
+                                break;
+                            }
+                        }
+                        None => incoming.extend(&reactor.scratch[..count]),
+                    }
+                    if count < wanted && !to_end {
+                        break;
+                    }
+                }
+                Err(error) if error.kind() == ErrorKind::Interrupted => {}
+                Err(error) if error.kind() == ErrorKind::WouldBlock => break,
+                Err(error) => {
+                    failure = Some(error);
+                    break;
+                }
+            }
+        }
+        let hung_up = ended || progress.closed;
+        if hung_up && !progress.failed {
+            // The peer left in the middle of the handshake: that fails it.
+            progress.failed = tls.as_mut().is_some_and(|session| session.peer_left_handshake());
+        }
+        // Records to send, or (the handshake just done) plaintext that waited for it.
+        let wrote = tls.is_some() && (!outgoing.is_empty() || progress.handshake_done);
+        if progress.handshake_done {
+            reactor.report(EventKind::SslHandshake, token);
+        }
+        if progress.failed {
+            let during_handshake = tls.as_ref().and_then(|session| session.failure()).is_some_and(|failure| failure.during_handshake);
+            let kind = if during_handshake { EventKind::SslHandshakeError } else { EventKind::SslError };
+            reactor.report(kind, token);
+        }
+        if incoming.len() > before && !self.read_queued {
+            self.read_queued = true;
+            reactor.report(EventKind::Read, token);
+        }
+        if hung_up {
+            self.peer_closed = true;
+            if self.state == StreamState::Open {
+                reactor.report(EventKind::Hangup, token);
+            }
+        }
+        if wrote {
+            self.mark_dirty(reactor);
+        }
+        if progress.failed {
+            // Send the alert now: the error handler usually closes without flushing.
+            self.send(reactor);
+        }
+        if hung_up && self.state == StreamState::Closing {
+            // Closing while waiting for a handshake the peer has given up on.
+            self.close_now(reactor, false);
+            return;
+        }
+        if let Some(error) = failure {
+            if is_disconnect(&error) {
+                self.close_now(reactor, false);
+            } else {
+                reactor.report_with(EventKind::ReadError, token, errno(&error), 0);
+            }
+        }
+    }
+
+    /// See [`Engine::start_tls`](crate::Engine::start_tls).
+    pub fn start_tls(&mut self, reactor: &mut Reactor, config: &TlsConfig, server_name: &str) -> Result<(), TlsOptionError> {
+        let mut session = match config {
+            TlsConfig::Client(client) => TlsSession::client(client.clone(), server_name)?,
+            TlsConfig::Server(server) => TlsSession::server(server.clone()),
+        };
+        session.start(&mut self.outgoing);
+        let early = std::mem::take(&mut self.incoming);
+        let session = self.tls.insert(Box::new(session));
+        let failed = !early.is_empty() && session.receive(early.as_slice(), &mut self.incoming, &mut self.outgoing).failed;
+        if failed {
+            reactor.report(EventKind::SslHandshakeError, self.token);
+        }
+        if !self.outgoing.is_empty() {
+            self.mark_dirty(reactor);
+        }
+        Ok(())
+    }
+
+    /// Why the TLS session failed.
+    pub fn tls_failure(&self) -> Option<TlsFailure> {
+        self.tls.as_ref()?.failure().cloned()
+    }
+
+    /// The ALPN protocol the TLS handshake agreed on.
+    pub fn alpn_protocol(&self) -> Option<Vec<u8>> {
+        self.tls.as_ref()?.alpn_protocol().map(<[u8]>::to_vec)
+    }
+}
+
+impl FramedInput for StreamChannel {
+    fn set_delimiter(&mut self, delimiter: Delimiter) {
+        self.framer = Framer::new(delimiter);
+    }
+
+    fn set_buffer_size(&mut self, size: usize) {
+        self.buffer_size = size.max(1);
+    }
+
+    fn read_frame(&mut self, out: &mut [u8]) -> FrameRead {
+        match self.framer.decode(self.incoming.as_slice()) {
+            Some(frame) if frame.len > out.len() => FrameRead::NeedSpace(frame.len),
+            Some(frame) => {
+                out[..frame.len].copy_from_slice(&self.incoming.as_slice()[..frame.len]);
+                self.incoming.consume(frame.consumed);
+                FrameRead::Frame(frame.len)
+            }
+            None if self.incoming.len() > self.buffer_size => FrameRead::Overflow,
+            None => FrameRead::Incomplete,
+        }
+    }
+
+    fn peek_input(&mut self) -> &[u8] {
+        self.incoming.as_slice()
+    }
+
+    fn consume_input(&mut self, count: usize) {
+        self.incoming.consume(count);
+        self.framer.reset();
+    }
+
+    fn discard_input(&mut self) {
+        self.incoming.clear();
+        self.framer.reset();
+    }
+
+    fn pending_input(&self) -> usize {
+        self.incoming.len()
+    }
+
+    fn resume_if_room(&mut self, reactor: &mut Reactor) {
+        if self.read_blocked && self.read_room() > 0 {
+            self.read_blocked = false;
+            reactor.resumed.push(self.token);
+        }
+    }
+
+    fn read_event_taken(&mut self) {
+        self.read_queued = false;
+    }
+}
