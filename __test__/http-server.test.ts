@@ -30,9 +30,17 @@ async function rawExchange(t: ExecutionContext, port: number, ...parts: (string 
   return (await received).toString('latin1');
 }
 
+/** The bodies of the responses in `text` (each response's bytes after its head), in order. */
+function bodies(text: string): string[] {
+  return text
+    .split(/HTTP\/1\.[01] \d{3} [A-Za-z ]+\r\n/)
+    .slice(1)
+    .map((response) => response.slice(response.indexOf('\r\n\r\n') + 4));
+}
+
 /** The status codes of the responses in `text`, in order. */
 function statuses(text: string): number[] {
-  return [...text.matchAll(/^HTTP\/1\.[01] (\d{3}) /gm)].map((match) => Number(match[1]));
+  return [...text.matchAll(/HTTP\/1\.[01] (\d{3}) [A-Z]/g)].map((match) => Number(match[1]));
 }
 
 test('a GET through fetch: status, headers, body, and what the request saw', async (t) => {
@@ -119,7 +127,7 @@ test('pipelined requests are answered in order, also when an earlier handler ans
     'GET /slow HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\nPOST /c HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nxyzGET /d HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n',
   );
   t.deepEqual(statuses(text), [200, 200, 200, 200]);
-  t.deepEqual([...text.matchAll(/\r\n\r\n(\w+)/g)].map((match) => match[1]), ['slow', 'b', 'c', 'd']);
+  t.deepEqual(bodies(text), ['slow', 'b', 'c', 'd']);
 });
 
 test('Expect: 100-continue is answered before the body is sent (curl)', async (t) => {
@@ -192,7 +200,9 @@ test('HTTP/1.0: closes unless asked to keep alive; a streamed body is close-deli
     request.sendResponse('short');
   });
   const plain = await rawExchange(t, port, 'GET / HTTP/1.0\r\n\r\n');
-  t.regex(plain, /^HTTP\/1\.0 200 OK\r\n[\s\S]*Connection: close\r\n[\s\S]*\r\n\r\nshort$/);
+  t.regex(plain, /^HTTP\/1\.0 200 OK\r\n/);
+  t.regex(plain, /\r\nConnection: close\r\n/);
+  t.deepEqual(bodies(plain), ['short']);
   const streamed = await rawExchange(t, port, 'GET /stream HTTP/1.0\r\n\r\n');
   t.notRegex(streamed, /Transfer-Encoding|Content-Length/i);
   t.true(streamed.endsWith('\r\n\r\npart one, part two'));
@@ -303,7 +313,7 @@ out = []
 for body in [None, b'abc']:
     c.request('POST' if body else 'GET', '/', body=body)
     r = c.getresponse(); out.append(r.read().decode())
-c.request('POST', '/', body=iter([b'ab', b'cde']), headers={'Transfer-Encoding': 'chunked'})
+c.request('POST', '/', body=iter([b'ab', b'cde']), headers={'Transfer-Encoding': 'chunked'}, encode_chunked=True)
 r = c.getresponse(); out.append(r.read().decode())
 print('|'.join(out))
 `;

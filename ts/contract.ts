@@ -25,6 +25,7 @@ export const enum DelimiterKind {
   Sequence = 2,
   External = 3,
   Records = 4,
+  HttpRequest = 5,
 }
 
 /** `readFrame` / `peekInput` results below zero (`pants_core::FrameRead::encode`). @internal */

@@ -49,7 +49,7 @@ export class RequestFrame {
 
   #span(at: number): string {
     const start = this.#headStart + this.#word(at);
-    return this.#frame.latin1Slice(start, start + this.#word(at + 1));
+    return this.#frame.toString('latin1', start, start + this.#word(at + 1));
   }
 
   get method(): string {

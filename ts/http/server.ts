@@ -17,6 +17,7 @@ import { native } from '../native.js';
 import { ListenOptions, Server, ServerOptions } from '../server.js';
 import { Stream } from '../stream.js';
 import type { Timer } from '../timer.js';
+import type { SslOptions } from '../tls.js';
 import { RequestFrame } from './frame.js';
 import { HTTPException, HTTPRequest, RequestHost } from './request.js';
 import { reasonPhrase } from './status.js';
@@ -76,6 +77,8 @@ export class HTTPServer extends Server {
   xheaders = false;
   /** The key of signed cookies. */
   cookieSecret: string | Buffer = randomBytes(32);
+  /** TLS was started (the default port is then 443). */
+  #secure = false;
 
   /** A server answering with `handler`; see `HTTPServerOptions`. */
   constructor(handler: HTTPHandler, options: HTTPServerOptions = {}) {
@@ -91,6 +94,15 @@ export class HTTPServer extends Server {
     if (options.maxRequest !== undefined) this.maxRequest = options.maxRequest;
     if (options.xheaders !== undefined) this.xheaders = Boolean(options.xheaders);
     if (options.cookieSecret !== undefined) this.cookieSecret = options.cookieSecret;
+    this.#secure = options.sslOptions !== undefined;
+  }
+
+  /** As `Server.startSSL`; the default port becomes 443. */
+  override startSSL(sslOptions?: SslOptions): this {
+    super.startSSL(sslOptions);
+    // Server's constructor calls this before this class's fields exist.
+    if (#secure in this) this.#secure = true;
+    return this;
   }
 
   /** Keep connections between requests (default `true`). */
@@ -140,7 +152,7 @@ export class HTTPServer extends Server {
 
   /** Listens on `address` (default 80, or 443 once TLS is started); otherwise as `Server.listen`. */
   override listen(address?: Address, backlog?: number, slave?: boolean, options?: ListenOptions): this {
-    return super.listen(address ?? (this.secure ? 443 : 80), backlog, slave, options);
+    return super.listen(address ?? (this.#secure ? 443 : 80), backlog, slave, options);
   }
 }
 
@@ -239,7 +251,7 @@ export class HTTPConnection extends Stream implements RequestHost {
 
   /** A handler threw or rejected: its status for an `HTTPException`, else `500` (logged); if headers went out already, the connection closes. */
   #failed(request: HTTPRequest, error: unknown): void {
-    if (!(error instanceof HTTPException)) logger.error(`pants: HTTP handler for ${request.method} ${request.url} failed:`, error);
+    if (!(error instanceof HTTPException)) logger().error(`pants: HTTP handler for ${request.method} ${request.url} failed:`, error);
     if (request.finished || this[kClosing]) return;
     if (request.headersSent) {
       this.close(false);

@@ -106,7 +106,7 @@ export class Application {
     return server;
   }
 
-  /** Answers one request (the `HTTPServer` handler protocol). @internal */
+  /** Answers one request: what `HTTPServer` calls, so an `Application` is a handler. */
   async handle(request: HTTPRequest): Promise<void> {
     const found = this.#find(request);
     const route = Array.isArray(found) ? found[0] : null;

@@ -46,7 +46,7 @@ export class FileServer {
     return this;
   }
 
-  /** Answers a request for the whole path (the `HTTPServer` handler protocol). @internal */
+  /** Answers a request for its whole path: what `HTTPServer` calls, so a `FileServer` is a handler. */
   handle(request: HTTPRequest): Promise<void> {
     return this.serve(request, request.path.slice(1), '/');
   }

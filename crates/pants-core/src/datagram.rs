@@ -371,7 +371,7 @@ impl FramedInput for DatagramChannel {
     }
 
     /// Takes the next frame (see the module docs).
-    fn read_frame(&mut self, out: &mut [u8]) -> FrameRead {
+    fn read_frame(&mut self, _reactor: &mut Reactor, out: &mut [u8]) -> FrameRead {
         loop {
             if let Some(sender) = self.current {
                 let buffer = self.senders.get_mut(&sender).expect("the current sender has a buffer");

@@ -196,6 +196,10 @@ impl Engine {
 
     /// Sets how the channel frames its input. Takes effect for the next frame.
     pub fn set_delimiter(&mut self, token: usize, delimiter: Delimiter) -> io::Result<()> {
+        if let Delimiter::HttpRequest(_) = delimiter {
+            // Requests are framed on streams only.
+            self.stream_mut(token)?;
+        }
         let (input, reactor) = self.input_mut(token)?;
         input.set_delimiter(delimiter);
         input.resume_if_room(reactor);
@@ -237,7 +241,7 @@ impl Engine {
     /// [`Engine::peer_address`] then tells whose frame it was.
     pub fn read_frame(&mut self, token: usize, out: &mut [u8]) -> io::Result<FrameRead> {
         let (input, reactor) = self.input_mut(token)?;
-        let result = input.read_frame(out);
+        let result = input.read_frame(reactor, out);
         if let FrameRead::Frame(_) = result {
             input.resume_if_room(reactor);
         }

@@ -6,6 +6,8 @@
 
 use memchr::memmem;
 
+use crate::http::HeadLimits;
+
 /// How a channel's incoming bytes are cut into frames.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Delimiter {
@@ -22,6 +24,9 @@ pub enum Delimiter {
     /// bytes, each possibly followed by a string whose length is an integer
     /// field of the segment. Never empty.
     Records(Vec<RecordSegment>),
+    /// Whole HTTP/1.1 requests (streams only): each frame is a request's
+    /// parse, head and body, laid out as [`crate::http::RequestFramer`] says.
+    HttpRequest(HeadLimits),
 }
 
 /// How a binding names the kinds of [`Delimiter`] (their numbers are part
@@ -39,11 +44,14 @@ pub enum DelimiterKind {
     External = 3,
     /// [`Delimiter::Records`].
     Records = 4,
+    /// [`Delimiter::HttpRequest`].
+    HttpRequest = 5,
 }
 
 impl DelimiterKind {
     /// Every kind, in numeric order.
-    pub const ALL: [DelimiterKind; 5] = [DelimiterKind::Chunk, DelimiterKind::Count, DelimiterKind::Sequence, DelimiterKind::External, DelimiterKind::Records];
+    pub const ALL: [DelimiterKind; 6] =
+        [DelimiterKind::Chunk, DelimiterKind::Count, DelimiterKind::Sequence, DelimiterKind::External, DelimiterKind::Records, DelimiterKind::HttpRequest];
 
     /// The kind numbered `code`.
     pub fn from_code(code: u32) -> Option<Self> {
@@ -207,7 +215,7 @@ impl Framer {
         match &self.delimiter {
             Delimiter::Chunk => 0,
             Delimiter::Sequence(bytes) => bytes.len(),
-            Delimiter::Count(_) | Delimiter::External | Delimiter::Records(_) => 1,
+            Delimiter::Count(_) | Delimiter::External | Delimiter::Records(_) | Delimiter::HttpRequest(_) => 1,
         }
     }
 

@@ -15,8 +15,9 @@ pub(crate) trait FramedInput {
     /// Sets the most unframed bytes held (per sender for datagrams) before `Overflow`.
     fn set_buffer_size(&mut self, size: usize);
 
-    /// Takes the next frame, copying its bytes to the start of `out`.
-    fn read_frame(&mut self, out: &mut [u8]) -> FrameRead;
+    /// Takes the next frame, copying its bytes to the start of `out` (a
+    /// stream framing HTTP requests may queue an interim response through `reactor`).
+    fn read_frame(&mut self, reactor: &mut Reactor, out: &mut [u8]) -> FrameRead;
 
     /// The bytes framing would look at next (for framing done by the caller).
     fn peek_input(&mut self) -> &[u8];

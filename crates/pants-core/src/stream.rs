@@ -13,6 +13,7 @@ use crate::byte_queue::ByteQueue;
 use crate::errors::{connection_refused, errno, is_disconnect, not_open};
 use crate::event::EventKind;
 use crate::framing::{Delimiter, FrameRead, Framer};
+use crate::http::{Framed, RequestFramer, CONTINUE};
 use crate::input::{FramedInput, DEFAULT_BUFFER_SIZE};
 use crate::outgoing::Outgoing;
 use crate::reactor::{Reactor, Readiness};
@@ -83,6 +84,8 @@ pub(crate) struct StreamChannel {
     unreported_write: bool,
     /// The TLS session, once TLS has started.
     tls: Option<Box<TlsSession>>,
+    /// Whole HTTP requests are framed instead of `framer`'s frames ([`Delimiter::HttpRequest`]).
+    http: Option<Box<RequestFramer>>,
 }
 
 impl StreamChannel {
@@ -104,6 +107,7 @@ impl StreamChannel {
             notify_drain: false,
             unreported_write: false,
             tls: None,
+            http: None,
         }
     }
 
@@ -562,6 +566,42 @@ impl StreamChannel {
         Ok(())
     }
 
+    /// The next whole HTTP request ([`Delimiter::HttpRequest`]). A client
+    /// waiting for leave to send its body is told `100 Continue` here, when
+    /// the application asks for the request: after the responses before it.
+    fn read_request(&mut self, reactor: &mut Reactor, out: &mut [u8]) -> FrameRead {
+        let http = self.http.as_deref_mut().expect("read_request is for HTTP framing");
+        let send_continue = loop {
+            match http.frame(self.incoming.as_slice(), out) {
+                Framed::Progress { consumed } => self.incoming.consume(consumed),
+                Framed::Frame { consumed, length } => {
+                    self.incoming.consume(consumed);
+                    return FrameRead::Frame(length);
+                }
+                Framed::NeedSpace(size) => return FrameRead::NeedSpace(size),
+                Framed::Incomplete { send_continue } => break send_continue,
+            }
+        };
+        if send_continue && self.state == StreamState::Open {
+            self.send_interim(reactor, CONTINUE);
+        }
+        if self.incoming.len() > self.buffer_size {
+            FrameRead::Overflow
+        } else {
+            FrameRead::Incomplete
+        }
+    }
+
+    /// Queues bytes the engine writes on the application's behalf (an
+    /// interim response): sent like a write, but raising no Write event.
+    fn send_interim(&mut self, reactor: &mut Reactor, bytes: &[u8]) {
+        match &mut self.tls {
+            Some(session) => session.send(bytes, &mut self.outgoing),
+            None => self.outgoing.push_bytes(bytes),
+        }
+        self.mark_dirty(reactor);
+    }
+
     /// Why the TLS session failed.
     pub fn tls_failure(&self) -> Option<TlsFailure> {
         self.tls.as_ref()?.failure().cloned()
@@ -575,6 +615,10 @@ impl StreamChannel {
 
 impl FramedInput for StreamChannel {
     fn set_delimiter(&mut self, delimiter: Delimiter) {
+        self.http = match delimiter {
+            Delimiter::HttpRequest(limits) => Some(Box::new(RequestFramer::new(limits))),
+            _ => None,
+        };
         self.framer = Framer::new(delimiter);
     }
 
@@ -582,7 +626,10 @@ impl FramedInput for StreamChannel {
         self.buffer_size = size.max(1);
     }
 
-    fn read_frame(&mut self, out: &mut [u8]) -> FrameRead {
+    fn read_frame(&mut self, reactor: &mut Reactor, out: &mut [u8]) -> FrameRead {
+        if self.http.is_some() {
+            return self.read_request(reactor, out);
+        }
         match self.framer.decode(self.incoming.as_slice()) {
             Some(frame) if frame.len > out.len() => FrameRead::NeedSpace(frame.len),
             Some(frame) => {

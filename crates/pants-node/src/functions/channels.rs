@@ -2,6 +2,7 @@
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
+use pants_core::http::HeadLimits;
 use pants_core::{Delimiter, DelimiterKind, Engine, LengthField, ListenOptions, RecordSegment, SocketAddress};
 
 use super::{invalid, misuse, INVALID_ADDRESS};
@@ -88,7 +89,9 @@ pub fn peer_address(engine: u32, token: u32) -> Result<Option<AddressInfo>> {
 
 /// `kind` is a `DelimiterKind`: every chunk; `count` bytes; up to
 /// `sequence`; framed in JavaScript; records laid out by `sequence` (see
-/// `record_layout`). Arguments that make no delimiter throw a `TypeError`.
+/// `record_layout`); HTTP requests with a body limit of `count` bytes and a
+/// head limit given as `sequence`'s 4 little-endian bytes. Arguments that
+/// make no delimiter throw a `TypeError`.
 #[napi]
 pub fn set_delimiter(engine: u32, token: u32, kind: u32, count: u32, sequence: Option<&[u8]>) -> Result<()> {
     let delimiter = match (DelimiterKind::from_code(kind), sequence) {
@@ -97,6 +100,9 @@ pub fn set_delimiter(engine: u32, token: u32, kind: u32, count: u32, sequence: O
         (Some(DelimiterKind::Sequence), Some(bytes)) if !bytes.is_empty() => Delimiter::Sequence(bytes.to_vec()),
         (Some(DelimiterKind::External), _) => Delimiter::External,
         (Some(DelimiterKind::Records), Some(bytes)) => record_layout(bytes).map(Delimiter::Records).ok_or_else(|| invalid("a record layout"))?,
+        (Some(DelimiterKind::HttpRequest), Some(&[a, b, c, d])) if count > 0 => {
+            Delimiter::HttpRequest(HeadLimits { max_head: u32::from_le_bytes([a, b, c, d]) as usize, max_body: u64::from(count) })
+        }
         _ => return Err(invalid("a delimiter")),
     };
     operate(engine, |engine| engine.set_delimiter(token as usize, delimiter))?.map_err(misuse)
