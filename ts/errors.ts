@@ -70,7 +70,10 @@ export type MisuseCode =
   | 'ERR_PANTS_NO_PACK_FORMAT';
 
 /** An error with a stable `code`. */
-export type CodedError<E extends Error = Error, C extends string = MisuseCode> = E & { code: C };
+export type CodedError<E extends Error = Error, C extends string = MisuseCode> = E & {
+  /** The stable code to match on. */
+  code: C;
+};
 
 /**
  * A misuse error: an instance of `ErrorClass` (so `instanceof` and the

@@ -13,7 +13,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const strict = process.argv.includes('--strict');
 
 const app = await Application.bootstrapWithPlugins({
-  entryPoints: [`${root}ts/index.ts`],
+  entryPoints: [`${root}ts/index.ts`, `${root}ts/http/index.ts`, `${root}ts/web/index.ts`],
   tsconfig: `${root}tsconfig.json`,
   out: `${root}docs/api`,
   plugin: [fileURLToPath(import.meta.resolve('typedoc-plugin-markdown'))],
@@ -63,13 +63,22 @@ const READING_ORDER = [
   'InvalidAddressFormatError',
   'Address',
   'ReadDelimiter',
+  'HTTPServer',
+  'HTTPRequest',
+  'HTTPHeaders',
+  'HTTPException',
+  'Application',
+  'Response',
+  'FileServer',
 ];
 const rank = (reflection) => {
   const at = READING_ORDER.indexOf(reflection.name);
   return at < 0 ? READING_ORDER.length : at;
 };
-for (const group of project.groups ?? []) {
-  group.children = group.children.map((child, at) => ({ child, at })).sort((a, b) => rank(a.child) - rank(b.child) || a.at - b.at).map(({ child }) => child);
+for (const owner of [project, ...(project.children ?? [])]) {
+  for (const group of owner.groups ?? []) {
+    group.children = group.children.map((child, at) => ({ child, at })).sort((a, b) => rank(a.child) - rank(b.child) || a.at - b.at).map(({ child }) => child);
+  }
 }
 if (app.logger.hasErrors()) process.exit(1);
 

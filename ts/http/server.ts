@@ -19,11 +19,16 @@ import { Stream } from '../stream.js';
 import type { Timer } from '../timer.js';
 import type { SslOptions } from '../tls.js';
 import { RequestFrame } from './frame.js';
-import { HTTPException, HTTPRequest, RequestHost } from './request.js';
+import { HTTPException, HTTPRequest } from './request.js';
 import { reasonPhrase } from './status.js';
 
 /** What answers requests: a function of the request (it may be `async`), or an object with `handle(request)` (an `Application`). */
-export type HTTPHandler = ((request: HTTPRequest) => unknown) | { handle(request: HTTPRequest): unknown };
+export type HTTPHandler =
+  | ((request: HTTPRequest) => unknown)
+  | {
+      /** Answers `request` (it may return a promise). */
+      handle(request: HTTPRequest): unknown;
+    };
 
 /** Options of `new HTTPServer()`; each is also a property of the same name. */
 export interface HTTPServerOptions extends Omit<ServerOptions, 'ConnectionClass'> {
@@ -160,7 +165,7 @@ export class HTTPServer extends Server {
 const PIPELINE_SLACK = 65536;
 
 /** A connection of an `HTTPServer`: made by the server, one per accepted socket. */
-export class HTTPConnection extends Stream implements RequestHost {
+export class HTTPConnection extends Stream {
   #current: HTTPRequest | null = null;
   #delivering = false;
   #ending = false;

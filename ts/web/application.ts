@@ -68,6 +68,9 @@ export class Application {
   readonly #named = new Map<string, Rule>();
   readonly #middleware: Middleware[] = [];
 
+  /** An application without routes: add them with `route()`. */
+  constructor() {}
+
   /**
    * Routes requests matching `rule` to `handler`. Rules are paths with
    * values: `<name>` (one segment), `<int:name>`, `<float:name>`,
