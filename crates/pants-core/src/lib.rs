@@ -29,7 +29,7 @@ pub use byte_queue::ByteQueue;
 pub use datagram::{DEFAULT_MAX_SENDERS, DEFAULT_SENDER_TIMEOUT};
 pub use engine::Engine;
 pub use event::{Event, EventKind};
-pub use framing::{Delimiter, DelimiterKind, Frame, FrameRead, Framer, LengthField, RecordSegment};
+pub use framing::{Delimiter, DelimiterKind, FrameRead, Framer, LengthField, RecordSegment};
 pub use input::DEFAULT_BUFFER_SIZE;
 pub use reactor::EngineStats;
 pub use socket::ListenOptions;
