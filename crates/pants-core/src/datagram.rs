@@ -27,10 +27,10 @@ use crate::sys::{self, RawHandle};
 /// kernel then drops what does not fit, as UDP does).
 const MAX_QUEUED_BYTES: usize = 4 << 20;
 
-/// Default of [`DatagramChannel::set_sender_limits`]' `max_senders`.
+/// Default of [`Engine::set_sender_limits`](crate::Engine::set_sender_limits)' `max_senders`: the most senders with an unfinished frame.
 pub const DEFAULT_MAX_SENDERS: usize = 1024;
 
-/// Default of [`DatagramChannel::set_sender_limits`]' `sender_timeout`.
+/// Default of [`Engine::set_sender_limits`](crate::Engine::set_sender_limits)' `sender_timeout`: how long a sender's unfinished frame waits for its next packet.
 pub const DEFAULT_SENDER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A sender's bytes that do not make a whole frame yet.
@@ -42,6 +42,8 @@ struct SenderBuffer {
     stamp: u64,
 }
 
+/// A UDP socket: packets in, framed per sender; packets out, corked like
+/// a stream's writes.
 #[derive(Debug)]
 pub(crate) struct DatagramChannel {
     token: usize,

@@ -3,7 +3,7 @@
 //! hierarchical timer wheel. No JavaScript here: the Node binding drives it,
 //! and it is usable and tested from Rust alone.
 
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 mod address;
 mod byte_queue;

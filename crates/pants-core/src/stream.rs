@@ -55,6 +55,9 @@ pub enum StreamState {
     Closed,
 }
 
+/// A TCP or UNIX stream: its socket, read buffer and framer, send queue,
+/// TLS session and where it is in its life. It keeps its token to name
+/// itself in the events it raises.
 #[derive(Debug)]
 pub(crate) struct StreamChannel {
     token: usize,
