@@ -120,7 +120,7 @@ fn feed(delimiters: &[Delimiter], input: &[u8], chunks: &[usize], reset_every: O
         offset = end;
         loop {
             decodes += 1;
-            if reset_every.is_some_and(|every| decodes % every == 0) {
+            if reset_every.is_some_and(|every| decodes.is_multiple_of(every)) {
                 framer = Framer::new(framer.delimiter().clone());
             }
             let before = buffer.len();
