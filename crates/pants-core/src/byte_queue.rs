@@ -11,6 +11,8 @@ use std::mem::MaybeUninit;
 pub struct ByteQueue {
     data: Vec<u8>,
     head: usize,
+    /// Bytes that have left the front since the queue was made.
+    taken: u64,
 }
 
 /// Capacity kept by an empty queue; larger allocations are released once
@@ -68,9 +70,18 @@ impl ByteQueue {
         }
     }
 
+    /// How many bytes have left the front since the queue was made: with
+    /// it, a position in the stream of bytes stays valid however they leave
+    /// (see [`Framer`](crate::Framer)).
+    pub fn taken(&self) -> u64 {
+        self.taken
+    }
+
     /// Drops `count` bytes from the front (at most `len()`).
     pub fn consume(&mut self, count: usize) {
-        self.head = (self.head + count).min(self.data.len());
+        let count = count.min(self.len());
+        self.head += count;
+        self.taken += count as u64;
         if self.head == self.data.len() {
             self.clear();
         }
@@ -78,6 +89,7 @@ impl ByteQueue {
 
     /// Drops every byte, releasing a large allocation.
     pub fn clear(&mut self) {
+        self.taken += self.len() as u64;
         self.data.clear();
         self.head = 0;
         if self.data.capacity() > RETAINED_CAPACITY {

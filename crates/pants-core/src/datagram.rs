@@ -27,10 +27,10 @@ use crate::sys::{self, RawHandle};
 /// kernel then drops what does not fit, as UDP does).
 const MAX_QUEUED_BYTES: usize = 4 << 20;
 
-/// Default of [`DatagramChannel::set_sender_limits`]' `max_senders`.
+/// Default of [`Engine::set_sender_limits`](crate::Engine::set_sender_limits)' `max_senders`: the most senders with an unfinished frame.
 pub const DEFAULT_MAX_SENDERS: usize = 1024;
 
-/// Default of [`DatagramChannel::set_sender_limits`]' `sender_timeout`.
+/// Default of [`Engine::set_sender_limits`](crate::Engine::set_sender_limits)' `sender_timeout`: how long a sender's unfinished frame waits for its next packet.
 pub const DEFAULT_SENDER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A sender's bytes that do not make a whole frame yet.
@@ -42,6 +42,8 @@ struct SenderBuffer {
     stamp: u64,
 }
 
+/// A UDP socket: packets in, framed per sender; packets out, corked like
+/// a stream's writes.
 #[derive(Debug)]
 pub(crate) struct DatagramChannel {
     token: usize,
@@ -176,13 +178,10 @@ impl DatagramChannel {
     }
 
     /// Drops `count` bytes from the front of a sender's buffer.
-    fn consume_from(&mut self, sender: SocketAddr, count: usize, reset: bool) {
+    fn consume_from(&mut self, sender: SocketAddr, count: usize) {
         if let Some(buffer) = self.senders.get_mut(&sender) {
             let count = count.min(buffer.incoming.len());
             buffer.incoming.consume(count);
-            if reset {
-                buffer.framer.reset();
-            }
             self.sender_bytes -= count;
         }
     }
@@ -375,15 +374,16 @@ impl FramedInput for DatagramChannel {
         loop {
             if let Some(sender) = self.current {
                 let buffer = self.senders.get_mut(&sender).expect("the current sender has a buffer");
-                if let Some(frame) = buffer.framer.decode(buffer.incoming.as_slice()) {
-                    if frame.len > out.len() {
-                        return FrameRead::NeedSpace(frame.len);
+                let before = buffer.incoming.len();
+                match buffer.framer.decode(&mut buffer.incoming, out) {
+                    FrameRead::Frame(len) => {
+                        self.sender_bytes -= before - buffer.incoming.len();
+                        self.last_sender = Some(sender);
+                        self.forget_if_empty(sender);
+                        return FrameRead::Frame(len);
                     }
-                    out[..frame.len].copy_from_slice(&buffer.incoming.as_slice()[..frame.len]);
-                    self.consume_from(sender, frame.consumed, false);
-                    self.last_sender = Some(sender);
-                    self.forget_if_empty(sender);
-                    return FrameRead::Frame(frame.len);
+                    FrameRead::NeedSpace(len) => return FrameRead::NeedSpace(len),
+                    FrameRead::Incomplete | FrameRead::Overflow => {}
                 }
                 self.current = None;
                 if buffer.incoming.len() > self.buffer_size {
@@ -437,7 +437,7 @@ impl FramedInput for DatagramChannel {
             self.current = None;
             return;
         }
-        self.consume_from(sender, count, true);
+        self.consume_from(sender, count);
         self.last_sender = Some(sender);
         self.forget_if_empty(sender);
     }

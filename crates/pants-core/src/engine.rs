@@ -32,7 +32,9 @@
 //! looks its token up once and hands the channel and the reactor to the
 //! channel's own operation (`impl StreamChannel` in `stream.rs`, `impl
 //! DatagramChannel` in `datagram.rs`, `impl ListenerChannel` in
-//! `listener.rs`); only `channel.rs` matches on a channel's kind.
+//! `listener.rs`); `channel.rs` matches on a channel's kind to pick the
+//! operation, except for a ready listener, which the engine handles
+//! itself (accepting adds streams to the slab).
 
 use std::fs::File;
 use std::io;

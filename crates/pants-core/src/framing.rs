@@ -1,11 +1,21 @@
 //! Framing codecs: split buffered bytes into frames by a read delimiter.
 //!
 //! A [`Framer`] is a pure codec in the style of tokio-util's `LinesCodec`:
-//! it looks at the bytes buffered so far and says where the next frame ends,
-//! without doing any I/O. The channel consumes the bytes it reports.
+//! [`Framer::decode`] takes the next frame off the front of a channel's
+//! buffer, without doing any I/O, and the frame and its delimiter leave
+//! the buffer with it. Nothing else is the caller's to remember: bytes may
+//! also leave the buffer another way (framing done by the caller, a
+//! discard), and the framer still frames what is left correctly.
+//!
+//! # Maximum length
+//! A framer has no limit of its own: the channel holding the buffer
+//! reports `Overflow` once more than its buffer size waits without a
+//! complete frame (Pants' `bufferSize`). Without such a bound a peer that
+//! never sends the delimiter would grow the buffer without end.
 
 use memchr::memmem;
 
+use crate::byte_queue::ByteQueue;
 use crate::http::HeadLimits;
 
 /// How a channel's incoming bytes are cut into frames.
@@ -160,20 +170,23 @@ fn record_length(segments: &[RecordSegment], buf: &[u8]) -> Option<usize> {
 /// Where the next frame lies in the buffer: its bytes are `buf[..len]`, and
 /// `consumed >= len` bytes (frame plus delimiter) leave the buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Frame {
-    /// Length of the frame's payload, from the start of the buffer.
-    pub len: usize,
-    /// Bytes to drop from the buffer once the frame is taken.
-    pub consumed: usize,
+struct Frame {
+    len: usize,
+    consumed: usize,
 }
 
 /// A delimiter plus the search state that makes trickled input cheap: bytes
 /// already scanned for a sequence are not scanned again.
+///
+/// A framer serves one [`ByteQueue`] (its scan position counts the bytes
+/// that ever left that queue's front).
 #[derive(Debug)]
 pub struct Framer {
     delimiter: Delimiter,
     finder: Option<memmem::Finder<'static>>,
-    scanned: usize,
+    /// No sequence starts before this position of the queue's bytes
+    /// (counted as [`ByteQueue::taken`] counts them).
+    scanned_to: u64,
 }
 
 impl Default for Framer {
@@ -200,7 +213,7 @@ impl Framer {
             }
             _ => None,
         };
-        Self { delimiter, finder, scanned: 0 }
+        Self { delimiter, finder, scanned_to: 0 }
     }
 
     /// The current delimiter.
@@ -219,38 +232,51 @@ impl Framer {
         }
     }
 
-    /// Finds the next frame at the start of `buf`, or `None` when more bytes
-    /// are needed. Call [`Framer::reset`] whenever bytes leave the buffer by
-    /// another way than a returned frame.
-    pub fn decode(&mut self, buf: &[u8]) -> Option<Frame> {
+    /// Takes the next frame off the front of `buf`, copying its bytes to
+    /// the start of `out`: `Frame(len)`, and the frame and its delimiter
+    /// have left `buf`. `Incomplete` when no whole frame is buffered, and
+    /// `NeedSpace(len)` when the frame is longer than `out`: then nothing
+    /// leaves `buf`. Never `Overflow`: see "Maximum length" above.
+    pub fn decode(&mut self, buf: &mut ByteQueue, out: &mut [u8]) -> FrameRead {
+        let Some(frame) = self.find(buf) else { return FrameRead::Incomplete };
+        if frame.len > out.len() {
+            return FrameRead::NeedSpace(frame.len);
+        }
+        out[..frame.len].copy_from_slice(&buf.as_slice()[..frame.len]);
+        buf.consume(frame.consumed);
+        FrameRead::Frame(frame.len)
+    }
+
+    /// Where the next frame at the front of `buf` ends, if it is complete.
+    fn find(&mut self, buf: &ByteQueue) -> Option<Frame> {
+        let bytes = buf.as_slice();
         match &self.delimiter {
-            Delimiter::Chunk if !buf.is_empty() => Some(Frame { len: buf.len(), consumed: buf.len() }),
-            Delimiter::Count(count) if buf.len() >= *count => Some(Frame { len: *count, consumed: *count }),
-            Delimiter::Sequence(bytes) => {
+            Delimiter::Chunk if !bytes.is_empty() => Some(Frame { len: bytes.len(), consumed: bytes.len() }),
+            Delimiter::Count(count) if bytes.len() >= *count => Some(Frame { len: *count, consumed: *count }),
+            Delimiter::Sequence(sequence) => {
                 let finder = self.finder.as_ref().expect("sequence framers have a finder");
-                match finder.find(&buf[self.scanned.min(buf.len())..]) {
+                // Bytes that left the front since the last scan need no scan either.
+                let start = usize::try_from(self.scanned_to.saturating_sub(buf.taken())).unwrap_or(usize::MAX).min(bytes.len());
+                match finder.find(&bytes[start..]) {
                     Some(at) => {
-                        let len = self.scanned + at;
-                        self.scanned = 0;
-                        Some(Frame { len, consumed: len + bytes.len() })
+                        let len = start + at;
+                        // Found again at once if the frame does not fit the caller's output.
+                        self.scanned_to = buf.taken() + len as u64;
+                        Some(Frame { len, consumed: len + sequence.len() })
                     }
                     None => {
-                        self.scanned = buf.len().saturating_sub(bytes.len() - 1);
+                        // A sequence may start in the last `len - 1` bytes and end in bytes to come.
+                        self.scanned_to = buf.taken() + bytes.len().saturating_sub(sequence.len() - 1) as u64;
                         None
                     }
                 }
             }
             Delimiter::Records(segments) => {
-                let len = record_length(segments, buf)?;
+                let len = record_length(segments, bytes)?;
                 Some(Frame { len, consumed: len })
             }
             _ => None,
         }
-    }
-
-    /// Forgets the search position (after bytes were removed some other way).
-    pub fn reset(&mut self) {
-        self.scanned = 0;
     }
 }
 
@@ -262,16 +288,22 @@ mod tests {
     /// as it is complete, like a channel does.
     fn frames_fed_in_chunks(delimiter: &Delimiter, input: &[u8], chunk: usize) -> (Vec<Vec<u8>>, Vec<u8>) {
         let mut framer = Framer::new(delimiter.clone());
-        let mut buffer = Vec::new();
+        let mut buffer = ByteQueue::new();
         let mut frames = Vec::new();
+        let mut out = vec![0; input.len()];
         for piece in input.chunks(chunk) {
-            buffer.extend_from_slice(piece);
-            while let Some(frame) = framer.decode(&buffer) {
-                frames.push(buffer[..frame.len].to_vec());
-                buffer.drain(..frame.consumed);
+            buffer.extend(piece);
+            while let FrameRead::Frame(len) = framer.decode(&mut buffer, &mut out) {
+                frames.push(out[..len].to_vec());
             }
         }
-        (frames, buffer)
+        (frames, buffer.as_slice().to_vec())
+    }
+
+    fn queue_of(bytes: &[u8]) -> ByteQueue {
+        let mut queue = ByteQueue::new();
+        queue.extend(bytes);
+        queue
     }
 
     fn check_every_chunk_size(delimiter: Delimiter, input: &[u8], expected: &[&[u8]], rest: &[u8]) {
@@ -307,14 +339,47 @@ mod tests {
     #[test]
     fn chunk_delimiter_returns_everything_buffered() {
         let mut framer = Framer::new(Delimiter::Chunk);
-        assert_eq!(framer.decode(b""), None);
-        assert_eq!(framer.decode(b"xyz"), Some(Frame { len: 3, consumed: 3 }));
+        let mut out = [0; 8];
+        assert_eq!(framer.decode(&mut ByteQueue::new(), &mut out), FrameRead::Incomplete);
+        let mut buffer = queue_of(b"xyz");
+        assert_eq!(framer.decode(&mut buffer, &mut out), FrameRead::Frame(3));
+        assert_eq!(&out[..3], b"xyz");
+        assert!(buffer.is_empty(), "the frame left the buffer");
     }
 
     #[test]
     fn external_delimiter_never_frames() {
         let mut framer = Framer::new(Delimiter::External);
-        assert_eq!(framer.decode(b"anything"), None);
+        assert_eq!(framer.decode(&mut queue_of(b"anything"), &mut [0; 16]), FrameRead::Incomplete);
+    }
+
+    #[test]
+    fn a_frame_too_long_for_the_output_stays_in_the_buffer() {
+        let mut framer = Framer::new(Delimiter::Sequence(b"\n".to_vec()));
+        let mut buffer = queue_of(b"hello\nrest");
+        assert_eq!(framer.decode(&mut buffer, &mut [0; 4]), FrameRead::NeedSpace(5));
+        assert_eq!(buffer.as_slice(), b"hello\nrest");
+        let mut out = [0; 5];
+        assert_eq!(framer.decode(&mut buffer, &mut out), FrameRead::Frame(5));
+        assert_eq!((&out[..], buffer.as_slice()), (&b"hello"[..], &b"rest"[..]));
+    }
+
+    #[test]
+    fn bytes_leaving_the_buffer_another_way_need_no_reset() {
+        let mut framer = Framer::new(Delimiter::Sequence(b"\r\n".to_vec()));
+        let mut buffer = queue_of(b"abcdef\r");
+        let mut out = [0; 16];
+        assert_eq!(framer.decode(&mut buffer, &mut out), FrameRead::Incomplete);
+        buffer.consume(6); // taken by the caller's own framing
+        buffer.extend(b"\nxy\r\n");
+        assert_eq!(framer.decode(&mut buffer, &mut out), FrameRead::Frame(0));
+        assert_eq!(framer.decode(&mut buffer, &mut out), FrameRead::Frame(2));
+        assert_eq!(&out[..2], b"xy");
+        buffer.extend(b"abc\r");
+        assert_eq!(framer.decode(&mut buffer, &mut out), FrameRead::Incomplete);
+        buffer.clear();
+        buffer.extend(b"z\r\n");
+        assert_eq!(framer.decode(&mut buffer, &mut out), FrameRead::Frame(1));
     }
 
     #[test]
@@ -348,7 +413,7 @@ mod tests {
     #[test]
     fn a_negative_length_never_completes_a_record() {
         let mut framer = Framer::new(netstruct_h_string_b());
-        assert_eq!(framer.decode(b"\xff\xffabcdefgh"), None);
+        assert_eq!(framer.decode(&mut queue_of(b"\xff\xffabcdefgh"), &mut [0; 16]), FrameRead::Incomplete);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! hierarchical timer wheel. No JavaScript here: the Node binding drives it,
 //! and it is usable and tested from Rust alone.
 
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 mod address;
 mod byte_queue;
@@ -30,7 +30,7 @@ pub use byte_queue::ByteQueue;
 pub use datagram::{DEFAULT_MAX_SENDERS, DEFAULT_SENDER_TIMEOUT};
 pub use engine::Engine;
 pub use event::{Event, EventKind};
-pub use framing::{Delimiter, DelimiterKind, Frame, FrameRead, Framer, LengthField, RecordSegment};
+pub use framing::{Delimiter, DelimiterKind, FrameRead, Framer, LengthField, RecordSegment};
 pub use input::DEFAULT_BUFFER_SIZE;
 pub use reactor::EngineStats;
 pub use socket::ListenOptions;

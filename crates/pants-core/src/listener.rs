@@ -14,6 +14,7 @@ use crate::socket::{Connection, ListenOptions, Listener};
 use crate::sys::{self, RawHandle};
 use crate::tls::TlsConfig;
 
+/// A listening socket; it stays in the slab, closed, until released.
 #[derive(Debug)]
 pub(crate) struct ListenerChannel {
     token: usize,

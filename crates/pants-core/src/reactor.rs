@@ -41,6 +41,8 @@ pub(crate) struct Readiness {
     pub failed: bool,
 }
 
+/// The poller and what the channels' operations report to or ask of the
+/// engine (see the module docs).
 pub(crate) struct Reactor {
     poll: Poll,
     events: Events,

@@ -56,6 +56,9 @@ pub enum StreamState {
     Closed,
 }
 
+/// A TCP or UNIX stream: its socket, read buffer and framer, send queue,
+/// TLS session and where it is in its life. It keeps its token to name
+/// itself in the events it raises.
 #[derive(Debug)]
 pub(crate) struct StreamChannel {
     token: usize,
@@ -554,9 +557,12 @@ impl StreamChannel {
             TlsConfig::Server(server) => TlsSession::server(server.clone()),
         };
         session.start(&mut self.outgoing);
-        let early = std::mem::take(&mut self.incoming);
+        // Moved out through `clear`, not swapped for a new queue: the
+        // framer counts positions in this one.
+        let early = self.incoming.as_slice().to_vec();
+        self.incoming.clear();
         let session = self.tls.insert(Box::new(session));
-        let failed = !early.is_empty() && session.receive(early.as_slice(), &mut self.incoming, &mut self.outgoing).failed;
+        let failed = !early.is_empty() && session.receive(&early, &mut self.incoming, &mut self.outgoing).failed;
         if failed {
             reactor.report(EventKind::SslHandshakeError, self.token);
         }
@@ -630,15 +636,9 @@ impl FramedInput for StreamChannel {
         if self.http.is_some() {
             return self.read_request(reactor, out);
         }
-        match self.framer.decode(self.incoming.as_slice()) {
-            Some(frame) if frame.len > out.len() => FrameRead::NeedSpace(frame.len),
-            Some(frame) => {
-                out[..frame.len].copy_from_slice(&self.incoming.as_slice()[..frame.len]);
-                self.incoming.consume(frame.consumed);
-                FrameRead::Frame(frame.len)
-            }
-            None if self.incoming.len() > self.buffer_size => FrameRead::Overflow,
-            None => FrameRead::Incomplete,
+        match self.framer.decode(&mut self.incoming, out) {
+            FrameRead::Incomplete if self.incoming.len() > self.buffer_size => FrameRead::Overflow,
+            read => read,
         }
     }
 
@@ -648,12 +648,10 @@ impl FramedInput for StreamChannel {
 
     fn consume_input(&mut self, count: usize) {
         self.incoming.consume(count);
-        self.framer.reset();
     }
 
     fn discard_input(&mut self) {
         self.incoming.clear();
-        self.framer.reset();
     }
 
     fn pending_input(&self) -> usize {

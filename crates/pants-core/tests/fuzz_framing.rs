@@ -12,7 +12,7 @@
 //! runs 1,000,000). Each case checks one random chunking, plus every
 //! uniform chunk size for inputs up to 96 bytes.
 
-use pants_core::{Delimiter, Framer, LengthField, RecordSegment};
+use pants_core::{ByteQueue, Delimiter, FrameRead, Framer, LengthField, RecordSegment};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
@@ -103,10 +103,12 @@ fn reference(delimiters: &[Delimiter], input: &[u8]) -> (Vec<Vec<u8>>, Vec<u8>) 
 /// Feeds `input` to a real [`Framer`] in pieces of the given sizes (cycled;
 /// 0 is read as 1), taking every complete frame after each piece and
 /// switching to the next delimiter after each frame. With `reset_every`,
-/// calls `reset()` after every so many decodes, which must not matter.
+/// a fresh framer (no scan state) takes over after every so many decodes,
+/// which must not matter.
 fn feed(delimiters: &[Delimiter], input: &[u8], chunks: &[usize], reset_every: Option<usize>) -> (Vec<Vec<u8>>, Vec<u8>) {
     let mut framer = Framer::new(delimiters[0].clone());
-    let mut buffer: Vec<u8> = Vec::new();
+    let mut buffer = ByteQueue::new();
+    let mut out = vec![0; input.len()];
     let mut frames: Vec<Vec<u8>> = Vec::new();
     let mut offset = 0;
     let mut decodes = 0usize;
@@ -115,25 +117,30 @@ fn feed(delimiters: &[Delimiter], input: &[u8], chunks: &[usize], reset_every: O
             break;
         }
         let end = (offset + size.max(1)).min(input.len());
-        buffer.extend_from_slice(&input[offset..end]);
+        buffer.extend(&input[offset..end]);
         offset = end;
         loop {
             decodes += 1;
-            if reset_every.is_some_and(|every| decodes % every == 0) {
-                framer.reset();
+            if reset_every.is_some_and(|every| decodes.is_multiple_of(every)) {
+                framer = Framer::new(framer.delimiter().clone());
             }
-            let Some(frame) = framer.decode(&buffer) else { break };
-            assert!(frame.consumed >= 1, "a frame that consumes nothing would stall the channel: {frame:?}");
-            assert!(frame.len <= frame.consumed && frame.consumed <= buffer.len(), "{frame:?} for {} buffered bytes", buffer.len());
-            frames.push(buffer[..frame.len].to_vec());
-            buffer.drain(..frame.consumed);
+            let before = buffer.len();
+            let len = match framer.decode(&mut buffer, &mut out) {
+                FrameRead::Frame(len) => len,
+                FrameRead::Incomplete => break,
+                other => panic!("{other:?} with room for the whole input"),
+            };
+            let consumed = before - buffer.len();
+            assert!(consumed >= 1, "a frame that consumes nothing would stall the channel: {len} bytes");
+            assert!(len <= consumed, "a frame of {len} bytes took only {consumed} bytes off the buffer");
+            frames.push(out[..len].to_vec());
             let next = &delimiters[frames.len().min(delimiters.len() - 1)];
             if next != framer.delimiter() || delimiters.len() > 1 {
                 framer = Framer::new(next.clone());
             }
         }
     }
-    (frames, buffer)
+    (frames, buffer.as_slice().to_vec())
 }
 
 fn check(delimiters: &[Delimiter], input: &[u8], chunks: &[usize], reset_every: Option<usize>) -> Result<(), TestCaseError> {

@@ -15,7 +15,7 @@ use pants_core::{Delimiter, Engine, EventKind, FrameRead, DEFAULT_BUFFER_SIZE};
 use socket2::SockRef;
 use support::*;
 
-/// What `channel.rs` lets a stream queue before it stops reading
+/// What `stream.rs` lets a stream queue before it stops reading
 /// (`OUTGOING_HIGH_WATER`), copied here: not public.
 const OUTGOING_HIGH_WATER: usize = 1 << 20;
 

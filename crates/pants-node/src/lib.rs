@@ -2,6 +2,11 @@
 //! only. The engine's logic lives in `pants-core`; the user-facing classes
 //! live in the TypeScript package.
 
+// napi-derive compiles the registration of `#[napi]` items out of test
+// builds (`cfg(not(test))`), so there everything reachable only from
+// JavaScript looks unused.
+#![cfg_attr(test, allow(dead_code))]
+
 mod address;
 mod driver;
 mod functions;
