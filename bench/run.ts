@@ -143,7 +143,10 @@ async function main(): Promise<number> {
   if (rows.length === 0) throw new Error(`no workload matches ${JSON.stringify(opts.filter)}`);
 
   const tls = makeCertificate();
+  const staticDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pants-bench-static-'));
+  fs.writeFileSync(path.join(staticDir, 'file.bin'), Buffer.alloc(64 * 1024, 'x'));
   const substitutions: Substitutions = {
+    $STATIC: staticDir,
     $CERT: tls.cert,
     $KEY: tls.key,
     $TIMERS: String(opts.quick ? 200_000 : 1_000_000),

@@ -119,8 +119,8 @@ function wrkMicroseconds(text: string | undefined): number {
   return Number(match[1]) * { us: 1, ms: 1e3, s: 1e6 }[match[2] as 'us' | 'ms' | 's'];
 }
 
-async function wrkOnce(port: number, args: string[], seconds: number): Promise<{ out: string; child: Child }> {
-  const argv = [...args, '--duration', `${seconds}s`, '--latency', `http://127.0.0.1:${port}/`];
+async function wrkOnce(port: number, args: string[], seconds: number, path: string): Promise<{ out: string; child: Child }> {
+  const argv = [...args, '--duration', `${seconds}s`, '--latency', `http://127.0.0.1:${port}${path}`];
   const child = new Child('wrk', 'wrk', argv, CLIENT_CPU);
   let out = '';
   child.onStderrLine = (line) => {
@@ -141,11 +141,11 @@ async function wrkOnce(port: number, args: string[], seconds: number): Promise<{
 }
 
 /** A warm-up run of wrk, then a measured one with the server's CPU time sampled around it. */
-export async function runWrk(serverPid: number, port: number, args: string[], opts: Options): Promise<DriverResult> {
-  if (opts.warmup > 0) await wrkOnce(port, args, Math.max(1, Math.round(opts.warmup)));
+export async function runWrk(serverPid: number, port: number, args: string[], opts: Options, path = '/'): Promise<DriverResult> {
+  if (opts.warmup > 0) await wrkOnce(port, args, Math.max(1, Math.round(opts.warmup)), path);
   const before = cpuSeconds(serverPid);
   const machineBefore = busySeconds();
-  const { out } = await wrkOnce(port, args, Math.max(1, Math.round(opts.duration)));
+  const { out } = await wrkOnce(port, args, Math.max(1, Math.round(opts.duration)), path);
   const serverCpu = cpuSeconds(serverPid) - before;
   const machine = busySeconds() - machineBefore;
   const requests = /(\d+) requests in ([\d.]+)(m?s)/.exec(out);

@@ -50,7 +50,7 @@ function withServerLog(e: unknown, server: RunningServer): Error {
 async function networkRun(row: Row & { kind: 'loadgen' | 'wrk' }, command: NonNullable<Row['servers'][ServerName]>, ctx: Context): Promise<Sample> {
   const server = await startServer(command, ctx.substitutions);
   try {
-    if (row.kind === 'wrk') return fromDriver(row, await runWrk(server.child.pid, server.port, row.args, ctx.opts));
+    if (row.kind === 'wrk') return fromDriver(row, await runWrk(server.child.pid, server.port, row.args, ctx.opts, row.path));
     const args = ctx.opts.quick && row.quickArgs ? row.quickArgs : row.args;
     return fromDriver(row, await runLoadgen(server.child.pid, server.port, args, ctx.opts));
   } catch (e) {

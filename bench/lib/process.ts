@@ -15,10 +15,11 @@ export const CLIENT_CPU = '1';
 
 const START_TIMEOUT_MS = 15_000;
 
-/** A process to start: a compiled script in build/bench/ under node, or a cargo binary in target/release/. */
+/** A process to start: a compiled script in build/bench/ under node, a cargo binary in target/release/, or a shell script of bench/. */
 export type Command =
   | { script: string; args?: string[]; nodeFlags?: string[] }
-  | { binary: string; args?: string[] };
+  | { binary: string; args?: string[] }
+  | { shell: string; args?: string[] };
 
 /** `$CERT`-style placeholders in arguments, filled in at run time. */
 export type Substitutions = Record<string, string>;
@@ -48,11 +49,12 @@ export function pinned(cpu: string, command: string, args: string[]): [string, s
 function commandLine(command: Command, substitutions: Substitutions): [string, string[]] {
   const args = (command.args ?? []).map((a) => substitutions[a] ?? a);
   if ('binary' in command) return [path.join(ROOT, 'target', 'release', command.binary), args];
+  if ('shell' in command) return ['/bin/sh', [path.join(ROOT, 'bench', command.shell), ...args]];
   return [process.execPath, [...(command.nodeFlags ?? []), path.join(BENCH_BUILD_DIR, command.script), ...args]];
 }
 
 export function describe(command: Command): string {
-  const name = 'binary' in command ? command.binary : command.script;
+  const name = 'binary' in command ? command.binary : 'shell' in command ? command.shell : command.script;
   return [name, ...(command.args ?? [])].join(' ');
 }
 

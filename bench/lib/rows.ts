@@ -1,6 +1,7 @@
 // What the benchmark runs: one entry per row of the results table, as data.
 // Add rows (or servers) here; measure.ts knows how to run each kind.
 
+import { ROUTES } from './http-modes.js';
 import type { Command } from './process.js';
 
 export type ServerName = 'pants' | 'net' | 'native';
@@ -9,8 +10,8 @@ export type ServerName = 'pants' | 'net' | 'native';
 export type Kind =
   /** bench/loadgen against each server; `args` go after the runner's own (so they may override --duration). */
   | { kind: 'loadgen'; args: string[]; quickArgs?: string[] }
-  /** wrk against each server (HTTP): its arguments except --duration and the URL. */
-  | { kind: 'wrk'; args: string[] }
+  /** wrk against each server (HTTP): its arguments except --duration and the URL, and the path asked for (default `/`). */
+  | { kind: 'wrk'; args: string[]; path?: string }
   /** A script run once per server and round, printing one JSON line with a `value`. */
   | { kind: 'script' }
   /** Idle connections held open by bench/idle-clients against bench/idle-server. */
@@ -72,6 +73,16 @@ function deferreds(mode: 'rate' | 'memory'): Row['servers'] {
 }
 
 const C50 = ['--connections', '50', '--size', '64'];
+
+const REQS: Metric = { unit: 'req/s', op: 'req', higherIsBetter: true };
+const WRK50 = ['--threads', '1', '--connections', '50'];
+/** nginx, one process, its own config (bench/nginx.sh): the native HTTP ceiling. */
+const NGINX: Command = { shell: 'nginx.sh' };
+
+/** The Pants HTTP server of the benchmark in one of its modes (bench/lib/http-modes.ts). */
+function http(mode: string, args: string[] = []): Command {
+  return { script: 'http-pants.js', args: ['--mode', mode, ...args] };
+}
 
 export const ROWS: Row[] = [
   {
@@ -153,12 +164,56 @@ export const ROWS: Row[] = [
     },
   },
   {
-    name: 'HTTP keep-alive, 50 conns (wrk)',
+    name: 'HTTP hello world, keep-alive, 50 conns (wrk)',
     kind: 'wrk',
-    args: ['--threads', '1', '--connections', '50'],
-    metric: { unit: 'req/s', op: 'req', higherIsBetter: true },
+    args: WRK50,
+    metric: REQS,
+    target: { ratio: 2.5, ceiling: 0.9 },
     netLabel: 'node:http',
-    servers: { pants: { script: 'http-pants.js' }, net: { script: 'http-node.js' } },
+    servers: { pants: http('hello'), net: { script: 'http-node.js' }, native: NGINX },
+  },
+  {
+    name: 'HTTP Application, 50 routes, the last one hit',
+    kind: 'wrk',
+    args: WRK50,
+    path: `/route${ROUTES - 1}/123`,
+    metric: REQS,
+    target: { ratio: 3.0, ceiling: 0.85 },
+    netLabel: 'fastify',
+    servers: { pants: http('app'), net: { script: 'http-fastify.js' }, native: NGINX },
+  },
+  {
+    name: 'HTTP pipelined, 16 requests in flight per conn',
+    kind: 'wrk',
+    args: [...WRK50, '--script', 'bench/wrk/pipeline.lua'],
+    metric: REQS,
+    target: { ratio: 2.5, ceiling: 1.0 },
+    netLabel: 'node:http',
+    servers: { pants: http('hello'), net: { script: 'http-node.js' }, native: NGINX },
+  },
+  {
+    name: 'HTTP 64 KiB static file, keep-alive',
+    kind: 'wrk',
+    args: WRK50,
+    path: '/static/file.bin',
+    metric: REQS,
+    target: { ratio: 1.0, ceiling: 0.8 },
+    netLabel: 'node:http',
+    servers: {
+      pants: http('file', ['--root', '$STATIC']),
+      net: { script: 'http-node.js', args: ['--mode', 'file', '--root', '$STATIC'] },
+      native: { shell: 'nginx.sh', args: ['$STATIC'] },
+    },
+  },
+  {
+    name: 'HTTP JSON POST, 1 KiB echoed',
+    kind: 'wrk',
+    args: [...WRK50, '--script', 'bench/wrk/post-json.lua'],
+    path: '/echo',
+    metric: REQS,
+    target: { ratio: 2.5 },
+    netLabel: 'node:http',
+    servers: { pants: http('json'), net: { script: 'http-node.js', args: ['--mode', 'json'] } },
   },
   {
     name: '1M deferreds scheduled and fired',

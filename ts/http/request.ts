@@ -4,7 +4,7 @@
  * (`sendResponse`, `sendJSON`, `sendFile`).
  */
 import { randomBytes } from 'node:crypto';
-import { constants, promises as fs } from 'node:fs';
+import { accessSync, constants, statSync, type Stats } from 'node:fs';
 
 import type { Address } from '../address.js';
 import { OUTGOING_HIGH_WATER } from '../contract.js';
@@ -367,11 +367,12 @@ export class HTTPRequest {
    * (or answered otherwise).
    */
   async sendFile(path: string, options: SendFileOptions = {}): Promise<void> {
-    let stat;
+    // Synchronous, as nginx does: a stat on a local disk costs less than a thread-pool round trip.
+    let stat: Stats;
     try {
-      stat = await fs.stat(path);
+      stat = statSync(path);
       if (!stat.isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
-      await fs.access(path, constants.R_OK);
+      accessSync(path, constants.R_OK);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') this.sendResponse('Not Found', 404);
