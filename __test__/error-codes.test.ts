@@ -7,7 +7,7 @@ import test, { ExecutionContext } from 'ava';
 import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
-import { Datagram, Engine, InvalidAddressFormatError, NetStruct, Server, Stream } from 'pants';
+import { Datagram, Engine, InvalidAddressFormatError, NetStruct, Server, Stream, Struct } from 'pants';
 
 import { closeAtEnd, netClient, portOf, signal, startedEngine, waitFor } from './helpers.js';
 
@@ -219,6 +219,42 @@ codeTest('ERR_PANTS_NO_PACK_FORMAT', 'writePacked() with no format and no Struct
   const stream = await connectedStream(t, engine);
   t.throws(() => stream.writePacked([1]), { instanceOf: Error, code: 'ERR_PANTS_NO_PACK_FORMAT' });
   t.throws(() => new Stream({ engine }).writePacked([1]), { instanceOf: Error, code: 'ERR_PANTS_NO_PACK_FORMAT' }, 'checked before the connection state');
+});
+
+codeTest('ERR_PANTS_INVALID_FORMAT', 'malformed Struct and NetStruct formats', (t) => {
+  const code = 'ERR_PANTS_INVALID_FORMAT';
+  t.throws(() => new Struct('!Z'), { instanceOf: TypeError, code });
+  t.throws(() => new Struct(5 as never), { instanceOf: TypeError, code });
+  t.throws(() => new NetStruct('c$'), { instanceOf: TypeError, code });
+  t.throws(() => new NetStruct('!H$Z'), { instanceOf: TypeError, code });
+  t.throws(() => new NetStruct(null as never), { instanceOf: TypeError, code });
+});
+
+codeTest('ERR_PANTS_INVALID_PACK_VALUE', 'values pack() cannot take, also through writePacked on a connected stream', async (t) => {
+  const code = 'ERR_PANTS_INVALID_PACK_VALUE';
+  t.throws(() => new Struct('!H').pack(70000), { instanceOf: RangeError, code });
+  t.throws(() => new Struct('!H').pack('x'), { instanceOf: TypeError, code });
+  t.throws(() => new Struct('!HH').pack(1), { instanceOf: TypeError, code });
+  t.throws(() => new Struct('c').pack(Buffer.from('ab')), { instanceOf: RangeError, code });
+  t.throws(() => new NetStruct('B$').pack(Buffer.alloc(300)), { instanceOf: RangeError, code });
+  t.throws(() => new NetStruct('H$').pack(5), { instanceOf: TypeError, code });
+  t.throws(() => new NetStruct('ih$').pack('x', 'y'), { instanceOf: TypeError, code });
+  const stream = await connectedStream(t, startedEngine(t));
+  t.throws(() => stream.writePacked(['x'], '!H'), { instanceOf: TypeError, code });
+});
+
+codeTest('ERR_PANTS_INVALID_UNPACK_BUFFER', 'unpack() of something that is not one record', (t) => {
+  const code = 'ERR_PANTS_INVALID_UNPACK_BUFFER';
+  const struct = new Struct('!H');
+  t.throws(() => struct.unpack(Buffer.alloc(3)), { instanceOf: RangeError, code });
+  t.throws(() => struct.unpack('ab' as never), { instanceOf: TypeError, code });
+  t.throws(() => struct.unpackFrom(Buffer.alloc(4), 3), { instanceOf: RangeError, code });
+  t.throws(() => struct.unpackFrom(Buffer.alloc(4), 0.5), { instanceOf: TypeError, code });
+  const record = new NetStruct('H$');
+  t.throws(() => record.unpack(Buffer.from([0, 5, 1])), { instanceOf: RangeError, code });
+  t.throws(() => record.recordLength(Buffer.from([0, 1, 2]), 9), { instanceOf: RangeError, code });
+  t.throws(() => record.recordLength(Buffer.from([0, 1, 2]), 0.5), { instanceOf: TypeError, code });
+  t.throws(() => new NetStruct('h$').unpack(Buffer.from([0xff, 0xff])), { instanceOf: RangeError, code });
 });
 
 /** Every 'ERR_PANTS_...' string in the TypeScript sources, except ts/tls.ts (its codes are its own). */

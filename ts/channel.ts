@@ -1,7 +1,7 @@
 import { logCallbackError, watchCallback } from './callback.js';
 import { Engine } from './engine.js';
 import { codedError, oneLine } from './errors.js';
-import { kBindToken, kClosing, kEngineId, kFinishClose, kFinishing, kHandleEvent, kLogAndClose, kOpened, kRegister, kReleaseToken, kSafely, kState, kToken, kUnregister, kWarnAndClose, kWhenFinished, kNative } from './internal.js';
+import { kBindToken, kClosing, kEngineId, kFinishClose, kFinishing, kHandleEvent, kLogAndClose, kNative, kOpened, kRegister, kReleaseToken, kSafely, kState, kToken, kUnregister, kWarnAndClose, kWhenFinished } from './internal.js';
 import { logger } from './logger.js';
 import { native } from './native.js';
 

@@ -67,7 +67,13 @@ export type MisuseCode =
   /** `datagram.write(data)` without an address, outside `onRead`. */
   | 'ERR_PANTS_NO_DESTINATION'
   /** `writePacked(values)` with no format and no Struct or NetStruct `readDelimiter`. */
-  | 'ERR_PANTS_NO_PACK_FORMAT';
+  | 'ERR_PANTS_NO_PACK_FORMAT'
+  /** A Struct or NetStruct format that is not a string or is malformed (`TypeError`). */
+  | 'ERR_PANTS_INVALID_FORMAT'
+  /** `pack()` with the wrong number of values (`TypeError`), a value of the wrong type (`TypeError`) or out of range (`RangeError`). */
+  | 'ERR_PANTS_INVALID_PACK_VALUE'
+  /** `unpack()`, `unpackFrom()` or `recordLength()` of something not bytes (`TypeError`), of the wrong length, at a bad offset, or with a negative string length (`RangeError`). */
+  | 'ERR_PANTS_INVALID_UNPACK_BUFFER';
 
 /** An error with a stable `code`. */
 export type CodedError<E extends Error = Error, C extends string = MisuseCode> = E & {

@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 
+import { codedError } from './errors.js';
 import { Struct } from './struct.js';
 
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -91,7 +92,7 @@ function readLength(b: Uint8Array, o: number, size: number, le: boolean, signed:
 function toView(buffer: unknown, format: string): Uint8Array {
   if (buffer instanceof Uint8Array) return buffer;
   if (ArrayBuffer.isView(buffer)) return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-  throw new TypeError(`NetStruct ${JSON.stringify(format)}: expected a Buffer or Uint8Array, got ${describe(buffer)}`);
+  throw codedError(TypeError, 'ERR_PANTS_INVALID_UNPACK_BUFFER', `NetStruct ${JSON.stringify(format)}: expected a Buffer or Uint8Array, got ${describe(buffer)}`);
 }
 
 /** Below this many bytes a plain loop beats `set()` / `Buffer.from()`. */
@@ -217,10 +218,10 @@ export class NetStruct {
    */
   constructor(format: string) {
     if (typeof format !== 'string') {
-      throw new TypeError(`NetStruct format must be a string, got ${describe(format)}`);
+      throw codedError(TypeError, 'ERR_PANTS_INVALID_FORMAT', `NetStruct format must be a string, got ${describe(format)}`);
     }
     this.format = format;
-    const bad = (why: string): TypeError => new TypeError(`bad netstruct format ${JSON.stringify(format)}: ${why}`);
+    const bad = (why: string): TypeError => codedError(TypeError, 'ERR_PANTS_INVALID_FORMAT', `bad netstruct format ${JSON.stringify(format)}: ${why}`);
 
     let order = '!';
     let body = format;
@@ -345,7 +346,7 @@ export class NetStruct {
    */
   pack(...values: unknown[]): Buffer {
     if (values.length !== this._count) {
-      throw new TypeError(
+      throw codedError(TypeError, 'ERR_PANTS_INVALID_PACK_VALUE',
         `NetStruct ${JSON.stringify(this.format)}: pack expected ${this._count} value(s), got ${values.length}`,
       );
     }
@@ -363,13 +364,13 @@ export class NetStruct {
       if (v instanceof Uint8Array) len = v.length;
       else if (typeof v === 'string') len = Buffer.byteLength(v, 'utf8');
       else {
-        throw new TypeError(
+        throw codedError(TypeError, 'ERR_PANTS_INVALID_PACK_VALUE',
           `NetStruct ${JSON.stringify(this.format)}: value at index ${at} for '$' (${describe(v)}): ` +
             'expected a Buffer, Uint8Array or string',
         );
       }
       if (len > this._maxLength[k]) {
-        throw new RangeError(
+        throw codedError(RangeError, 'ERR_PANTS_INVALID_PACK_VALUE',
           `NetStruct ${JSON.stringify(this.format)}: value at index ${at} for '$' is ${len} bytes long, ` +
             `more than its length field can hold (${this._maxLength[k]})`,
         );
@@ -479,10 +480,10 @@ export class NetStruct {
     const b = toView(buffer, this.format);
     const len = b.length;
     if (typeof offset !== 'number' || !Number.isInteger(offset)) {
-      throw new TypeError(`NetStruct ${JSON.stringify(this.format)}: offset must be an integer, got ${describe(offset)}`);
+      throw codedError(TypeError, 'ERR_PANTS_INVALID_UNPACK_BUFFER', `NetStruct ${JSON.stringify(this.format)}: offset must be an integer, got ${describe(offset)}`);
     }
     if (offset < 0 || offset > len) {
-      throw new RangeError(
+      throw codedError(RangeError, 'ERR_PANTS_INVALID_UNPACK_BUFFER',
         `NetStruct ${JSON.stringify(this.format)}: offset ${offset} out of range for a ${len}-byte buffer`,
       );
     }
@@ -545,7 +546,7 @@ export class NetStruct {
       if (e instanceof RangeError || e instanceof TypeError) {
         const Ctor = e instanceof RangeError ? RangeError : TypeError;
         // Value indexes are the record's: a length sits where its string goes.
-        throw new Ctor(`NetStruct ${JSON.stringify(this.format)}: ${e.message}`);
+        throw codedError(Ctor, 'ERR_PANTS_INVALID_PACK_VALUE', `NetStruct ${JSON.stringify(this.format)}: ${e.message}`);
       }
       throw e;
     }
@@ -555,13 +556,13 @@ export class NetStruct {
   private _lengthError(got: number, want: number): RangeError {
     const what =
       want < 0 ? 'ends before the record does' : `has ${got - want} byte(s) after the ${want}-byte record`;
-    return new RangeError(
+    return codedError(RangeError, 'ERR_PANTS_INVALID_UNPACK_BUFFER',
       `NetStruct ${JSON.stringify(this.format)}: unpack requires exactly one record; the ${got}-byte buffer ${what}`,
     );
   }
 
   private _negativeError(value: unknown, at: number): RangeError {
-    return new RangeError(
+    return codedError(RangeError, 'ERR_PANTS_INVALID_UNPACK_BUFFER',
       `NetStruct ${JSON.stringify(this.format)}: negative string length ${String(value)} in the length field at byte ${at}`,
     );
   }

@@ -8,6 +8,7 @@
  * @packageDocumentation
  */
 
+import { codedError } from './errors.js';
 import * as bytes from './struct/bytes.js';
 import { Kind, parseFormat } from './struct/format.js';
 import type { Step } from './struct/format.js';
@@ -119,7 +120,7 @@ export class Struct {
    */
   constructor(format: string) {
     if (typeof format !== 'string') {
-      throw new TypeError(`Struct format must be a string, got ${describe(format)}`);
+      throw codedError(TypeError, 'ERR_PANTS_INVALID_FORMAT', `Struct format must be a string, got ${describe(format)}`);
     }
     this.format = format;
     const layout = parseFormat(format);
@@ -144,7 +145,7 @@ export class Struct {
    */
   pack(...values: unknown[]): Buffer {
     if (values.length !== this._items) {
-      throw new TypeError(
+      throw codedError(TypeError, 'ERR_PANTS_INVALID_PACK_VALUE',
         `Struct ${JSON.stringify(this.format)}: pack expected ${this._items} value(s), got ${values.length}`,
       );
     }
@@ -287,7 +288,7 @@ export class Struct {
   unpack(buffer: Uint8Array): unknown[] {
     const bytes = this._view(buffer);
     if (bytes.length !== this.size) {
-      throw new RangeError(
+      throw codedError(RangeError, 'ERR_PANTS_INVALID_UNPACK_BUFFER',
         `Struct ${JSON.stringify(this.format)}: unpack requires a buffer of ${this.size} bytes, got ${bytes.length}`,
       );
     }
@@ -310,20 +311,20 @@ export class Struct {
   unpackFrom(buffer: Uint8Array, offset = 0): unknown[] {
     const bytes = this._view(buffer);
     if (typeof offset !== 'number' || !Number.isInteger(offset)) {
-      throw new TypeError(`Struct ${JSON.stringify(this.format)}: offset must be an integer, got ${describe(offset)}`);
+      throw codedError(TypeError, 'ERR_PANTS_INVALID_UNPACK_BUFFER', `Struct ${JSON.stringify(this.format)}: offset must be an integer, got ${describe(offset)}`);
     }
     const len = bytes.length;
     let start = offset;
     if (start < 0) {
       if (start + len < 0) {
-        throw new RangeError(
+        throw codedError(RangeError, 'ERR_PANTS_INVALID_UNPACK_BUFFER',
           `Struct ${JSON.stringify(this.format)}: offset ${offset} out of range for ${len}-byte buffer`,
         );
       }
       start += len;
     }
     if (len - start < this.size) {
-      throw new RangeError(
+      throw codedError(RangeError, 'ERR_PANTS_INVALID_UNPACK_BUFFER',
         `Struct ${JSON.stringify(this.format)}: unpackFrom requires a buffer of at least ${this.size + start} bytes ` +
           `for unpacking ${this.size} bytes at offset ${start} (actual buffer size is ${len})`,
       );
@@ -338,7 +339,7 @@ export class Struct {
   private _view(buffer: unknown): Uint8Array {
     if (buffer instanceof Uint8Array) return buffer;
     if (ArrayBuffer.isView(buffer)) return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-    throw new TypeError(
+    throw codedError(TypeError, 'ERR_PANTS_INVALID_UNPACK_BUFFER',
       `Struct ${JSON.stringify(this.format)}: expected a Buffer or Uint8Array, got ${describe(buffer)}`,
     );
   }

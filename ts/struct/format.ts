@@ -6,6 +6,7 @@
  *
  * @packageDocumentation
  */
+import { codedError } from '../errors.js';
 import { HOST_LITTLE_ENDIAN } from './bytes.js';
 
 /**
@@ -177,7 +178,7 @@ export function parseFormat(format: string): Layout {
   let items = 0;
   const len = format.length;
   const bad = (why: string, at: number): TypeError =>
-    new TypeError(`bad struct format ${JSON.stringify(format)}: ${why} at position ${at}`);
+    codedError(TypeError, 'ERR_PANTS_INVALID_FORMAT', `bad struct format ${JSON.stringify(format)}: ${why} at position ${at}`);
 
   while (pos < len) {
     let ch = format.charCodeAt(pos);

@@ -7,6 +7,7 @@
  *
  * @packageDocumentation
  */
+import { codedError } from '../errors.js';
 import * as bytes from './bytes.js';
 
 // Module-local, like the per-item helpers in ts/struct.ts: calling an imported
@@ -34,7 +35,7 @@ export function valueError(
   value: unknown,
   why: string,
 ): Error {
-  return new Ctor(
+  return codedError(Ctor, 'ERR_PANTS_INVALID_PACK_VALUE',
     `Struct ${JSON.stringify(format)}: value at index ${index} for '${code}' (${describe(value)}): ${why}`,
   );
 }
