@@ -301,16 +301,25 @@ export class HTTPRequest {
       this.#chunked = !this.#isHead;
     }
     const wantsClose = /\bclose\b/i.test(out.get('connection') ?? '');
-    this.#closeAfter ||= wantsClose || !this.#host.keepAlive || !(this.#frame.flags & FrameFlag.KeepAlive);
-    if (this.#closeAfter) out.set('Connection', 'close');
-    else if (this.protocol === 'HTTP/1.0') out.set('Connection', 'keep-alive');
-    let head = `${this.protocol} ${this.#status} ${this.#reason ?? reasonPhrase(this.#status)}\r\n`;
+    out.delete('connection');
+    let head = this.#statusLine();
     for (const [name, value] of out.lines()) {
       if (/[\r\n]/.test(name) || /[\r\n]/.test(value)) throw new TypeError(`header ${JSON.stringify(name)} holds a line break`);
       head += `${name}: ${value}\r\n`;
     }
     this.#headersSent = true;
-    this.#host.stream.write(`${head}\r\n`);
+    this.#host.stream.write(`${head}${this.#connectionLine(wantsClose)}\r\n`);
+  }
+
+  #statusLine(): string {
+    return `${this.protocol} ${this.#status} ${this.#reason ?? reasonPhrase(this.#status)}\r\n`;
+  }
+
+  /** Decides whether the connection stays open after this response; its `Connection` line, if one is needed. */
+  #connectionLine(wantsClose: boolean): string {
+    this.#closeAfter ||= wantsClose || !this.#host.keepAlive || !(this.#frame.flags & FrameFlag.KeepAlive);
+    if (this.#closeAfter) return 'Connection: close\r\n';
+    return this.protocol === 'HTTP/1.0' ? 'Connection: keep-alive\r\n' : '';
   }
 
   /**
@@ -346,10 +355,26 @@ export class HTTPRequest {
 
   /** The whole response at once, with its exact `Content-Length`. */
   sendResponse(body: string | Uint8Array, code = 200, contentType = 'text/plain; charset=utf-8'): void {
-    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
     this.sendStatus(code);
-    this.sendHeaders({ 'Content-Type': contentType, 'Content-Length': String(bytes.length) });
-    if (!this.#isHead && !hasNoBody(code)) this.#host.stream.write(bytes);
+    if (this.#outgoingCookies.length > 0 || this.#headersSent || hasNoBody(code)) {
+      const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+      this.sendHeaders({ 'Content-Type': contentType, 'Content-Length': String(bytes.length) });
+      if (!this.#isHead && !hasNoBody(code)) this.#host.stream.write(bytes);
+      this.finish();
+      return;
+    }
+    // The common case, written directly: one head string, and the body with it when it is a string.
+    if (/[\r\n]/.test(contentType)) throw new TypeError('the content type holds a line break');
+    const length = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+    const head = `${this.#statusLine()}Content-Type: ${contentType}\r\nContent-Length: ${length}\r\nDate: ${httpDate()}\r\nServer: pants-net\r\n${this.#connectionLine(false)}\r\n`;
+    this.#headersSent = true;
+    const stream = this.#host.stream;
+    if (this.#isHead) stream.write(head);
+    else if (typeof body === 'string') stream.write(head + body);
+    else {
+      stream.write(head);
+      stream.write(body);
+    }
     this.finish();
   }
 

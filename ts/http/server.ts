@@ -226,7 +226,6 @@ export class HTTPConnection extends Stream {
 
   override onRead(frame: Buffer): void {
     const parsed = new RequestFrame(frame);
-    this.#cancelIdle();
     if (parsed.refusal !== 0) {
       this.#refuse(parsed.refusal);
       return;
@@ -298,11 +297,20 @@ export class HTTPConnection extends Stream {
     this.close(true);
   }
 
-  /** Waits for the next request: an idle connection closes after `keepAliveTimeout`, a started head after `headersTimeout` (`408`). */
+  /**
+   * Waits for the next request: an idle connection closes after
+   * `keepAliveTimeout`, a started head gets `408` after `headersTimeout`.
+   * One timer per connection, armed once: a request only moves the time it
+   * counts from, and the timer, when it fires, waits again for what is left.
+   */
   #waitForRequest(): void {
     this.#idleSince = this.engine.latestPollTime;
+    if (this.#idleTimer === null) this.#armIdle(this.#checkInterval());
+  }
+
+  #checkInterval(): number {
     const { keepAliveTimeout, headersTimeout } = this.#server;
-    this.#armIdle(Math.min(keepAliveTimeout, headersTimeout));
+    return Math.min(keepAliveTimeout, headersTimeout);
   }
 
   #armIdle(delay: number): void {
@@ -317,7 +325,12 @@ export class HTTPConnection extends Stream {
 
   #idleExpired(): void {
     this.#idleTimer = null;
-    if (this.#current !== null || this[kClosing]) return;
+    if (this[kClosing]) return;
+    if (this.#current !== null) {
+      // A handler is at work: no timeout applies until it answers.
+      this.#armIdle(this.#checkInterval());
+      return;
+    }
     const { keepAliveTimeout, headersTimeout } = this.#server;
     const started = this[kToken] >= 0 && native.pendingInput(this[kEngineId], this[kToken]) > 0;
     const deadline = this.#idleSince + (started ? headersTimeout : keepAliveTimeout);
