@@ -5,7 +5,7 @@ import test from 'ava';
 import dgram from 'node:dgram';
 import { existsSync, rmSync } from 'node:fs';
 import net from 'node:net';
-import { Datagram, InvalidAddressFormatError, Server, Stream } from 'pants';
+import { Datagram, InvalidAddressFormatError, Server, Stream } from 'pants-net';
 
 import { closeAtEnd, netClient, portOf, readBytes, signal, startedEngine, waitFor } from './helpers.js';
 

@@ -4,7 +4,7 @@
 import test from 'ava';
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { Datagram, Server, Stream } from 'pants';
+import { Datagram, Server, Stream } from 'pants-net';
 
 import { closeAtEnd, netClient, portOf, readBytes, recordLog, startedEngine, waitFor, wasLogged } from './helpers.js';
 

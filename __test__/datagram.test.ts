@@ -1,7 +1,7 @@
 // Datagram (UDP) channels against real node:dgram peers.
 import test, { ExecutionContext } from 'ava';
 import dgram from 'node:dgram';
-import { Address, Datagram, DatagramBufferOverflow, Engine, InvalidAddressFormatError, ReadDelimiter, Struct } from 'pants';
+import { Address, Datagram, DatagramBufferOverflow, Engine, InvalidAddressFormatError, ReadDelimiter, Struct } from 'pants-net';
 
 import { captureErrors, signal, startedEngine, waitFor } from './helpers.js';
 

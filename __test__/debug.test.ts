@@ -1,7 +1,7 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { Server, Stream } from 'pants';
+import { Server, Stream } from 'pants-net';
 
 import { closeAtEnd, netClient, portOf, readBytes, startedEngine, waitFor } from './helpers.js';
 

@@ -3,7 +3,7 @@
 // the engine (every connection, every timer) stood still meanwhile. V8's
 // linear-time fallback, which the package enables when it loads, bounds it.
 import test from 'ava';
-import { Server, Stream } from 'pants';
+import { Server, Stream } from 'pants-net';
 
 import { closeAtEnd, netClient, portOf, readBytes, startedEngine } from './helpers.js';
 

@@ -1,5 +1,5 @@
 import test, { ExecutionContext } from 'ava';
-import { Engine, ReadDelimiter, Server, Stream, StreamBufferOverflow, Struct } from 'pants';
+import { Engine, ReadDelimiter, Server, Stream, StreamBufferOverflow, Struct } from 'pants-net';
 
 import { closeAtEnd, netClient, portOf, readBytes, signal, startedEngine, waitFor } from './helpers.js';
 

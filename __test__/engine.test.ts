@@ -1,6 +1,6 @@
 import test from 'ava';
 import net from 'node:net';
-import { Engine } from 'pants';
+import { Engine } from 'pants-net';
 
 import { captureErrors, signal, startedEngine } from './helpers.js';
 

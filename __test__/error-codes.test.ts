@@ -7,7 +7,7 @@ import test, { ExecutionContext } from 'ava';
 import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
-import { Datagram, Engine, InvalidAddressFormatError, NetStruct, Server, Stream, Struct } from 'pants';
+import { Datagram, Engine, InvalidAddressFormatError, NetStruct, Server, Stream, Struct } from 'pants-net';
 
 import { closeAtEnd, netClient, portOf, signal, startedEngine, waitFor } from './helpers.js';
 

@@ -3,7 +3,7 @@ import test, { ExecutionContext } from 'ava';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HTTPHandler, HTTPServer } from 'pants/http';
+import { HTTPHandler, HTTPServer } from 'pants-net/http';
 
 import { hello } from '../examples/http_hello.js';
 import { todoApp } from '../examples/web_api.js';

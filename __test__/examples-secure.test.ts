@@ -3,7 +3,7 @@ import test from 'ava';
 import dgram from 'node:dgram';
 import tls from 'node:tls';
 
-import { Engine } from 'pants';
+import { Engine } from 'pants-net';
 
 import { startSecureChat } from '../examples/secure_chat.js';
 import { UdpEcho } from '../examples/udp_echo.js';

@@ -3,7 +3,7 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { join } from 'node:path';
-import { Server } from 'pants';
+import { Server } from 'pants-net';
 
 import { BlockEcho } from '../examples/block_echo.js';
 import { EchoLineToAllServer } from '../examples/chat.js';

@@ -3,7 +3,7 @@
 // still lets Node's timers, the engine's timers and other peers run.
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { Server, Stream } from 'pants';
+import { Server, Stream } from 'pants-net';
 
 import { closeAtEnd, netClient, portOf, readBytes, signal, startedEngine, waitFor } from './helpers.js';
 

@@ -4,7 +4,7 @@
 import test from 'ava';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
-import { Server, Stream } from 'pants';
+import { Server, Stream } from 'pants-net';
 
 import { Random } from './stress/common.js';
 import { closeAtEnd, netClient, portOf, startedEngine, waitFor } from './helpers.js';

@@ -7,7 +7,7 @@
 // the stream was made of.
 import test, { ExecutionContext } from 'ava';
 import dgram from 'node:dgram';
-import { Datagram, NetStruct, Struct } from 'pants';
+import { Datagram, NetStruct, Struct } from 'pants-net';
 
 import { startedEngine, waitFor } from './helpers.js';
 

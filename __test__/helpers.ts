@@ -1,7 +1,7 @@
 // Shared helpers for the ava tests: real engines, real node:net peers.
 import type { ExecutionContext } from 'ava';
 import net from 'node:net';
-import { Engine, Server, Stream } from 'pants';
+import { Engine, Server, Stream } from 'pants-net';
 
 /** A new engine, started, stopped when the test ends. */
 export function startedEngine(t: ExecutionContext): Engine {

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { HTTPRequest, HTTPServer, HTTPServerOptions } from 'pants/http';
+import { HTTPRequest, HTTPServer, HTTPServerOptions } from 'pants-net/http';
 
 import { netClient, portOf, readBytes, readToEnd, signal, startedEngine, waitFor } from './helpers.js';
 

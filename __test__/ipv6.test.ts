@@ -3,7 +3,7 @@ import test, { ExecutionContext } from 'ava';
 import { spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { Datagram, Server, Stream } from 'pants';
+import { Datagram, Server, Stream } from 'pants-net';
 
 import { closeAtEnd, netClient, portOf, readBytes, signal, startedEngine, waitFor } from './helpers.js';
 

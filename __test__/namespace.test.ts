@@ -8,7 +8,7 @@ import test from 'ava';
 import dgram from 'node:dgram';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Datagram, Server, Stream } from 'pants';
+import { Datagram, Server, Stream } from 'pants-net';
 
 import { closeAtEnd, netClient, portOf, readBytes, signal, startedEngine, waitFor } from './helpers.js';
 

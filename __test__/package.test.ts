@@ -14,7 +14,7 @@ const SLOW = 180_000;
 
 /** This machine's locally built binary (`pants.<tag>.node` at the root), e.g. `linux-x64-gnu`. */
 const tag = readdirSync(ROOT)
-  .map((file) => /^pants\.(.+)\.node$/.exec(file)?.[1])
+  .map((file) => /^pants-net\.(.+)\.node$/.exec(file)?.[1])
   .find((found) => found?.startsWith(`${process.platform}-${process.arch}`));
 
 let workDir = '';
@@ -70,13 +70,13 @@ console.log(server.localAddress[1]);
 void Engine.instance().start();
 `;
 
-const ECHO_CJS = `const { Engine, Server, Stream } = require('pants');\n${ECHO_BODY}`;
+const ECHO_CJS = `const { Engine, Server, Stream } = require('pants-net');\n${ECHO_BODY}`;
 
 const ECHO_ESM = `import { createRequire } from 'node:module';
-import pants from 'pants';
+import pants from 'pants-net';
 
-const { Engine, Server, Stream } = await import('pants');
-if (createRequire(import.meta.url)('pants').Stream !== Stream) throw new Error('import and require gave two copies of pants');
+const { Engine, Server, Stream } = await import('pants-net');
+if (createRequire(import.meta.url)('pants-net').Stream !== Stream) throw new Error('import and require gave two copies of pants');
 if (pants.Stream !== Stream) throw new Error('the default export is not the namespace');
 ${ECHO_BODY}`;
 
@@ -217,7 +217,7 @@ test.serial('the tarball ships a LICENSE, the sources its maps point at, no inst
 
 test.serial('TypeScript finds the types of both entries through the exports map', (t) => {
   t.timeout(SLOW);
-  const esm = `import { Engine, Server, Stream, type Address } from 'pants';
+  const esm = `import { Engine, Server, Stream, type Address } from 'pants-net';
 
 class Echo extends Stream {
   override onRead(data: Buffer): void {
@@ -230,7 +230,7 @@ const server: Server = new Server({ ConnectionClass: Echo }).listen(address);
 const engine: Engine = server.engine;
 void engine;
 `;
-  const cjs = `import pants = require('pants');
+  const cjs = `import pants = require('pants-net');
 
 const timer: pants.Timer = pants.Engine.instance().defer(1, () => undefined);
 timer.cancel();
@@ -248,11 +248,11 @@ test.serial('without the bundled binary, the package loads the one of its platfo
   if (tag === undefined) return t.pass('no binary built for this platform');
   const platformDir = join(workDir, `platform-${tag}`);
   cpSync(join(ROOT, 'npm', tag), platformDir, { recursive: true });
-  cpSync(join(ROOT, `pants.${tag}.node`), join(platformDir, `pants.${tag}.node`));
+  cpSync(join(ROOT, `pants-net.${tag}.node`), join(platformDir, `pants-net.${tag}.node`));
   install(pack(platformDir));
-  rmSync(join(appDir, 'node_modules', 'pants', `pants.${tag}.node`));
-  t.true(existsSync(join(appDir, 'node_modules', `pants-${tag}`, `pants.${tag}.node`)));
-  const result = spawnSync(process.execPath, ['-e', "console.log(typeof require('pants').Engine.instance().start)"], {
+  rmSync(join(appDir, 'node_modules', 'pants-net', `pants-net.${tag}.node`));
+  t.true(existsSync(join(appDir, 'node_modules', `pants-net-${tag}`, `pants-net.${tag}.node`)));
+  const result = spawnSync(process.execPath, ['-e', "console.log(typeof require('pants-net').Engine.instance().start)"], {
     cwd: appDir,
     encoding: 'utf8',
   });
@@ -262,9 +262,9 @@ test.serial('without the bundled binary, the package loads the one of its platfo
 test.serial('with no binary at all, loading the package fails with an error that names the platform', (t) => {
   t.timeout(SLOW);
   if (tag === undefined) return t.pass('no binary built for this platform');
-  rmSync(join(appDir, 'node_modules', 'pants', `pants.${tag}.node`), { force: true });
-  rmSync(join(appDir, 'node_modules', `pants-${tag}`), { recursive: true, force: true });
-  const result = spawnSync(process.execPath, ['-e', "require('pants')"], { cwd: appDir, encoding: 'utf8' });
+  rmSync(join(appDir, 'node_modules', 'pants-net', `pants-net.${tag}.node`), { force: true });
+  rmSync(join(appDir, 'node_modules', `pants-net-${tag}`), { recursive: true, force: true });
+  const result = spawnSync(process.execPath, ['-e', "require('pants-net')"], { cwd: appDir, encoding: 'utf8' });
   t.not(result.status, 0);
-  t.regex(result.stderr, new RegExp(`no native binary for this platform \\(${tag}\\).*pants-${tag}`));
+  t.regex(result.stderr, new RegExp(`no native binary for this platform \\(${tag}\\).*pants-net-${tag}`));
 });

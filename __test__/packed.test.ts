@@ -2,7 +2,7 @@
 import test, { ExecutionContext } from 'ava';
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
-import { Engine, NetStruct, ReadDelimiter, Server, Stream, Struct } from 'pants';
+import { Engine, NetStruct, ReadDelimiter, Server, Stream, Struct } from 'pants-net';
 
 import { closeAtEnd, netClient, portOf, readToEnd, signal, startedEngine, waitFor } from './helpers.js';
 

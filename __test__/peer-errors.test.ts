@@ -4,7 +4,7 @@
 // Errors that are not the peer's doing stay with Engine.logger.error.
 import test from 'ava';
 import net from 'node:net';
-import { Server, Stream, StreamBufferOverflow } from 'pants';
+import { Server, Stream, StreamBufferOverflow } from 'pants-net';
 
 import { closeAtEnd, netClient, portOf, readBytes, recordLog, signal, startedEngine, waitFor, wasLogged, type LogRecord } from './helpers.js';
 import { makeCerts, removeCerts, type TestCerts } from './tls-certs.js';

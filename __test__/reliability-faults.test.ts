@@ -5,7 +5,7 @@ import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import net from 'node:net';
-import { Engine, Server, Stream, StreamConnectError } from 'pants';
+import { Engine, Server, Stream, StreamConnectError } from 'pants-net';
 
 import { closeAtEnd, lineRecorder, netClient, portOf, readBytes, readToEnd, signal, startedEngine, waitFor } from './helpers.js';
 import { injectFaults } from './stress/faults.js';

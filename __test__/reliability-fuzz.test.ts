@@ -5,7 +5,7 @@
 // crates/pants-core/tests/fuzz_framing.rs.
 import test from 'ava';
 import net from 'node:net';
-import { NetStruct, Server, Stream, Struct } from 'pants';
+import { NetStruct, Server, Stream, Struct } from 'pants-net';
 
 import { closeAtEnd, netClient, portOf, startedEngine, waitFor } from './helpers.js';
 import { Random } from './stress/common.js';

@@ -4,7 +4,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { createHash } from 'node:crypto';
 import net from 'node:net';
-import { Engine, NetStruct, Server, Stream, StreamBufferOverflow, Struct } from 'pants';
+import { Engine, NetStruct, Server, Stream, StreamBufferOverflow, Struct } from 'pants-net';
 
 import { closeAtEnd, netClient, portOf, readBytes, readToEnd, signal, startedEngine, waitFor } from './helpers.js';
 

@@ -4,7 +4,7 @@
 // crash, and every onClose must run exactly once.
 import test, { type ExecutionContext } from 'ava';
 import net from 'node:net';
-import { Engine, Server, Stream, StreamBufferOverflow, StreamConnectError } from 'pants';
+import { Engine, Server, Stream, StreamBufferOverflow, StreamConnectError } from 'pants-net';
 
 import { closeAtEnd, netClient, portOf, readBytes, readToEnd, signal, startedEngine, waitFor } from './helpers.js';
 

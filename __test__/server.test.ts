@@ -1,6 +1,6 @@
 import test from 'ava';
 import net from 'node:net';
-import { Engine, Server, Stream } from 'pants';
+import { Engine, Server, Stream } from 'pants-net';
 
 import { closeAtEnd, netClient, portOf, readBytes, signal, startedEngine, waitFor } from './helpers.js';
 

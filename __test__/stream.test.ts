@@ -1,7 +1,7 @@
 import test from 'ava';
 import { createHash } from 'node:crypto';
 import net from 'node:net';
-import { Engine, InvalidAddressFormatError, Server, Stream, StreamConnectError } from 'pants';
+import { Engine, InvalidAddressFormatError, Server, Stream, StreamConnectError } from 'pants-net';
 
 import { closeAtEnd, lineRecorder, netClient, portOf, readBytes, readToEnd, signal, startedEngine, waitFor } from './helpers.js';
 

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { Engine } from 'pants';
+import { Engine } from 'pants-net';
 
 test('1,000,000 deferreds all fire once, in due order', (t) => {
   const engine = new Engine();

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import net from 'node:net';
 import * as path from 'node:path';
 import tls from 'node:tls';
-import { Server, Stream, type SslOptions } from 'pants';
+import { Server, Stream, type SslOptions } from 'pants-net';
 
 import { closeAtEnd, netClient, portOf, readBytes, signal, startedEngine, waitFor } from './helpers.js';
 import { makeCerts, removeCerts, type TestCerts } from './tls-certs.js';

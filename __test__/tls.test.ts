@@ -9,7 +9,7 @@ import net from 'node:net';
 import * as path from 'node:path';
 import { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import { Engine, Server, Stream, type SslOptions } from 'pants';
+import { Engine, Server, Stream, type SslOptions } from 'pants-net';
 
 import { closeAtEnd, netClient, portOf, readBytes, readToEnd, recordLog, signal, startedEngine, waitFor } from './helpers.js';
 import { makeCerts, removeCerts, type TestCerts } from './tls-certs.js';

@@ -5,13 +5,13 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Server, Stream, StreamConnectError } from 'pants';
+import { Server, Stream, StreamConnectError } from 'pants-net';
 
 import { closeAtEnd, readBytes, signal, startedEngine } from './helpers.js';
 
 /** A fresh socket path under the temporary directory, removed when the test ends. */
 function socketPath(t: ExecutionContext): string {
-  const file = path.join(os.tmpdir(), `pants-${process.pid}-${randomUUID().slice(0, 8)}.sock`);
+  const file = path.join(os.tmpdir(), `pants-net-${process.pid}-${randomUUID().slice(0, 8)}.sock`);
   t.teardown(() => fs.rmSync(file, { force: true }));
   return file;
 }

@@ -1,4 +1,4 @@
-// pants/web against fetch and curl: routes and converters, handler results,
+// pants-net/web against fetch and curl: routes and converters, handler results,
 // abort/redirect/urlFor, middleware, 404/405/OPTIONS/HEAD, and FileServer's
 // confinement to its root.
 import test, { ExecutionContext } from 'ava';
@@ -7,8 +7,8 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { HTTPServer } from 'pants/http';
-import { abort, Application, FileServer, redirect, Response } from 'pants/web';
+import { HTTPServer } from 'pants-net/http';
+import { abort, Application, FileServer, redirect, Response } from 'pants-net/web';
 
 import { netClient, portOf, readToEnd, startedEngine } from './helpers.js';
 

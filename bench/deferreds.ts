@@ -13,7 +13,7 @@
 // Timer handles are not kept in either case: setTimeout's Timeout object is
 // kept alive by Node's timer list anyway, and a deferred needs no handle to fire.
 
-import { Engine } from 'pants';
+import { Engine } from 'pants-net';
 
 type Impl = 'pants' | 'node';
 type Mode = 'rate' | 'memory';

@@ -1,13 +1,13 @@
-// The Pants HTTP server of the benchmark (pants/http and pants/web); see
+// The Pants HTTP server of the benchmark (pants-net/http and pants-net/web); see
 // lib/http-modes.ts for what each mode answers. Prints its port, then serves
 // until killed.
 //
 //   node build/bench/http-pants.js [--mode hello|app|file|json] [--root DIR]
 
 import { join } from 'node:path';
-import { Engine } from 'pants';
-import { HTTPRequest, HTTPServer } from 'pants/http';
-import { Application, FileServer } from 'pants/web';
+import { Engine } from 'pants-net';
+import { HTTPRequest, HTTPServer } from 'pants-net/http';
+import { Application, FileServer } from 'pants-net/web';
 
 import { announce, HELLO, parseArgs, ROUTES } from './lib/http-modes.js';
 

@@ -8,7 +8,7 @@
 import * as net from 'node:net';
 import * as readline from 'node:readline';
 
-import { Engine, Server, Stream } from 'pants';
+import { Engine, Server, Stream } from 'pants-net';
 
 const impl = process.argv.includes('--impl') ? process.argv[process.argv.indexOf('--impl') + 1] : 'pants';
 const gc = (globalThis as { gc?: () => void }).gc;

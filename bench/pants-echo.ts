@@ -4,7 +4,7 @@
 //   node build/bench/pants-echo.js          echo every read back as it comes
 //   node build/bench/pants-echo.js --line   echo '\n'-delimited lines
 
-import { Engine, Server } from 'pants';
+import { Engine, Server } from 'pants-net';
 
 import { Echo, LineEcho } from './lib/echo.js';
 

@@ -13,7 +13,7 @@
 //
 // Mirrors pants-echo.ts, with TLS terminated inside the engine (rustls).
 
-import { Engine, Server } from 'pants';
+import { Engine, Server } from 'pants-net';
 
 import { certificate } from './lib/certificate.js';
 import { Echo, LineEcho } from './lib/echo.js';

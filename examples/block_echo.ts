@@ -1,5 +1,5 @@
 // Kicking it up a notch: input is buffered and echoed in blocks of 8 bytes.
-import { Engine, Server, Stream } from 'pants';
+import { Engine, Server, Stream } from 'pants-net';
 
 export class BlockEcho extends Stream {
   override onConnect(): void {

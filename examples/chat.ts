@@ -1,6 +1,6 @@
 // Taking it to another level: a chat server that writes every line to every client.
 //   npm start   then   telnet localhost 4040   (from two terminals)
-import { Engine, Server, Stream } from 'pants';
+import { Engine, Server, Stream } from 'pants-net';
 
 export class EchoLineToAll extends Stream {
   override onConnect(): void {

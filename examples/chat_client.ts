@@ -4,7 +4,7 @@
 //   npm start   then, in two other terminals:   node build/examples/chat_client.js [host] [port]
 import * as readline from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import { Engine, Stream, StreamConnectError, StreamOptions } from 'pants';
+import { Engine, Stream, StreamConnectError, StreamOptions } from 'pants-net';
 
 /** Options of `new LineChatClient()`: where lines come from and go to. */
 export interface LineChatClientOptions extends StreamOptions {

@@ -1,6 +1,6 @@
 // Writing a client with connect(): send a line to the chat server and print what comes back.
 //   node build/examples/client.js [host] [port] [message]
-import { Engine, Stream, StreamOptions } from 'pants';
+import { Engine, Stream, StreamOptions } from 'pants-net';
 
 export class ChatClient extends Stream {
   readonly lines: string[] = [];

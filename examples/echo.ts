@@ -1,6 +1,6 @@
 // Writing a simple server: everything a client sends comes right back.
 //   npm run build && node build/examples/echo.js   then   telnet localhost 4040
-import { Engine, Server, Stream } from 'pants';
+import { Engine, Server, Stream } from 'pants-net';
 
 export class Echo extends Stream {
   override onRead(data: Buffer): void {

@@ -4,7 +4,7 @@
 // connection.
 //   node build/examples/http_server.js [port]   then   curl -i localhost:8080/
 //                                                      curl -i -d 'some data' localhost:8080/echo
-import { Engine, Server, StreamClass, Stream } from 'pants';
+import { Engine, Server, StreamClass, Stream } from 'pants-net';
 
 /** A request as the handler sees it. */
 export interface HttpRequest {

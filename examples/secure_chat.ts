@@ -2,7 +2,7 @@
 //   node build/examples/secure_chat.js cert.pem key.pem
 //   then   openssl s_client -connect localhost:4443 -quiet
 import { readFileSync } from 'node:fs';
-import { Engine, SslOptions } from 'pants';
+import { Engine, SslOptions } from 'pants-net';
 
 import { EchoLineToAllServer } from './chat.js';
 

@@ -1,6 +1,6 @@
 // A UDP echo server: every datagram goes back to its sender.
 //   node build/examples/udp_echo.js   then   nc -u localhost 4040
-import { Datagram, Engine } from 'pants';
+import { Datagram, Engine } from 'pants-net';
 
 export class UdpEcho extends Datagram {
   override onRead(packet: Buffer): void {

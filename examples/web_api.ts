@@ -1,9 +1,9 @@
-// A small JSON API with pants/web: routes with typed values, results that
+// A small JSON API with pants-net/web: routes with typed values, results that
 // become responses, a middleware, and errors as statuses.
 //   npm run build && node build/examples/web_api.js   then   curl -i localhost:8080/todos
 //   curl -i -H 'X-Token: secret' -d '{"title":"write docs"}' localhost:8080/todos
-import { HTTPRequest } from 'pants/http';
-import { abort, Application } from 'pants/web';
+import { HTTPRequest } from 'pants-net/http';
+import { abort, Application } from 'pants-net/web';
 
 interface Todo {
   id: number;

@@ -1,6 +1,6 @@
 // Static files beside an application: a FileServer attached under /static/.
 //   npm run build && node build/examples/web_static.js ./public   then   curl -i localhost:8080/static/
-import { Application, FileServer } from 'pants/web';
+import { Application, FileServer } from 'pants-net/web';
 
 export function siteApp(root: string): Application {
   const app = new Application();

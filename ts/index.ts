@@ -2,7 +2,7 @@
  * Pants for Node: simple, fast and elegant network programming.
  * Engines (event loops), channels (Stream, Server) and timers, on a Rust engine.
  * @packageDocumentation
- * @module pants
+ * @module pants-net
  */
 export type { Address } from './address.js';
 export type { AcceptingServer } from './accepting_server.js';

@@ -1,6 +1,6 @@
 /**
  * Loads the native engine: the locally built binary next to the package, or
- * the prebuilt one from the platform package (`pants-<platform>-<arch>[-<abi>]`).
+ * the prebuilt one from the platform package (`pants-net-<platform>-<arch>[-<abi>]`).
  * @internal
  */
 import { existsSync } from 'node:fs';
@@ -52,14 +52,14 @@ function platformTag(): string {
 
 function load(): NativeFunctions {
   const tag = platformTag();
-  const local = join(__dirname, '..', `pants.${tag}.node`);
+  const local = join(__dirname, '..', `pants-net.${tag}.node`);
   if (existsSync(local)) return require(local);
   try {
-    return require(`pants-${tag}`);
+    return require(`pants-net-${tag}`);
   } catch (cause) {
     throw new Error(
-      `pants has no native binary for this platform (${tag}): install the optional package ` +
-        `pants-${tag}, or build from source with Rust (npm run build:native).`,
+      `pants-net has no native binary for this platform (${tag}): install the optional package ` +
+        `pants-net-${tag}, or build from source with Rust (npm run build:native).`,
       { cause },
     );
   }

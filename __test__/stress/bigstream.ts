@@ -9,7 +9,7 @@
 // hash what they sent and got; the hashes and counts must agree. The
 // reliability test runs it with 64 MiB.
 import { createHash } from 'node:crypto';
-import { Engine, Server, Stream } from 'pants';
+import { Engine, Server, Stream } from 'pants-net';
 
 import { mebibytes, memory, numberOption, printResult, Random } from './common.js';
 

@@ -12,7 +12,7 @@
 // test runs the same server and clients in one process with 1,000.
 import { createInterface } from 'node:readline';
 import { spawn } from 'node:child_process';
-import { Engine, Server, Stream, StreamConnectError } from 'pants';
+import { Engine, Server, Stream, StreamConnectError } from 'pants-net';
 
 import { mebibytes, memory, numberOption, payloadFor, printResult, RESULT_PREFIX } from './common.js';
 

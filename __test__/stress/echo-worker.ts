@@ -7,7 +7,7 @@
 // by itself) and 'count' (post its counts).
 // Each echo is prefixed with "<id>:" so that clients know who served them.
 import { parentPort, workerData } from 'node:worker_threads';
-import { Engine, Server, Stream } from 'pants';
+import { Engine, Server, Stream } from 'pants-net';
 
 /** What a worker counted. */
 export interface WorkerCounts {

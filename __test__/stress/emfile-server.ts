@@ -11,7 +11,7 @@
 // open), and `exit` closes the server and prints the result line.
 import { closeSync, openSync, readdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { Engine, Server, Stream } from 'pants';
+import { Engine, Server, Stream } from 'pants-net';
 
 import { printResult } from './common.js';
 

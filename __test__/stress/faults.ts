@@ -17,7 +17,7 @@
 // read get a correct reply to every line. The reliability test runs 300.
 import { createHash } from 'node:crypto';
 import net from 'node:net';
-import { Engine, Server, Stream } from 'pants';
+import { Engine, Server, Stream } from 'pants-net';
 
 import { mebibytes, memory, numberOption, printResult, Random } from './common.js';
 

@@ -14,7 +14,7 @@
 //   unpacks to the same values.
 // The reliability test runs 20,000 cases.
 import { isDeepStrictEqual } from 'node:util';
-import { NetStruct, Struct } from 'pants';
+import { NetStruct, Struct } from 'pants-net';
 
 import { numberOption, printResult, Random } from './common.js';
 

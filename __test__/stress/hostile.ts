@@ -29,7 +29,7 @@ import net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import tls from 'node:tls';
-import { Datagram, Engine, Server, Stream, type SslOptions } from 'pants';
+import { Datagram, Engine, Server, Stream, type SslOptions } from 'pants-net';
 
 import { captureClientHello, firstFlightServer, plainServer } from '../tls-peers.js';
 import { memory, numberOption, printResult, sleep, stringOption } from './common.js';

@@ -8,7 +8,7 @@
 // warm-up (a tenth of the cycles), the JS heap (after full GCs) and RSS are
 // measured, then again after all the cycles. The reliability test runs it
 // with 5,000 cycles in a child process and bounds the growth.
-import { Engine, Server, Stream, Timer } from 'pants';
+import { Engine, Server, Stream, Timer } from 'pants-net';
 
 import { mebibytes, memory, numberOption, printResult } from './common.js';
 

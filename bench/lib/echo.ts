@@ -3,7 +3,7 @@
 
 import type * as net from 'node:net';
 
-import { Stream } from 'pants';
+import { Stream } from 'pants-net';
 
 const NEWLINE = 0x0a;
 

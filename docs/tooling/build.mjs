@@ -17,7 +17,7 @@ const app = await Application.bootstrapWithPlugins({
   tsconfig: `${root}tsconfig.json`,
   out: `${root}docs/api`,
   plugin: [fileURLToPath(import.meta.resolve('typedoc-plugin-markdown'))],
-  name: 'pants',
+  name: 'pants-net',
   readme: 'none',
   entryFileName: 'README.md',
   excludeInternal: true,

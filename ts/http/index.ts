@@ -3,7 +3,7 @@
  * and bodies are framed and parsed in Rust; handlers get `HTTPRequest`s and
  * answer through them.
  * @packageDocumentation
- * @module pants/http
+ * @module pants-net/http
  */
 export { HTTPHeaders } from './headers.js';
 export { HTTPException, HTTPRequest } from './request.js';

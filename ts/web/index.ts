@@ -2,7 +2,7 @@
  * `pants-net/web`: Pants' web layer on the HTTP server: an `Application`
  * with routes, converters and middleware, and a `FileServer`.
  * @packageDocumentation
- * @module pants/web
+ * @module pants-net/web
  */
 export { abort, Application, redirect, Response } from './application.js';
 export type { Middleware, RouteHandler, RouteOptions } from './application.js';
