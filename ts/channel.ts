@@ -1,7 +1,7 @@
 import { logCallbackError, watchCallback } from './callback.js';
 import { Engine } from './engine.js';
 import { codedError, oneLine } from './errors.js';
-import { kBindToken, kClosing, kEngineId, kFinishClose, kFinishing, kHandleEvent, kLogAndClose, kNative, kOpened, kRegister, kReleaseToken, kSafely, kState, kToken, kUnregister, kWarnAndClose, kWhenFinished } from './internal.js';
+import { kActiveChannels, kBindToken, kClosing, kEngineId, kFinishClose, kFinishing, kHandleEvent, kLogAndClose, kNative, kOpened, kRegister, kReleaseToken, kSafely, kState, kToken, kUnregister, kWarnAndClose, kWhenFinished } from './internal.js';
 import { logger } from './logger.js';
 import { native } from './native.js';
 
@@ -29,6 +29,11 @@ export const enum ChannelState {
   /** `close()` was called; the engine's Close event (or a callback without a token) finishes it. */
   Closing,
   Closed,
+}
+
+/** A channel between its first step (resolving, connecting, listening) and its end keeps a `stopWhenIdle` engine running. */
+function isActive(state: ChannelState): boolean {
+  return state !== ChannelState.Idle && state !== ChannelState.Closed;
 }
 
 /**
@@ -67,11 +72,11 @@ export abstract class Channel {
   close(flush = true): void {
     switch (this.#state) {
       case ChannelState.Open:
-        this.#state = ChannelState.Closing;
+        this.#moveTo(ChannelState.Closing);
         native.close(this.#engineId, this.#token, flush);
         break;
       case ChannelState.Connecting:
-        this.#state = ChannelState.Closing;
+        this.#moveTo(ChannelState.Closing);
         native.close(this.#engineId, this.#token, false);
         break;
       case ChannelState.Closing:
@@ -80,7 +85,7 @@ export abstract class Channel {
         break;
       case ChannelState.Idle:
       case ChannelState.Resolving:
-        this.#state = ChannelState.Closing;
+        this.#moveTo(ChannelState.Closing);
         this.engine.callback(() => this[kFinishClose]());
         break;
       case ChannelState.Closed:
@@ -108,7 +113,15 @@ export abstract class Channel {
 
   /** @internal */
   set [kState](state: ChannelState) {
+    this.#moveTo(state);
+  }
+
+  /** Changes state, telling the engine when the channel starts or stops being active (see `Engine.stopWhenIdle`). */
+  #moveTo(state: ChannelState): void {
+    const wasActive = isActive(this.#state);
     this.#state = state;
+    const active = isActive(state);
+    if (active !== wasActive) this.engine[kActiveChannels](active ? 1 : -1);
   }
 
   /** True once `close()` was called or the channel closed. @internal */
@@ -141,7 +154,7 @@ export abstract class Channel {
 
   /** The socket is open (connected, listening, bound) on `fileno`. @internal */
   [kOpened](fileno: number): void {
-    this.#state = ChannelState.Open;
+    this.#moveTo(ChannelState.Open);
     this.#fileno = fileno;
   }
 
@@ -160,7 +173,7 @@ export abstract class Channel {
    */
   [kFinishClose](): void {
     if (this.#state === ChannelState.Closed) return;
-    this.#state = ChannelState.Closed;
+    this.#moveTo(ChannelState.Closed);
     this[kFinishing]();
     this[kReleaseToken]();
     this.#fileno = null;

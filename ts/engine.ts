@@ -2,7 +2,7 @@ import { whenRejected } from './callback.js';
 import { trace, TRACING } from './debug.js';
 import { codedError } from './errors.js';
 import { FramePool } from './frame_pool.js';
-import { EventTarget, kFramePool, kHandleEvent, kNative, kRegister, kUnregister } from './internal.js';
+import { EventTarget, kActiveChannels, kFramePool, kHandleEvent, kNative, kRegister, kUnregister } from './internal.js';
 import { Logger, logger, setLogger } from './logger.js';
 import { EventKind, native, NativeEngine } from './native.js';
 import { IterationEntry, makeTimer, TimedEntry, Timer, TimerFunction } from './timer.js';
@@ -107,6 +107,8 @@ export class Engine {
    */
   readonly #timers: (TimerFunction | TimedEntry | undefined)[] = [];
   #inIteration = false;
+  /** Channels between their first step and their end (see `stopWhenIdle`). */
+  #activeChannels = 0;
   #pollTimeoutMs = 200;
   #run: { promise: Promise<void>; resolve: () => void } | undefined;
 
@@ -156,6 +158,28 @@ export class Engine {
   stats(): EngineStats {
     const [channels, timers, bytesIn, bytesOut, iterations] = native.stats(this.#id);
     return { channels, timers: timers + this.#callbacks.length + this.#loops.length, bytesIn, bytesOut, iterations };
+  }
+
+  /**
+   * Stop by itself once nothing is left to do: no channel connecting,
+   * open or closing, and no timer, callback or loop pending. A client
+   * script then ends when its last connection closes, as Node's own
+   * sockets let it (default `false`: a server's engine runs until
+   * `stop()`). Checked when a channel ends or a timer or callback has run,
+   * so an engine started before its first `connect()` waits for it.
+   */
+  stopWhenIdle = false;
+
+  /** A channel started (+1) or ended (-1) its active life. @internal */
+  [kActiveChannels](delta: number): void {
+    this.#activeChannels += delta;
+    if (delta < 0 && this.stopWhenIdle) this.#stopIfIdle();
+  }
+
+  #stopIfIdle(): void {
+    if (this.#run === undefined || this.#activeChannels > 0 || this.#callbacks.length > 0 || this.#loops.length > 0) return;
+    if (native.timerCount(this.#id) > 0) return;
+    this.stop();
   }
 
   /** True between `start()` and the end of the `stop()`. */
@@ -282,8 +306,10 @@ export class Engine {
     this.#inIteration = true;
     try {
       const expired = native.beginIteration(this.#id, this.#expired);
+      const ranCallbacks = this.#callbacks.length > 0 || this.#loops.length > 0;
       this.#runCallbacks();
       if (expired > 0) this.#runTimers(expired);
+      if (this.stopWhenIdle && (expired > 0 || ranCallbacks)) this.#stopIfIdle();
       // The engine waits no longer than its next timer.
       const wait = this.#callbacks.length > 0 || this.#loops.length > 0 ? 0 : maxWaitMs;
       let count = native.pollIo(this.#id, wait, this.#events);

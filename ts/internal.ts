@@ -62,3 +62,5 @@ export const kOverflowError = Symbol('pants.overflowError');
 export const kReadFrames = Symbol('pants.readFrames');
 /** `channel[kUseFraming](framing, delimiter)`: frames by a prepared framing (the HTTP layer's request framing). */
 export const kUseFraming = Symbol('pants.useFraming');
+/** `engine[kActiveChannels](delta)`: a channel started (+1) or ended (-1) its active life. */
+export const kActiveChannels = Symbol('pants.activeChannels');
