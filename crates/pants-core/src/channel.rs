@@ -1,7 +1,6 @@
 //! The per-channel state the engine keeps in its slab.
 
 use std::os::fd::RawFd;
-use std::sync::Arc;
 
 use crate::address::SocketAddress;
 use crate::byte_queue::ByteQueue;
@@ -156,5 +155,5 @@ pub(crate) struct ListenerChannel {
     pub listener: Option<Listener>,
     pub fd: RawFd,
     /// Accepted streams speak TLS with this configuration.
-    pub tls: Option<Arc<rustls::ServerConfig>>,
+    pub tls: Option<crate::tls::ServerTls>,
 }

@@ -584,7 +584,7 @@ impl Engine {
                     }
                     let fd = connection.as_raw_fd();
                     let mut stream = StreamChannel::new(Some(connection), fd, StreamState::Open, Some(peer));
-                    stream.tls = tls.map(|config| Box::new(TlsSession::server(config)));
+                    stream.tls = tls.map(|config| Box::new(TlsSession::server(&config)));
                     entry.insert(Channel::Stream(stream));
                     self.queue.push_back(Event::with(EventKind::Accept, token, stream_token as i32, fd));
                 }

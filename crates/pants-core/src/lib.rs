@@ -29,4 +29,4 @@ pub use framing::{Delimiter, DelimiterKind, Frame, FrameRead, Framer, LengthFiel
 pub use socket::ListenOptions;
 pub use stream_io::DIRECT_SEND_MIN;
 pub use timer_wheel::{TimerKey, TimerWheel};
-pub use tls::{TlsConfig, TlsFailure, TlsOptionError, TlsOptions};
+pub use tls::{cipher_names, PeerCertificate, ServerTls, TlsConfig, TlsFailure, TlsOptionError, TlsOptions, TlsVersion};

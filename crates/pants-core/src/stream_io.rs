@@ -351,6 +351,7 @@ impl Engine {
                             progress.handshake_done |= step.handshake_done;
                             progress.closed |= step.closed;
                             progress.failed |= step.failed;
+                            progress.servername |= step.servername;
                             if step.failed || step.closed {
                                 break;
                             }
@@ -378,6 +379,9 @@ impl Engine {
         let wrote = tls.is_some() && (!outgoing.is_empty() || progress.handshake_done);
         if progress.handshake_done {
             self.queue.push_back(Event::new(EventKind::SslHandshake, token));
+        }
+        if progress.servername {
+            self.queue.push_back(Event::new(EventKind::SslServername, token));
         }
         if progress.failed {
             let during_handshake = tls.as_ref().and_then(|session| session.failure()).is_some_and(|failure| failure.during_handshake);
@@ -421,21 +425,24 @@ impl Engine {
     /// stream, after the data already written). Bytes already received are
     /// taken as the first TLS records.
     pub fn start_tls(&mut self, token: usize, config: &TlsConfig, server_name: &str) -> Result<(), TlsOptionError> {
-        let Ok(stream) = self.stream_mut(token) else { return Err(TlsOptionError { option: "stream", message: "not a stream".into() }) };
+        let Ok(stream) = self.stream_mut(token) else { return Err(TlsOptionError { option: "stream", message: "not a stream".into(), code: None }) };
         let mut session = match config {
             TlsConfig::Client(client) => TlsSession::client(client.clone(), server_name)?,
-            TlsConfig::Server(server) => TlsSession::server(server.clone()),
+            TlsConfig::Server(server) => TlsSession::server(server),
         };
         session.start(&mut stream.outgoing);
         let early = std::mem::take(&mut stream.incoming);
         stream.tls = Some(Box::new(session));
-        let mut failed = false;
+        let mut progress = TlsProgress::default();
         if !early.is_empty() {
             let session = stream.tls.as_mut().expect("just set");
-            failed = session.receive(early.as_slice(), &mut stream.incoming, &mut stream.outgoing).failed;
+            progress = session.receive(early.as_slice(), &mut stream.incoming, &mut stream.outgoing);
         }
         let handshake_to_send = !stream.outgoing.is_empty();
-        if failed {
+        if progress.servername {
+            self.queue.push_back(Event::new(EventKind::SslServername, token));
+        }
+        if progress.failed {
             self.queue.push_back(Event::new(EventKind::SslHandshakeError, token));
         }
         if handshake_to_send {
