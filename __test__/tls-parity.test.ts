@@ -402,11 +402,12 @@ test('pfx: a wrong passphrase throws node\'s "mac verify failure"', (t) => {
 
 test('pfx on a client answers a server\'s certificate request (mutual TLS)', async (t) => {
   const seen = signal<string>();
-  const port = await nodeTlsServer(t, { cert: certs.cert, key: certs.key, requestCert: true, rejectUnauthorized: true, ca: certs.ca }, (socket) =>
+  const { server, port } = await sharedNodeTlsServer(t, { cert: certs.cert, key: certs.key, requestCert: true, rejectUnauthorized: true, ca: certs.ca }, (socket) =>
     seen.resolve(String(socket.getPeerCertificate().subject.CN)));
+  server.on('tlsClientError', (error: CodedError) => seen.resolve(`refused: ${error.code}`));
   const client = pantsClient(t, port, { ca: certs.ca, pfx: certs.clientPfx, passphrase: PASSPHRASE });
-  t.is(await client.handshake, null);
   t.is(await seen.promise, 'test-client');
+  t.is(await client.handshake, null);
 });
 
 // ----- SNICallback ------------------------------------------------------------
@@ -446,13 +447,16 @@ test('SNICallback: an error fails the handshake; onSslHandshakeError gets it, an
   t.is((await server.accepted).error, failure);
 });
 
-test('SNICallback: not called when the client names no server', async (t) => {
-  let calls = 0;
-  const server = pantsServer(t, { cert: certs.cert, key: certs.key, SNICallback: (_name, callback) => { calls += 1; callback(null, null); } });
+test('SNICallback: not called when the client names no server; called when it does', async (t) => {
+  const names: string[] = [];
+  const server = pantsServer(t, { cert: certs.cert, key: certs.key, SNICallback: (name, callback) => { names.push(name); callback(null, null); } });
   const { socket } = await nodeTlsConnect(t, server.port, { ca: certs.ca, checkServerIdentity: () => undefined });
   t.truthy(socket);
   t.is((await server.accepted).error, null);
-  t.is(calls, 0);
+  t.deepEqual(names, []);
+  const named = await nodeTlsConnect(t, server.port, { ca: certs.ca, servername: 'localhost' });
+  t.truthy(named.socket);
+  t.deepEqual(names, ['localhost']);
 });
 
 test('SNICallback must be a function', (t) => {
