@@ -38,7 +38,7 @@ interface ParityCerts {
   encryptedKey: string;
   /** `cert` and `key` as PKCS#12 with 'correct horse' (OpenSSL 3 defaults). */
   pfx: Buffer;
-  /** The same, with the legacy 3DES bags and a SHA-1 MAC. */
+  /** The same as OpenSSL 1.1 made them (`-legacy`: RC2-40 certificate bag, 3DES key bag, SHA-1 MAC). */
   legacyPfx: Buffer;
   /** `clientCert` and `clientKey` as PKCS#12 with 'correct horse'. */
   clientPfx: Buffer;
@@ -77,7 +77,7 @@ function makeParityCerts(): ParityCerts {
   run(['pkcs8', '-topk8', '-in', 'server.key', '-out', 'server-encrypted.key', '-passout', `pass:${PASSPHRASE}`]);
   run(['pkcs12', '-export', '-in', 'server.pem', '-inkey', 'server.key', '-out', 'server.p12', '-passout', `pass:${PASSPHRASE}`]);
   run(['pkcs12', '-export', '-in', 'server.pem', '-inkey', 'server.key', '-out', 'legacy.p12', '-passout', `pass:${PASSPHRASE}`,
-    '-keypbe', 'PBE-SHA1-3DES', '-certpbe', 'PBE-SHA1-3DES', '-macalg', 'sha1']);
+    '-legacy']);
   run(['pkcs12', '-export', '-in', 'client.pem', '-inkey', 'client.key', '-out', 'client.p12', '-passout', `pass:${PASSPHRASE}`]);
   const read = (file: string) => fs.readFileSync(path.join(dir, file), 'utf8');
   return {
@@ -385,7 +385,7 @@ test('pfx: a PKCS#12 archive from openssl pkcs12 -export (AES-256-CBC, PBKDF2) s
   t.is(socket?.getPeerCertificate().serialNumber, '0ABC12');
 });
 
-test('pfx: a legacy PKCS#12 archive (3DES, SHA-1 MAC) works too', async (t) => {
+test('pfx: a legacy PKCS#12 archive (openssl pkcs12 -legacy: RC2 and 3DES, SHA-1 MAC) works too', async (t) => {
   const server = pantsServer(t, { pfx: certs.legacyPfx, passphrase: PASSPHRASE });
   const { socket } = await nodeTlsConnect(t, server.port, { ca: certs.ca, servername: 'localhost' });
   t.truthy(socket);
