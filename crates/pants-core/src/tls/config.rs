@@ -243,3 +243,53 @@ impl TlsConfig {
         Ok(Self::Server(ServerTls { config: Arc::new(config), servername_callback: options.servername_callback }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{provider_and_versions, TlsOptions, TlsVersion};
+
+    fn with_ciphers(ciphers: &str) -> TlsOptions {
+        TlsOptions { ciphers: Some(ciphers.to_owned()), ..TlsOptions::default() }
+    }
+
+    fn names(options: &TlsOptions) -> Vec<String> {
+        let (provider, _) = provider_and_versions(options).expect("valid options");
+        provider.cipher_suites.iter().map(|suite| format!("{:?}", suite.suite())).collect()
+    }
+
+    #[test]
+    fn a_cipher_name_the_engine_lacks_is_named() {
+        let error = provider_and_versions(&with_ciphers("TLS_AES_128_GCM_SHA256:RC4-MD5")).unwrap_err();
+        assert_eq!(error.option, "ciphers");
+        assert!(error.message.contains("\"RC4-MD5\""), "{}", error.message);
+    }
+
+    #[test]
+    fn tls12_names_keep_every_tls13_suite() {
+        let chosen = names(&with_ciphers("ECDHE-RSA-AES128-GCM-SHA256"));
+        assert_eq!(chosen.len(), 4, "{chosen:?}");
+        assert!(chosen[0].contains("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"), "{chosen:?}");
+        let (_, versions) = provider_and_versions(&with_ciphers("ECDHE-RSA-AES128-GCM-SHA256")).unwrap();
+        assert_eq!(versions.len(), 2);
+    }
+
+    #[test]
+    fn tls13_names_alone_turn_tls12_off() {
+        let options = with_ciphers("TLS_AES_256_GCM_SHA384,TLS_AES_128_GCM_SHA256");
+        assert_eq!(names(&options), ["TLS13_AES_256_GCM_SHA384", "TLS13_AES_128_GCM_SHA256"]);
+        let (_, versions) = provider_and_versions(&options).unwrap();
+        assert_eq!(versions, [&rustls::version::TLS13]);
+        let capped = TlsOptions { max_version: Some(TlsVersion::Tls12), ..options };
+        assert_eq!(provider_and_versions(&capped).unwrap_err().option, "ciphers");
+    }
+
+    #[test]
+    fn versions_follow_min_and_max() {
+        let only12 = TlsOptions { max_version: Some(TlsVersion::Tls12), ..TlsOptions::default() };
+        assert_eq!(provider_and_versions(&only12).unwrap().1, [&rustls::version::TLS12]);
+        let inverted = TlsOptions { min_version: Some(TlsVersion::Tls13), max_version: Some(TlsVersion::Tls12), ..TlsOptions::default() };
+        assert_eq!(provider_and_versions(&inverted).unwrap_err().option, "minVersion");
+        assert_eq!(TlsVersion::from_name("TLSv1.1"), None);
+        assert_eq!(TlsVersion::from_name("TLSv1.3").map(TlsVersion::name), Some("TLSv1.3"));
+    }
+}
