@@ -36,7 +36,8 @@ export interface TestCerts {
   strayKey: string;
 }
 
-function openssl(dir: string, args: string[]): void {
+/** Runs the `openssl` command line in `dir`; throws with its stderr. */
+export function openssl(dir: string, args: string[]): void {
   try {
     execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (error) {
@@ -45,7 +46,8 @@ function openssl(dir: string, args: string[]): void {
   }
 }
 
-const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+/** `openssl req` arguments for a new unencrypted P-256 key. */
+export const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 
 /** A self-signed CA: `<name>.pem`, `<name>.key`. */
 function makeCa(dir: string, name: string, subject: string): void {
@@ -69,7 +71,8 @@ function sign(dir: string, name: string, ca: string, section: string): void {
   ]);
 }
 
-const EXTENSIONS = `
+/** The `server` and `client` extension sections of `openssl x509 -extfile`. */
+export const EXTENSIONS = `
 [server]
 basicConstraints = critical,CA:FALSE
 keyUsage = critical,digitalSignature

@@ -1,6 +1,7 @@
 // TLS peers that misbehave, shared by the hostile-TLS tests and the stress
 // program: a real ClientHello to replay, and a TLS 1.2 server that sends
 // its first flight and closes. Each returns a `close()` for the caller.
+import type { ExecutionContext } from 'ava';
 import net from 'node:net';
 import tls from 'node:tls';
 
@@ -63,4 +64,27 @@ export async function firstFlightServer(cert: string, key: string): Promise<{ po
       upstream.close();
     },
   };
+}
+
+/** A node:tls server on `host` (127.0.0.1), port 0; closed (and its sockets destroyed) when the test ends. */
+export async function nodeTlsServer(
+  t: ExecutionContext,
+  options: tls.TlsOptions,
+  onSecure: (socket: tls.TLSSocket) => void = () => {},
+  host = '127.0.0.1',
+): Promise<{ server: tls.Server; port: number; sockets: Set<net.Socket> }> {
+  const server = tls.createServer(options, onSecure);
+  const sockets = new Set<net.Socket>();
+  server.on('connection', (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+  });
+  server.on('tlsClientError', () => {});
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  t.teardown(() => {
+    for (const socket of sockets) socket.destroy();
+    server.close();
+  });
+  return { server, port: (server.address() as net.AddressInfo).port, sockets };
 }

@@ -13,6 +13,7 @@ import { Engine, Server, Stream, type SslOptions } from 'pants-net';
 
 import { closeAtEnd, netClient, portOf, readBytes, readToEnd, recordLog, signal, startedEngine, waitFor } from './helpers.js';
 import { makeCerts, removeCerts, type TestCerts } from './tls-certs.js';
+import { nodeTlsServer } from './tls-peers.js';
 
 let certs!: TestCerts;
 
@@ -56,29 +57,6 @@ class Echo extends Stream {
 /** Server-side options of the good localhost certificate. */
 function serverOptions(extra: SslOptions = {}): SslOptions {
   return { cert: certs.cert, key: certs.key, ...extra };
-}
-
-/** A node:tls server on `host` (127.0.0.1), port 0; closed (and its sockets destroyed) when the test ends. */
-async function nodeTlsServer(
-  t: ExecutionContext,
-  options: tls.TlsOptions,
-  onSecure: (socket: tls.TLSSocket) => void = () => {},
-  host = '127.0.0.1',
-): Promise<{ server: tls.Server; port: number; sockets: Set<net.Socket> }> {
-  const server = tls.createServer(options, onSecure);
-  const sockets = new Set<net.Socket>();
-  server.on('connection', (socket: net.Socket) => {
-    sockets.add(socket);
-    socket.on('error', () => {});
-    socket.on('close', () => sockets.delete(socket));
-  });
-  server.on('tlsClientError', () => {});
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  t.teardown(() => {
-    for (const socket of sockets) socket.destroy();
-    server.close();
-  });
-  return { server, port: (server.address() as net.AddressInfo).port, sockets };
 }
 
 /** A node:tls client to 127.0.0.1:`port` that verifies against `ca` as 'localhost', after 'secureConnect'. */

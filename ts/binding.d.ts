@@ -11,10 +11,11 @@ export declare class NativeEngine {
 /** Owns a TLS configuration: it lives until this object is collected. */
 export declare class NativeTlsConfig {
   /**
-   * Builds a client (`server = false`) or server configuration from PEM
-   * options; throws an Error naming the option at fault.
+   * Builds a client or server configuration; throws an Error naming the
+   * option at fault. A message that starts with `[CODE] ` carries Node's
+   * code for the failure (`[ERR_OSSL_BAD_DECRYPT] ...`).
    */
-  constructor(server: boolean, cert: Buffer | undefined | null, key: Buffer | undefined | null, ca: Buffer | undefined | null, rejectUnauthorized: boolean, requestCert: boolean, alpn: Array<string>)
+  constructor(options: TlsConfigOptions)
   /** The id the engine functions take. */
   get id(): number
 }
@@ -34,6 +35,12 @@ export interface AddressInfo {
 
 /** The protocol a stream's TLS handshake agreed on with ALPN, or null. */
 export declare function alpnProtocol(engine: number, token: number): string | null
+
+/**
+ * Answers a servername event: go on with server configuration `config`
+ * (null: the stream's default), or fail the handshake (`failed`).
+ */
+export declare function answerServername(engine: number, token: number, config: number | undefined | null, failed: boolean): void
 
 /** Binds a UDP socket; the token, or `-errno`. */
 export declare function bindDatagram(engine: number, host: string, port: number, flowinfo: number, scopeId: number): number
@@ -88,6 +95,22 @@ export declare function peekInput(engine: number, token: number, out: Uint8Array
 /** A stream's peer, or the sender of a datagram channel's latest frame. */
 export declare function peerAddress(engine: number, token: number): AddressInfo | null
 
+/** The certificate a stream's peer presented, once the handshake is done; null when it sent none. */
+export declare function peerCertificate(engine: number, token: number): PeerCertificateFields | null
+
+/** A peer's certificate in node:tls' terms; `subject` and `issuer` as `[name, value]` pairs. */
+export interface PeerCertificateFields {
+  subject: Array<Array<string>>
+  issuer: Array<Array<string>>
+  subjectaltname?: string
+  validFrom: string
+  validTo: string
+  fingerprint256: string
+  serialNumber: string
+  ca: boolean
+  raw: Buffer
+}
+
 export declare function pendingInput(engine: number, token: number): number
 
 export declare function pendingOutput(engine: number, token: number): number
@@ -136,8 +159,40 @@ export declare function stop(engine: number): void
 
 export declare function timerCount(engine: number): number
 
+/**
+ * `sslOptions` as the TypeScript layer hands them over (validated there
+ * for types; values are checked here and in pants-core).
+ */
+export interface TlsConfigOptions {
+  /** A server configuration (else a client one). */
+  server: boolean
+  cert?: Buffer
+  key?: Buffer
+  passphrase?: string
+  /** PKCS#12 (DER). */
+  pfx?: Buffer
+  ca?: Buffer
+  rejectUnauthorized: boolean
+  requestCert: boolean
+  alpn: Array<string>
+  /** `'TLSv1.2'` or `'TLSv1.3'`. */
+  minVersion?: string
+  /** `'TLSv1.2'` or `'TLSv1.3'`. */
+  maxVersion?: string
+  /** OpenSSL cipher suite names separated by `:`. */
+  ciphers?: string
+  /** Servers: handshakes naming a server wait for `answerServername`. */
+  servernameCallback: boolean
+}
+
 /** Why a stream's TLS session failed: `[code, message]`, or null. */
 export declare function tlsFailure(engine: number, token: number): Array<string> | null
+
+/** The server name a TLS client asked for (SNI), once its hello is read; else null. */
+export declare function tlsServername(engine: number, token: number): string | null
+
+/** The TLS version a stream's handshake agreed on (`'TLSv1.3'`), or null before it is done. */
+export declare function tlsVersion(engine: number, token: number): string | null
 
 /** Asks for an iteration soon (see `Engine::request_iteration`). */
 export declare function wake(engine: number): void

@@ -29,4 +29,4 @@ export type { StreamOptions } from './stream.js';
 export { NetStruct } from './netstruct.js';
 export { Struct } from './struct.js';
 export type { Timer } from './timer.js';
-export type { Pem, SslOptions } from './tls.js';
+export type { Pem, PeerCertificate, SniContext, SslOptions, TlsVersion } from './tls.js';

@@ -11,7 +11,7 @@ import type { NetStruct } from './netstruct.js';
 import { packerFor } from './packing.js';
 import type { Struct } from './struct.js';
 import type { Timer } from './timer.js';
-import { SslOptions, TlsContext, tlsContext } from './tls.js';
+import { PeerCertificate, peerCertificateOf, SniContext, sniContext, SslOptions, TlsContext, tlsContext, TlsVersion } from './tls.js';
 import { EventKind, native } from './native.js';
 import type { AcceptingServer } from './accepting_server.js';
 
@@ -61,6 +61,10 @@ export class Stream extends FramedChannel {
   #noDelay = true;
   /** TLS for this stream, once `startSSL()` was called (or the server speaks TLS). */
   #tls: TlsContext | null = null;
+  /** The peer's certificate, once read after the handshake. */
+  #peerCertificate: PeerCertificate | null | undefined = undefined;
+  /** The error an `SNICallback` answered with, for `onSslHandshakeError`. */
+  #servernameError: Error | null = null;
   /** The host given to `connect()`: the default TLS server name. */
   #host = '';
   #connectTimeout: number | null = null;
@@ -225,6 +229,28 @@ export class Stream extends FramedChannel {
     return this.#tls !== null && this[kToken] >= 0 ? native.alpnProtocol(this[kEngineId], this[kToken]) : null;
   }
 
+  /**
+   * The TLS version the handshake agreed on (`'TLSv1.2'` or `'TLSv1.3'`)
+   * once it is done, else `null`.
+   */
+  get tlsVersion(): TlsVersion | null {
+    return this.#tls !== null && this[kToken] >= 0 ? (native.tlsVersion(this[kEngineId], this[kToken]) as TlsVersion | null) : null;
+  }
+
+  /**
+   * Under TLS, once the handshake is done: the certificate the peer
+   * presented, named as node:tls' `getPeerCertificate()` names it; `null`
+   * when it sent none (or before the handshake, or after the close).
+   */
+  get peerCertificate(): PeerCertificate | null {
+    if (this.#peerCertificate !== undefined) return this.#peerCertificate;
+    if (this.#tls === null || this[kToken] < 0) return null;
+    if (native.tlsVersion(this[kEngineId], this[kToken]) === null) return null; // the handshake runs
+    const fields = native.peerCertificate(this[kEngineId], this[kToken]);
+    this.#peerCertificate = fields === null ? null : peerCertificateOf(fields);
+    return this.#peerCertificate;
+  }
+
   /** True once TLS has been started on this stream. */
   get secure(): boolean {
     return this.#tls !== null;
@@ -372,6 +398,9 @@ export class Stream extends FramedChannel {
       case EventKind.SslError:
         this[kSafely]('onSslError', this.onSslError, this.#tlsError());
         break;
+      case EventKind.SslServername:
+        this.#askServername();
+        break;
       case EventKind.WriteError:
         this[kSafely]('onWriteError', this.onWriteError, systemError(-a, 'write'));
         break;
@@ -408,7 +437,40 @@ export class Stream extends FramedChannel {
     this.close(false);
   }
 
+  /** The client named a server: `SNICallback` chooses the certificate; the handshake waits for its answer. */
+  #askServername(): void {
+    const engineId = this[kEngineId];
+    const token = this[kToken];
+    const context = this.#tls!;
+    let answered = false;
+    const answer = (error: Error | null, chosen?: SniContext | null): void => {
+      if (answered || this[kToken] !== token) return;
+      answered = true;
+      try {
+        if (error) {
+          this.#servernameError = error instanceof Error ? error : new Error(String(error));
+          native.answerServername(engineId, token, null, true);
+        } else {
+          native.answerServername(engineId, token, chosen == null ? null : sniContext(context, chosen).id, false);
+        }
+      } catch (failure) {
+        this.#servernameError = failure instanceof Error ? failure : new Error(String(failure));
+        native.answerServername(engineId, token, null, true);
+      }
+    };
+    try {
+      context.sniCallback!(native.tlsServername(engineId, token) ?? '', answer);
+    } catch (error) {
+      answer(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
   #tlsError(): Error {
+    if (this.#servernameError !== null) {
+      const error = this.#servernameError;
+      this.#servernameError = null;
+      return error;
+    }
     const [code, message] = native.tlsFailure(this[kEngineId], this[kToken]) ?? ['ERR_SSL_HANDSHAKE_FAILURE', 'TLS failed'];
     return Object.assign(new Error(message), { code });
   }

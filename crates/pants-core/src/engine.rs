@@ -57,7 +57,7 @@ use crate::socket::ListenOptions;
 use crate::stream::{StreamChannel, StreamState};
 use crate::sys::RawHandle;
 use crate::timer_wheel::TimerKey;
-use crate::tls::{TlsConfig, TlsFailure, TlsOptionError};
+use crate::tls::{PeerCertificate, TlsConfig, TlsFailure, TlsOptionError, TlsVersion};
 
 /// How often polls look for idle datagram senders.
 const SENDER_SWEEP_INTERVAL: Duration = Duration::from_millis(100);
@@ -352,7 +352,7 @@ impl Engine {
     /// taken as the first TLS records.
     pub fn start_tls(&mut self, token: usize, config: &TlsConfig, server_name: &str) -> Result<(), TlsOptionError> {
         let Ok((stream, reactor)) = self.stream_mut(token) else {
-            return Err(TlsOptionError { option: "stream", message: "not a stream".into() });
+            return Err(TlsOptionError { option: "stream", message: "not a stream".into(), code: None });
         };
         stream.start_tls(reactor, config, server_name)
     }
@@ -365,6 +365,32 @@ impl Engine {
     /// The ALPN protocol a stream's TLS handshake agreed on.
     pub fn alpn_protocol(&self, token: usize) -> Option<Vec<u8>> {
         self.stream(token)?.alpn_protocol()
+    }
+
+    /// The TLS version a stream's handshake agreed on, once it is done.
+    pub fn tls_version(&self, token: usize) -> Option<TlsVersion> {
+        self.stream(token)?.tls_version()
+    }
+
+    /// The certificate the peer of a stream presented, once the handshake is done.
+    pub fn peer_certificate(&self, token: usize) -> Option<PeerCertificate> {
+        self.stream(token)?.peer_certificate()
+    }
+
+    /// The server name a TLS client asked a stream for (SNI), once read.
+    pub fn tls_servername(&self, token: usize) -> Option<String> {
+        self.stream(token)?.tls_servername()
+    }
+
+    /// Answers [`EventKind::SslServername`](crate::EventKind::SslServername):
+    /// the handshake goes on with `Ok(Some(config))` (a server
+    /// configuration), or with the stream's default with `Ok(None)`;
+    /// `Err(())` fails it (`SslHandshakeError`). Does nothing when the stream
+    /// no longer waits for an answer.
+    pub fn answer_servername(&mut self, token: usize, answer: Result<Option<&TlsConfig>, ()>) {
+        if let Ok((stream, reactor)) = self.stream_mut(token) {
+            stream.answer_servername(reactor, answer);
+        }
     }
 
     // ----- closing --------------------------------------------------------

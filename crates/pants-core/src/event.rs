@@ -34,6 +34,10 @@ pub enum EventKind {
     SslHandshakeError = 12,
     /// TLS failed after the handshake (see `Engine::tls_failure`).
     SslError = 13,
+    /// A TLS client asked a server with a servername callback for a server
+    /// by name (`Engine::tls_servername`): the handshake waits for
+    /// `Engine::answer_servername`.
+    SslServername = 14,
 }
 
 /// One event for the channel `token`; `a` and `b` depend on the kind.
@@ -51,7 +55,7 @@ pub struct Event {
 
 impl EventKind {
     /// Every kind, in numeric order (1, 2, ...).
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 14] = [
         EventKind::Accept,
         EventKind::Connect,
         EventKind::ConnectError,
@@ -65,6 +69,7 @@ impl EventKind {
         EventKind::SslHandshake,
         EventKind::SslHandshakeError,
         EventKind::SslError,
+        EventKind::SslServername,
     ];
 }
 

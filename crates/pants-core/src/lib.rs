@@ -37,4 +37,4 @@ pub use socket::ListenOptions;
 pub use stream::{StreamState, DIRECT_SEND_MIN, OUTGOING_HIGH_WATER};
 pub use sys::RawHandle;
 pub use timer_wheel::{TimerKey, TimerWheel};
-pub use tls::{TlsConfig, TlsFailure, TlsOptionError, TlsOptions};
+pub use tls::{cipher_names, PeerCertificate, ServerTls, TlsConfig, TlsFailure, TlsOptionError, TlsOptions, TlsVersion};

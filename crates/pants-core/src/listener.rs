@@ -2,7 +2,6 @@
 //! out of descriptors, and the TLS configuration accepted streams start with.
 
 use std::io::{self, ErrorKind};
-use std::sync::Arc;
 
 use mio::{Interest, Token};
 
@@ -12,7 +11,7 @@ use crate::event::EventKind;
 use crate::reactor::Reactor;
 use crate::socket::{Connection, ListenOptions, Listener};
 use crate::sys::{self, RawHandle};
-use crate::tls::TlsConfig;
+use crate::tls::{ServerTls, TlsConfig};
 
 /// A listening socket; it stays in the slab, closed, until released.
 #[derive(Debug)]
@@ -20,7 +19,7 @@ pub(crate) struct ListenerChannel {
     token: usize,
     listener: Option<Listener>,
     /// Accepted streams speak TLS with this configuration.
-    tls: Option<Arc<rustls::ServerConfig>>,
+    tls: Option<ServerTls>,
 }
 
 impl ListenerChannel {
@@ -43,7 +42,7 @@ impl ListenerChannel {
     }
 
     /// The configuration accepted streams start TLS with.
-    pub fn tls(&self) -> Option<Arc<rustls::ServerConfig>> {
+    pub fn tls(&self) -> Option<ServerTls> {
         self.tls.clone()
     }
 

@@ -4,7 +4,6 @@
 use std::fs::File;
 use std::io::{self, ErrorKind};
 use std::net::Shutdown;
-use std::sync::Arc;
 
 use mio::{Interest, Token};
 
@@ -19,7 +18,7 @@ use crate::outgoing::Outgoing;
 use crate::reactor::{Reactor, Readiness};
 use crate::socket::Connection;
 use crate::sys::{self, RawHandle};
-use crate::tls::{TlsConfig, TlsFailure, TlsOptionError, TlsProgress, TlsSession};
+use crate::tls::{PeerCertificate, ServerTls, TlsConfig, TlsFailure, TlsOptionError, TlsProgress, TlsSession, TlsVersion};
 
 /// Unsent bytes above which a stream stops reading until they drain: a
 /// peer that sends faster than it reads cannot grow our memory without bound.
@@ -133,17 +132,11 @@ impl StreamChannel {
 
     /// An accepted connection as the open stream `token`, speaking TLS
     /// with `tls` when given.
-    pub fn accepted(
-        mut connection: Connection,
-        peer: SocketAddress,
-        token: usize,
-        tls: Option<Arc<rustls::ServerConfig>>,
-        reactor: &mut Reactor,
-    ) -> io::Result<Self> {
+    pub fn accepted(mut connection: Connection, peer: SocketAddress, token: usize, tls: Option<ServerTls>, reactor: &mut Reactor) -> io::Result<Self> {
         let _ = connection.set_no_delay(true);
         reactor.registry().register(&mut connection, Token(token), Interest::READABLE | Interest::WRITABLE)?;
         let mut stream = Self::new(token, Some(connection), StreamState::Open, Some(peer));
-        stream.tls = tls.map(|config| Box::new(TlsSession::server(config)));
+        stream.tls = tls.map(|config| Box::new(TlsSession::server(&config)));
         Ok(stream)
     }
 
@@ -486,6 +479,7 @@ impl StreamChannel {
                             progress.handshake_done |= step.handshake_done;
                             progress.closed |= step.closed;
                             progress.failed |= step.failed;
+                            progress.servername |= step.servername;
                             if step.failed || step.closed {
                                 break;
                             }
@@ -513,6 +507,9 @@ impl StreamChannel {
         let wrote = tls.is_some() && (!outgoing.is_empty() || progress.handshake_done);
         if progress.handshake_done {
             reactor.report(EventKind::SslHandshake, token);
+        }
+        if progress.servername {
+            reactor.report(EventKind::SslServername, token);
         }
         if progress.failed {
             let during_handshake = tls.as_ref().and_then(|session| session.failure()).is_some_and(|failure| failure.during_handshake);
@@ -554,7 +551,7 @@ impl StreamChannel {
     pub fn start_tls(&mut self, reactor: &mut Reactor, config: &TlsConfig, server_name: &str) -> Result<(), TlsOptionError> {
         let mut session = match config {
             TlsConfig::Client(client) => TlsSession::client(client.clone(), server_name)?,
-            TlsConfig::Server(server) => TlsSession::server(server.clone()),
+            TlsConfig::Server(server) => TlsSession::server(server),
         };
         session.start(&mut self.outgoing);
         // Moved out through `clear`, not swapped for a new queue: the
@@ -562,8 +559,11 @@ impl StreamChannel {
         let early = self.incoming.as_slice().to_vec();
         self.incoming.clear();
         let session = self.tls.insert(Box::new(session));
-        let failed = !early.is_empty() && session.receive(&early, &mut self.incoming, &mut self.outgoing).failed;
-        if failed {
+        let progress = if early.is_empty() { TlsProgress::default() } else { session.receive(&early, &mut self.incoming, &mut self.outgoing) };
+        if progress.servername {
+            reactor.report(EventKind::SslServername, self.token);
+        }
+        if progress.failed {
             reactor.report(EventKind::SslHandshakeError, self.token);
         }
         if !self.outgoing.is_empty() {
@@ -616,6 +616,45 @@ impl StreamChannel {
     /// The ALPN protocol the TLS handshake agreed on.
     pub fn alpn_protocol(&self) -> Option<Vec<u8>> {
         self.tls.as_ref()?.alpn_protocol().map(<[u8]>::to_vec)
+    }
+
+    /// The TLS version the handshake agreed on, once it is done.
+    pub fn tls_version(&self) -> Option<TlsVersion> {
+        self.tls.as_ref()?.version()
+    }
+
+    /// The certificate the peer presented, once the handshake is done.
+    pub fn peer_certificate(&self) -> Option<PeerCertificate> {
+        self.tls.as_ref()?.peer_certificate()
+    }
+
+    /// The server name a TLS client asked for (SNI), once read.
+    pub fn tls_servername(&self) -> Option<String> {
+        self.tls.as_ref()?.servername().map(str::to_owned)
+    }
+
+    /// See [`Engine::answer_servername`](crate::Engine::answer_servername).
+    pub fn answer_servername(&mut self, reactor: &mut Reactor, answer: Result<Option<&TlsConfig>, ()>) {
+        let config = match answer {
+            Ok(Some(TlsConfig::Server(server))) => Ok(Some(server.config.clone())),
+            Ok(Some(TlsConfig::Client(_))) | Err(()) => Err(()),
+            Ok(None) => Ok(None),
+        };
+        let Some(session) = self.tls.as_mut() else { return };
+        let before = self.incoming.len();
+        let progress = session.answer_servername(config, &mut self.incoming, &mut self.outgoing);
+        if progress.handshake_done {
+            reactor.report(EventKind::SslHandshake, self.token);
+        }
+        if progress.failed {
+            reactor.report(EventKind::SslHandshakeError, self.token);
+        }
+        // Records that came with the ClientHello are application data now.
+        if self.incoming.len() > before && !self.read_queued {
+            self.read_queued = true;
+            reactor.report(EventKind::Read, self.token);
+        }
+        self.mark_dirty(reactor);
     }
 }
 
