@@ -30,7 +30,7 @@ test('engine.stats() counts channels, timers, bytes in and out, and iterations',
   t.true(after.iterations > before.iterations);
 });
 
-test('PANTS_DEBUG=1 traces accepts, frames and closes through Engine.logger.debug', (t) => {
+test('PANTS_DEBUG=1 traces accepts, frames and closes through Engine.logger.debug, naming channels by class, fd and address', (t) => {
   const entry = join(__dirname, '..', '..', 'dist', 'index.js');
   const program = `
     const net = require('node:net');
@@ -45,10 +45,12 @@ test('PANTS_DEBUG=1 traces accepts, frames and closes through Engine.logger.debu
   `;
   const result = spawnSync(process.execPath, ['-e', program], { env: { ...process.env, PANTS_DEBUG: '1' }, encoding: 'utf8', timeout: 10000 });
   t.is(result.status, 0, result.stderr);
-  t.regex(result.stdout, /pants: Accept on token/);
-  t.regex(result.stdout, /pants: frame of 6 bytes/);
-  t.regex(result.stdout, /pants: the peer closed fd \d+/);
-  t.regex(result.stdout, /pants: Close on token/);
+  t.regex(result.stdout, /pants: Server fd \d+ \(on 127\.0\.0\.1:\d+\): accepted a connection \(fd \d+\)/);
+  t.regex(result.stdout, /pants: Echo fd \d+ \(peer 127\.0\.0\.1:\d+\): a frame of 6 bytes for onRead/);
+  t.regex(result.stdout, /pants: Echo fd \d+ \(peer 127\.0\.0\.1:\d+\): the peer ended the connection/);
+  t.regex(result.stdout, /pants: Echo fd \d+ \(peer 127\.0\.0\.1:\d+\): closed/);
+  // Nothing internal: no tokens, no raw event numbers.
+  t.notRegex(result.stdout, /token|\{ a:/);
   const quiet = spawnSync(process.execPath, ['-e', program], { env: { ...process.env, PANTS_DEBUG: '' }, encoding: 'utf8', timeout: 10000 });
   t.notRegex(quiet.stdout, /pants:/);
 });

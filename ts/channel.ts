@@ -1,5 +1,6 @@
 import { logCallbackError, watchCallback } from './callback.js';
 import { Engine } from './engine.js';
+import { describeAddress } from './debug.js';
 import { codedError, oneLine } from './errors.js';
 import { kActiveChannels, kBindToken, kClosing, kEngineId, kFinishClose, kFinishing, kHandleEvent, kLogAndClose, kNative, kOpened, kRegister, kReleaseToken, kSafely, kState, kToken, kUnregister, kWarnAndClose, kWhenFinished } from './internal.js';
 import { logger } from './logger.js';
@@ -215,10 +216,3 @@ export abstract class Channel {
   }
 }
 
-/** `host:port`, `[v6 host]:port` or a path, for a log line; '' for no address. */
-function describeAddress(address: unknown): string {
-  if (typeof address === 'string') return address;
-  if (!Array.isArray(address)) return '';
-  const [host, port] = address as [string, number];
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}

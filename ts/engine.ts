@@ -1,5 +1,5 @@
 import { whenRejected } from './callback.js';
-import { trace, TRACING } from './debug.js';
+import { traceEvent, TRACING } from './debug.js';
 import { codedError } from './errors.js';
 import { FramePool } from './frame_pool.js';
 import { EventTarget, kActiveChannels, kFramePool, kHandleEvent, kNative, kRegister, kUnregister } from './internal.js';
@@ -376,7 +376,7 @@ export class Engine {
       const kind = events[index];
       const token = events[index + 1];
       const channel = this.#channels[token];
-      if (TRACING) trace(`${EventKind[kind] ?? kind} on token ${token}`, { a: events[index + 2], b: events[index + 3], channel: channel?.constructor.name });
+      if (TRACING) traceEvent(kind, channel, events[index + 2], events[index + 3]);
       if (channel) {
         try {
           channel[kHandleEvent](kind, events[index + 2], events[index + 3]);

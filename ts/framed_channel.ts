@@ -1,6 +1,6 @@
 import { logCallbackError, watchCallback } from './callback.js';
 import { Channel, ChannelOptions } from './channel.js';
-import { trace, TRACING } from './debug.js';
+import { describeChannel, trace, TRACING } from './debug.js';
 import { framingOf, Framing, ReadDelimiter } from './delimiter.js';
 import { frameArguments, nextRegexFrame } from './frame_codec.js';
 import { kAdoptFieldSettings, kBindToken, kEngineId, kFrameArrived, kFramePool, kLogAndClose, kOverflowError, kReadFrames, kReading, kSafely, kToken, kUseFraming, kWarnAndClose } from './internal.js';
@@ -212,7 +212,7 @@ export abstract class FramedChannel extends Channel {
 
   #deliver(frame: Buffer, framing: Framing): void {
     this[kFrameArrived]();
-    if (TRACING) trace(`frame of ${frame.length} bytes on fd ${this.fileno}`);
+    if (TRACING) trace(`${describeChannel(this)}: a frame of ${frame.length} bytes for onRead`);
     try {
       const result: unknown =
         framing.record === null && this.#encoding === null ? this.onRead(frame) : this.onRead(...(frameArguments(framing, frame, this.#encoding) as [unknown]));
