@@ -16,6 +16,7 @@ export enum EventKind {
   SslHandshake = 11,
   SslHandshakeError = 12,
   SslError = 13,
+  Timeout = 14,
 }
 
 /** Delimiter kinds of `setDelimiter` (`pants_core::DelimiterKind`). @internal */

@@ -22,7 +22,7 @@ export interface RequestHost {
   /** The connection. */
   readonly stream: Stream;
   /** The server's settings. */
-  readonly keepAlive: boolean;
+  readonly httpKeepAlive: boolean;
   readonly xheaders: boolean;
   readonly cookieSecret: string | Buffer;
   /** The response is complete; `keepAlive`: the connection may take the next request. */
@@ -301,7 +301,7 @@ export class HTTPRequest {
       this.#chunked = !this.#isHead;
     }
     const wantsClose = /\bclose\b/i.test(out.get('connection') ?? '');
-    this.#closeAfter ||= wantsClose || !this.#host.keepAlive || !(this.#frame.flags & FrameFlag.KeepAlive);
+    this.#closeAfter ||= wantsClose || !this.#host.httpKeepAlive || !(this.#frame.flags & FrameFlag.KeepAlive);
     if (this.#closeAfter) out.set('Connection', 'close');
     else if (this.protocol === 'HTTP/1.0') out.set('Connection', 'keep-alive');
     let head = `${this.protocol} ${this.#status} ${this.#reason ?? reasonPhrase(this.#status)}\r\n`;

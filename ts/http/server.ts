@@ -177,7 +177,7 @@ export class HTTPConnection extends Stream implements RequestHost {
   }
 
   /** @internal */
-  get keepAlive(): boolean {
+  get httpKeepAlive(): boolean {
     return this.#server.keepAlive;
   }
 

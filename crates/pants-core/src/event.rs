@@ -20,6 +20,8 @@ pub enum EventKind {
     /// The send buffer has emptied (only for streams that asked for it).
     Write = 6,
     /// The channel's socket is closed; `release` the token once handled.
+    /// For a stream closed by an error (a reset), `a` is its errno and `b`
+    /// the call that failed (0 a read, 1 a write); `a` is 0 for an orderly close.
     Close = 7,
     /// Receiving failed with errno `a`.
     ReadError = 8,
@@ -34,6 +36,9 @@ pub enum EventKind {
     SslHandshakeError = 12,
     /// TLS failed after the handshake (see `Engine::tls_failure`).
     SslError = 13,
+    /// A stream's idle timeout ran out: nothing was read or written for
+    /// that long (see `Engine::set_timeout`).
+    Timeout = 14,
 }
 
 /// One event for the channel `token`; `a` and `b` depend on the kind.
@@ -51,7 +56,7 @@ pub struct Event {
 
 impl EventKind {
     /// Every kind, in numeric order (1, 2, ...).
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 14] = [
         EventKind::Accept,
         EventKind::Connect,
         EventKind::ConnectError,
@@ -65,6 +70,7 @@ impl EventKind {
         EventKind::SslHandshake,
         EventKind::SslHandshakeError,
         EventKind::SslError,
+        EventKind::Timeout,
     ];
 }
 
