@@ -254,11 +254,9 @@ impl StreamChannel {
         }
         self.paused = paused;
         let token = self.token;
-        if let Some(connection) = self.connection.as_mut() {
-            // A paused stream does not ask for readability: the kernel's
-            // buffer fills and TCP slows the peer down, without waking us.
-            let interest = if paused { Interest::WRITABLE } else { Interest::READABLE | Interest::WRITABLE };
-            reactor.registry().reregister(connection, Token(token), interest)?;
+        // A TLS handshake goes on while paused: it is the handshake's end that stops reading.
+        if !self.handshaking() {
+            self.watch_readable(reactor, !paused)?;
         }
         if paused {
             return Ok(());
@@ -275,6 +273,20 @@ impl StreamChannel {
             reactor.resumed.push(token);
         }
         Ok(())
+    }
+
+    /// A TLS handshake is under way.
+    fn handshaking(&self) -> bool {
+        self.tls.as_ref().is_some_and(|tls| tls.handshaking())
+    }
+
+    /// Asks the poller for readability, or not: a paused stream does not,
+    /// so that the kernel's buffer fills and TCP slows the peer down
+    /// without waking the engine.
+    fn watch_readable(&mut self, reactor: &mut Reactor, on: bool) -> io::Result<()> {
+        let Some(connection) = self.connection.as_mut() else { return Ok(()) };
+        let interest = if on { Interest::READABLE | Interest::WRITABLE } else { Interest::WRITABLE };
+        reactor.registry().reregister(connection, Token(self.token), interest)
     }
 
     /// See [`Engine::end`](crate::Engine::end).
@@ -577,7 +589,7 @@ impl StreamChannel {
         // A stream closing with flush still reads until its TLS handshake is done (its data waits for it).
         let handshaking = self.tls.as_ref().is_some_and(|tls| tls.handshaking());
         let reading = self.state == StreamState::Open || (self.state == StreamState::Closing && handshaking);
-        if !reading || self.paused || self.peer_closed || self.tls.as_ref().is_some_and(|tls| tls.failure().is_some()) {
+        if !reading || (self.paused && !handshaking) || self.peer_closed || self.tls.as_ref().is_some_and(|tls| tls.failure().is_some()) {
             return;
         }
         // Unsent bytes do not change while reading: room depends on the read buffer only.
@@ -648,6 +660,7 @@ impl StreamChannel {
         if progress.handshake_done {
             reactor.report(EventKind::SslHandshake, token);
         }
+        let stop_watching = progress.handshake_done && self.paused;
         if progress.failed {
             let during_handshake = tls.as_ref().and_then(|session| session.failure()).is_some_and(|failure| failure.during_handshake);
             let kind = if during_handshake { EventKind::SslHandshakeError } else { EventKind::SslError };
@@ -669,6 +682,9 @@ impl StreamChannel {
         }
         if wrote {
             self.mark_dirty(reactor);
+        }
+        if stop_watching {
+            let _ = self.watch_readable(reactor, false);
         }
         if progress.failed {
             // Send the alert now: the error handler usually closes without flushing.

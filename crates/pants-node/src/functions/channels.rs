@@ -180,6 +180,8 @@ pub fn end(engine: u32, token: u32) -> Result<()> {
 /// The stream's idle timeout in milliseconds (0: none).
 #[napi]
 pub fn set_timeout(engine: u32, token: u32, timeout_ms: f64) -> Result<()> {
+    // The timeout counts from now, not from the latest iteration.
+    crate::native_engine::driver(engine)?.refresh_time();
     operate(engine, |engine| engine.set_timeout(token as usize, timeout_ms.max(0.0).ceil() as u64))?.map_err(misuse)
 }
 
