@@ -504,3 +504,31 @@ test('bytesRead and bytesWritten count application bytes and are kept after clos
   t.is(stream.bytesRead, 1000);
   t.is(stream.bytesWritten, 1000 + reads);
 });
+
+test('end() on a connecting stream takes effect once connected; on a stream never connected it throws', async (t) => {
+  const engine = startedEngine(t);
+  t.throws(() => new Stream({ engine }).end(), { instanceOf: Error, code: 'ERR_PANTS_NOT_CONNECTED' });
+  const peerEnded = signal<Buffer>();
+  const netServer = net.createServer({ allowHalfOpen: true }, (socket) => {
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk) => chunks.push(chunk));
+    socket.on('end', () => {
+      peerEnded.resolve(Buffer.concat(chunks));
+      socket.end();
+    });
+  });
+  await new Promise<void>((resolve) => netServer.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => netServer.close());
+  const record = closeRecorder();
+  class Client extends Stream {
+    override onClose(error: Error | null) {
+      record.onClose(error);
+    }
+  }
+  const stream = new Client({ engine }).connect(['127.0.0.1', (netServer.address() as net.AddressInfo).port]);
+  t.teardown(() => stream.close(false));
+  t.true(stream.connecting);
+  stream.end();
+  t.is((await peerEnded.promise).length, 0);
+  t.is(await record.closed.promise, null);
+});

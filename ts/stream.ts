@@ -384,14 +384,17 @@ export class Stream extends FramedChannel {
    * its end of stream). The stream closes when the peer has ended too (at
    * once if it already has), with `onClose(null)`; until then it still
    * reads. `write()` afterwards throws (`'ERR_PANTS_WRITE_AFTER_END'`).
-   * A second `end()`, or one on a closed or closing stream, does nothing.
+   * A second `end()`, or one on a closed or closing stream, does nothing;
+   * on a connecting stream, `end()` takes effect once connected (with
+   * `data`, it throws as `write()` does), and on a stream never connected it
+   * throws (`'ERR_PANTS_NOT_CONNECTED'`).
    */
   end(data?: string | Uint8Array): this {
     if (this.#ended || this[kClosing]) return this;
-    if (data !== undefined) this.write(data);
-    else if (this[kState] !== ChannelState.Open) throw this.#notWritable();
+    if (data !== undefined || this[kState] === ChannelState.Idle) this.write(data ?? '');
     this.#ended = true;
-    native.end(this[kEngineId], this[kToken]);
+    // A connecting stream ends once connected (see #opened).
+    if (this[kState] === ChannelState.Open) native.end(this[kEngineId], this[kToken]);
     return this;
   }
 
@@ -607,6 +610,7 @@ export class Stream extends FramedChannel {
     if (this.#timeout !== null) native.setTimeout(this[kEngineId], this[kToken], this.#timeout * 1000);
     if (this.#keepAlive !== null) native.setKeepAlive(this[kEngineId], this[kToken], this.#keepAlive);
     if (this.#paused) native.setPaused(this[kEngineId], this[kToken], true);
+    if (this.#ended) native.end(this[kEngineId], this[kToken]);
     if (this.#tls !== null) this.#armHandshakeTimer();
   }
 
