@@ -61,7 +61,9 @@ test('the new settings have their defaults and validate what is assigned', (t) =
     t.is(error.code, 'ERR_PANTS_INVALID_SETTING');
   }
   stream.allowHalfOpen = true;
-  t.is(stream.allowHalfOpen, true);
+  t.is(stream.allowHalfOpen, true);  const configured = new Stream({ engine: new Engine(), timeout: 2, keepAlive: 10, allowHalfOpen: true, highWaterMark: 4096 });
+  t.deepEqual([configured.timeout, configured.keepAlive, configured.allowHalfOpen, configured.highWaterMark], [2, 10, true, 4096]);
+  t.throws(() => new Stream({ engine: new Engine(), timeout: -1 }), { instanceOf: TypeError, code: 'ERR_PANTS_INVALID_SETTING' });
 });
 
 // ----- timeout ------------------------------------------------------------

@@ -21,6 +21,14 @@ export interface StreamOptions extends ChannelOptions {
   sslOptions?: SslOptions;
   /** Seconds a `connect()` may take (name resolution included) before it fails with `ETIMEDOUT`; default none. */
   connectTimeout?: number | null;
+  /** Sets `timeout`: seconds of inactivity before `onTimeout()`. */
+  timeout?: number | null;
+  /** Sets `keepAlive`: seconds of idleness before the first TCP keepalive probe. */
+  keepAlive?: number | null;
+  /** Sets `allowHalfOpen`: the peer's end of stream leaves the stream open for writing. */
+  allowHalfOpen?: boolean;
+  /** Sets `highWaterMark`: unsent bytes above which `write()` returns `false`. */
+  highWaterMark?: number;
 }
 
 /**
@@ -99,6 +107,9 @@ export class Stream extends FramedChannel {
   constructor(options: StreamOptions = {}) {
     super(options);
     if (options.connectTimeout !== undefined) this.connectTimeout = options.connectTimeout;
+    for (const name of ['timeout', 'keepAlive', 'allowHalfOpen', 'highWaterMark'] as const) {
+      if (options[name] !== undefined) (this as Record<typeof name, unknown>)[name] = options[name];
+    }
     if (options.sslOptions !== undefined) this.startSSL(options.sslOptions);
   }
 
