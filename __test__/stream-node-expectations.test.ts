@@ -4,7 +4,7 @@
 import test, { ExecutionContext } from 'ava';
 import { execFileSync } from 'node:child_process';
 import net from 'node:net';
-import { Engine, Server, Stream } from 'pants';
+import { Engine, Server, Stream, type Timer } from 'pants';
 
 import { closeAtEnd, netClient, portOf, readBytes, readToEnd, signal, startedEngine, waitFor } from './helpers.js';
 
@@ -533,4 +533,62 @@ test('end() on a connecting stream takes effect once connected; on a stream neve
   stream.end();
   t.is((await peerEnded.promise).length, 0);
   t.is(await record.closed.promise, null);
+});
+
+test('pause() in onRead: the frames after it and the peer\'s end wait for resume(), in order', async (t) => {
+  const engine = startedEngine(t);
+  const events: string[] = [];
+  const record = closeRecorder();
+  class Holding extends Stream {
+    override onConnect() {
+      this.readDelimiter = '\n';
+    }
+    override onRead(line: Buffer) {
+      events.push(line.toString());
+      if (events.length === 1) this.pause();
+    }
+    override onClose(error: Error | null) {
+      events.push('close');
+      record.onClose(error);
+    }
+  }
+  const server = serve(t, engine, Holding);
+  const client = await netClient(t, portOf(server));
+  const stream = await accepted(server);
+  client.end('a\nb\nc\n');
+  await waitFor(() => events.length === 1, 5000, 'the first frame');
+  await sleep(300);
+  t.deepEqual(events, ['a'], 'neither frames nor the end run while paused');
+  t.true(stream.connected);
+  stream.resume();
+  t.is(await record.closed.promise, null);
+  t.deepEqual(events, ['a', 'b', 'c', 'close']);
+});
+
+test('timeout: bytes written re-arm it too', async (t) => {
+  const engine = startedEngine(t);
+  let ticks = 0;
+  let lastTick = 0;
+  let timedOutAt = 0;
+  class Talker extends Stream {
+    override onConnect() {
+      this.timeout = 0.5;
+      const ticker: Timer = this.engine.cycle(0.1, (): void => {
+        this.write('tick\n');
+        lastTick = Date.now();
+        if (++ticks === 8) ticker.cancel();
+      });
+    }
+    override onTimeout() {
+      timedOutAt = Date.now();
+      this.close(false);
+    }
+  }
+  const server = serve(t, engine, Talker);
+  const client = await netClient(t, portOf(server));
+  const received = readToEnd(client);
+  await waitFor(() => timedOutAt > 0, 10000, 'the timeout');
+  t.is(ticks, 8, 'no timeout while the stream writes');
+  t.true(timedOutAt - lastTick >= 400, `timed out ${timedOutAt - lastTick} ms after the last write`);
+  t.is((await received).toString(), 'tick\n'.repeat(8));
 });
