@@ -171,6 +171,24 @@ codeTest('ERR_PANTS_NOT_CONNECTED', 'writing to a stream before it is connected'
   t.throws(() => connecting.writeFile(__filename), { instanceOf: Error, code });
 });
 
+codeTest('ERR_PANTS_WRITE_AFTER_END', 'writing to a stream after end()', async (t) => {
+  const engine = startedEngine(t);
+  const code = 'ERR_PANTS_WRITE_AFTER_END';
+  const port = await netServer(t);
+  const connected = signal();
+  const stream = new (class extends Stream {
+    override onConnect() {
+      connected.resolve();
+    }
+  })({ engine }).connect(['127.0.0.1', port]);
+  t.teardown(() => stream.close(false));
+  await connected.promise;
+  stream.end('last');
+  t.throws(() => stream.write('late'), { instanceOf: Error, code });
+  t.throws(() => stream.writeFile(__filename), { instanceOf: Error, code });
+  t.throws(() => stream.writePacked([1], '!B'), { instanceOf: Error, code });
+});
+
 codeTest('ERR_PANTS_ALREADY_CONNECTED', 'connect() on a connecting, a connected and an accepted stream', async (t) => {
   const engine = startedEngine(t);
   const code = 'ERR_PANTS_ALREADY_CONNECTED';

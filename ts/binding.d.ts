@@ -45,6 +45,9 @@ export declare function answerServername(engine: number, token: number, config: 
 /** Binds a UDP socket; the token, or `-errno`. */
 export declare function bindDatagram(engine: number, host: string, port: number, flowinfo: number, scopeId: number): number
 
+/** `[bytesRead, bytesWritten]` of a stream. */
+export declare function byteCounts(engine: number, token: number): Array<number>
+
 export declare function channelCount(engine: number): number
 
 export declare function close(engine: number, token: number, flush: boolean): void
@@ -60,6 +63,9 @@ export declare function consumeInput(engine: number, token: number, count: numbe
 
 /** Drops unframed input: all of a stream's, or the current datagram sender's. */
 export declare function discardInput(engine: number, token: number): void
+
+/** Ends the stream's side (FIN once everything is sent). */
+export declare function end(engine: number, token: number): void
 
 /** Ends a synchronous iteration (`Engine.poll`): sends the corked writes. */
 export declare function endIteration(engine: number): void
@@ -131,6 +137,15 @@ export declare function setBufferSize(engine: number, token: number, size: numbe
  */
 export declare function setDelimiter(engine: number, token: number, kind: number, count: number, sequence?: Uint8Array | undefined | null): void
 
+/** The unsent bytes above which writes report it and reading stops. */
+export declare function setHighWater(engine: number, token: number, bytes: number): void
+
+/**
+ * TCP keepalive with the first probe after `idle_seconds` (0 or less:
+ * off); 0, or `-errno`.
+ */
+export declare function setKeepAlive(engine: number, token: number, idleSeconds: number): number
+
 /** Makes a listener's accepted streams speak TLS with server configuration `config`. */
 export declare function setListenerTls(engine: number, token: number, config: number): void
 
@@ -139,8 +154,14 @@ export declare function setNoDelay(engine: number, token: number, on: boolean): 
 
 export declare function setNotifyDrain(engine: number, token: number, on: boolean): void
 
+/** Pauses or resumes reading; 0, or `-errno`. */
+export declare function setPaused(engine: number, token: number, paused: boolean): number
+
 /** Bounds a datagram channel's senders with an unfinished frame. */
 export declare function setSenderLimits(engine: number, token: number, maxSenders: number, senderTimeoutMs: number): void
+
+/** The stream's idle timeout in milliseconds (0: none). */
+export declare function setTimeout(engine: number, token: number, timeoutMs: number): void
 
 /** Runs `iterate()` on every wake-up of Node's loop until `stop()`. */
 export declare function start(engine: number, iterate: () => number): void

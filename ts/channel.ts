@@ -51,6 +51,8 @@ export abstract class Channel {
   #fileno: number | null = null;
   /** What the owner (the server that accepted a stream) runs when this channel has closed. */
   #whenFinished: (() => void) | null = null;
+  /** The error a default error callback closed the channel for: `onClose` gets it. */
+  #closeError: Error | null = null;
 
   /** A channel of `options.engine`, by default `Engine.instance()`. */
   constructor(options: ChannelOptions = {}) {
@@ -97,8 +99,12 @@ export abstract class Channel {
   /** @internal */
   abstract [kHandleEvent](kind: number, a: number, b: number): void;
 
-  /** Called once, after the channel's socket is closed. */
-  onClose(): void {}
+  /**
+   * Called once, after the channel's socket is closed, with `null` for an
+   * orderly close, or the error that closed it (a `Stream`'s reset peer,
+   * or what a default error callback closed it for).
+   */
+  onClose(error: Error | null): void {}
 
   /** A generic error on the channel. Default: log it and `close(false)`. */
   onError(error: Error): void {
@@ -172,7 +178,7 @@ export abstract class Channel {
    * (`kFinishing`), the token given back, the owner's hook, then `onClose()`.
    * @internal
    */
-  [kFinishClose](): void {
+  [kFinishClose](error: Error | null = null): void {
     if (this.#state === ChannelState.Closed) return;
     this.#moveTo(ChannelState.Closed);
     this[kFinishing]();
@@ -181,7 +187,7 @@ export abstract class Channel {
     const hook = this.#whenFinished;
     this.#whenFinished = null;
     hook?.();
-    this[kSafely]('onClose', this.onClose);
+    this[kSafely]('onClose', this.onClose, error ?? this.#closeError);
   }
 
   /**
@@ -201,6 +207,7 @@ export abstract class Channel {
   /** The default of the error callbacks: log the error with its stack, `close(false)`. @internal */
   [kLogAndClose](name: string, error: Error): void {
     logger().error(`${this.constructor.name}.${name}:`, error);
+    this.#closeError ??= error;
     this.close(false);
   }
 
@@ -212,6 +219,7 @@ export abstract class Channel {
   [kWarnAndClose](name: string, error: Error): void {
     const peer = describeAddress((this as { remoteAddress?: unknown }).remoteAddress);
     logger().warn(`${this.constructor.name}.${name}: ${oneLine(error)}${peer === '' ? '' : ` (peer ${peer})`}`);
+    this.#closeError ??= error;
     this.close(false);
   }
 }

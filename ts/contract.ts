@@ -17,6 +17,7 @@ export enum EventKind {
   SslHandshakeError = 12,
   SslError = 13,
   SslServername = 14,
+  Timeout = 15,
 }
 
 /** Delimiter kinds of `setDelimiter` (`pants_core::DelimiterKind`). @internal */

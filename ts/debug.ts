@@ -73,6 +73,10 @@ function eventWords(kind: number, a: number, b: number): string {
       return 'TLS handshake failed';
     case EventKind.SslError:
       return 'TLS failed';
+    case EventKind.SslServername:
+      return 'a TLS client named the server it wants';
+    case EventKind.Timeout:
+      return 'idle for its timeout';
     default:
       return `${EventKind[kind] ?? `event ${kind}`}`;
   }

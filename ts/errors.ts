@@ -58,6 +58,8 @@ export type MisuseCode =
   | 'ERR_PANTS_CHANNEL_CLOSED'
   /** Writing to a stream that is not connected yet. */
   | 'ERR_PANTS_NOT_CONNECTED'
+  /** `write()` (or `writeFile()`, `writePacked()`) on a stream after its `end()`. */
+  | 'ERR_PANTS_WRITE_AFTER_END'
   /** `connect()` on a stream that is connected or connecting. */
   | 'ERR_PANTS_ALREADY_CONNECTED'
   /** `listen()` on a server or datagram channel that already listens (or is resolving its address). */

@@ -21,6 +21,14 @@ export interface StreamOptions extends ChannelOptions {
   sslOptions?: SslOptions;
   /** Seconds a `connect()` may take (name resolution included) before it fails with `ETIMEDOUT`; default none. */
   connectTimeout?: number | null;
+  /** Sets `timeout`: seconds of inactivity before `onTimeout()`. */
+  timeout?: number | null;
+  /** Sets `keepAlive`: seconds of idleness before the first TCP keepalive probe. */
+  keepAlive?: number | null;
+  /** Sets `allowHalfOpen`: the peer's end of stream leaves the stream open for writing. */
+  allowHalfOpen?: boolean;
+  /** Sets `highWaterMark`: unsent bytes above which `write()` returns `false`. */
+  highWaterMark?: number;
 }
 
 /**
@@ -31,7 +39,20 @@ export interface StreamOptions extends ChannelOptions {
 const GONE = -constants.errno.ENOTCONN;
 
 /** Settings a subclass may declare as class fields; they are moved onto the accessors. */
-const FIELD_SETTINGS = ['readDelimiter', 'regexSearch', 'bufferSize', 'encoding', 'noDelay'] as const;
+const FIELD_SETTINGS = ['readDelimiter', 'regexSearch', 'bufferSize', 'encoding', 'noDelay', 'timeout', 'allowHalfOpen', 'keepAlive', 'highWaterMark'] as const;
+
+/** Default `highWaterMark`: 1 MiB. */
+const DEFAULT_HIGH_WATER_MARK = 1048576;
+
+/** A `TypeError` coded `ERR_PANTS_INVALID_SETTING` for a bad value of the setting `name`. */
+function invalidSetting(name: string, expected: string, value: unknown): Error {
+  return codedError(TypeError, 'ERR_PANTS_INVALID_SETTING', `${name} must be ${expected}; got ${String(value)}.`);
+}
+
+/** True for `null` or a positive finite number of seconds. */
+function isSecondsOrNull(value: unknown): value is number | null {
+  return value === null || (typeof value === 'number' && value > 0 && Number.isFinite(value));
+}
 
 /** A resolved address to try connecting to. */
 type Candidate = { kind: 'unix'; path: string } | { kind: 'inet'; host: string; port: number; flowinfo: number; scopeId: number };
@@ -71,6 +92,17 @@ export class Stream extends FramedChannel {
   #connectTimer: Timer | null = null;
   /** Ends a TLS handshake that takes longer than `handshakeTimeout`. */
   #handshakeTimer: Timer | null = null;
+  #timeout: number | null = null;
+  #keepAlive: number | null = null;
+  #highWaterMark = DEFAULT_HIGH_WATER_MARK;
+  #allowHalfOpen = false;
+  #paused = false;
+  /** `end()` was called: no more writes. */
+  #ended = false;
+  /** The peer's end of stream was handled (`onEnd`, or the close it causes). */
+  #peerEnded = false;
+  /** `[bytesRead, bytesWritten]` as they were when the stream closed. */
+  #finalByteCounts: number[] | null = null;
 
   /**
    * A stream of `options.engine` (default `Engine.instance()`), not
@@ -79,6 +111,9 @@ export class Stream extends FramedChannel {
   constructor(options: StreamOptions = {}) {
     super(options);
     if (options.connectTimeout !== undefined) this.connectTimeout = options.connectTimeout;
+    for (const name of ['timeout', 'keepAlive', 'allowHalfOpen', 'highWaterMark'] as const) {
+      if (options[name] !== undefined) (this as Record<typeof name, unknown>)[name] = options[name];
+    }
     if (options.sslOptions !== undefined) this.startSSL(options.sslOptions);
   }
 
@@ -149,10 +184,97 @@ export class Stream extends FramedChannel {
   }
 
   /**
+   * Seconds of inactivity (no byte read or written) after which
+   * `onTimeout()` runs; any byte re-arms it, and one idle stretch runs it
+   * once. `null` (default): none. Counted by the engine from when the
+   * stream is connected (or from the assignment, on a connected stream).
+   * Not `null` or a positive finite number: `TypeError`.
+   */
+  get timeout(): number | null {
+    return this.#timeout;
+  }
+
+  set timeout(value: number | null) {
+    if (!isSecondsOrNull(value)) throw invalidSetting('timeout', 'a positive finite number of seconds or null', value);
+    this.#timeout = value;
+    if (this[kToken] >= 0 && this[kState] === ChannelState.Open) native.setTimeout(this[kEngineId], this[kToken], (value ?? 0) * 1000);
+  }
+
+  /**
+   * TCP keepalive: seconds of idleness before the first probe (whole
+   * seconds, at least 1); `null` (default): off. UNIX sockets ignore it.
+   * Not `null` or a positive finite number: `TypeError`.
+   */
+  get keepAlive(): number | null {
+    return this.#keepAlive;
+  }
+
+  set keepAlive(value: number | null) {
+    if (!isSecondsOrNull(value)) throw invalidSetting('keepAlive', 'a positive finite number of seconds or null', value);
+    this.#keepAlive = value;
+    if (this[kToken] >= 0 && this[kState] === ChannelState.Open) native.setKeepAlive(this[kEngineId], this[kToken], value ?? 0);
+  }
+
+  /**
+   * Bytes waiting to be sent above which `write()` returns `false` and the
+   * stream stops reading from its peer until they drain (`onWrite`), so a
+   * peer that sends without reading cannot grow memory without bound.
+   * Default 1048576 (1 MiB). Not a positive integer: `TypeError`.
+   */
+  get highWaterMark(): number {
+    return this.#highWaterMark;
+  }
+
+  set highWaterMark(value: number) {
+    if (!Number.isSafeInteger(value) || value < 1) throw invalidSetting('highWaterMark', 'a positive integer', value);
+    this.#highWaterMark = value;
+    if (this[kToken] >= 0) native.setHighWater(this[kEngineId], this[kToken], value);
+  }
+
+  /**
+   * `false` (default): at the peer's end of stream, complete frames are
+   * delivered and the stream closes. `true`: complete frames are
+   * delivered, then `onEnd()`, and the stream stays open for writing until
+   * `end()` or `close()`. Not a boolean: `TypeError`.
+   */
+  get allowHalfOpen(): boolean {
+    return this.#allowHalfOpen;
+  }
+
+  set allowHalfOpen(value: boolean) {
+    if (typeof value !== 'boolean') throw invalidSetting('allowHalfOpen', 'a boolean', value);
+    this.#allowHalfOpen = value;
+  }
+
+  /** True between `pause()` and `resume()`. */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /**
+   * Application bytes received (plaintext under TLS), counted by the
+   * engine; kept after the close.
+   */
+  get bytesRead(): number {
+    return this.#byteCounts()[0];
+  }
+
+  /**
+   * Application bytes accepted for sending (`write`, `writeFile`;
+   * plaintext under TLS), counted by the engine; kept after the close.
+   */
+  get bytesWritten(): number {
+    return this.#byteCounts()[1];
+  }
+
+  #byteCounts(): number[] {
+    return this.#finalByteCounts ?? (this[kToken] >= 0 ? native.byteCounts(this[kEngineId], this[kToken]) : [0, 0]);
+  }
+
+  /**
    * Bytes written (files included) but not yet handed to the operating
-   * system. Above 1 MiB the stream stops reading from its peer until they
-   * drain, so a peer that sends without reading cannot grow memory without
-   * bound; `onWrite` tells when the buffer has emptied.
+   * system. Above `highWaterMark` the stream stops reading from its peer
+   * until they drain; `onWrite` tells when the buffer has emptied.
    */
   get bufferedAmount(): number {
     return this[kToken] >= 0 ? native.pendingOutput(this[kEngineId], this[kToken]) : 0;
@@ -190,13 +312,14 @@ export class Stream extends FramedChannel {
 
   /**
    * Buffers `data` (strings as UTF-8) for sending; `flush` sends at once.
-   * Returns `false` once more than 1 MiB waits to be sent (the high-water
-   * mark): stop writing until `onWrite()` says the buffer has emptied, or
-   * memory grows with a slow reader. Throws `Error` on a stream that is
-   * not connected or is closed.
+   * Returns `false` once more than `highWaterMark` bytes wait to be sent:
+   * stop writing until `onWrite()` says the buffer has emptied, or memory
+   * grows with a slow reader. Throws `Error` on a stream that is not
+   * connected or is closed, and after `end()` (code
+   * `'ERR_PANTS_WRITE_AFTER_END'`).
    */
   write(data: string | Uint8Array, flush = false): boolean {
-    if (this[kState] !== ChannelState.Open) throw this.#notWritable();
+    if (this[kState] !== ChannelState.Open || this.#ended) throw this.#notWritable();
     let result: number;
     if (typeof data === 'string') result = native.writeString(this[kEngineId], this[kToken], data);
     else if (data instanceof Uint8Array) result = native.write(this[kEngineId], this[kToken], data);
@@ -271,7 +394,7 @@ export class Stream extends FramedChannel {
     for (const [name, value] of [['nbytes', nbytes], ['offset', offset]] as const) {
       if (!Number.isSafeInteger(value) || value < 0) throw codedError(RangeError, 'ERR_PANTS_INVALID_ARGUMENT', `${name} must be a non-negative integer; got ${String(value)}.`);
     }
-    if (this[kState] !== ChannelState.Open) throw this.#notWritable();
+    if (this[kState] !== ChannelState.Open || this.#ended) throw this.#notWritable();
     const path = typeof file === 'string' ? file : '';
     const result = native.writeFile(this[kEngineId], this[kToken], path, typeof file === 'number' ? file : -1, offset, nbytes);
     if (result === GONE) return;
@@ -290,6 +413,44 @@ export class Stream extends FramedChannel {
     const packer = packerFor(format, this.readDelimiter);
     if (!Array.isArray(values)) throw codedError(TypeError, 'ERR_PANTS_INVALID_ARGUMENT', 'writePacked() takes an array of values.');
     this.write(packer.pack(...values), flush);
+  }
+
+  /**
+   * Ends this side of the stream: writes `data` if given, then, once
+   * everything written is sent, shuts down the write side (the peer reads
+   * its end of stream). The stream closes when the peer has ended too (at
+   * once if it already has), with `onClose(null)`; until then it still
+   * reads. `write()` afterwards throws (`'ERR_PANTS_WRITE_AFTER_END'`).
+   * A second `end()`, or one on a closed or closing stream, does nothing;
+   * on a connecting stream, `end()` takes effect once connected (with
+   * `data`, it throws as `write()` does), and on a stream never connected it
+   * throws (`'ERR_PANTS_NOT_CONNECTED'`).
+   */
+  end(data?: string | Uint8Array): this {
+    if (this.#ended || this[kClosing]) return this;
+    if (data !== undefined || this[kState] === ChannelState.Idle) this.write(data ?? '');
+    this.#ended = true;
+    // A connecting stream ends once connected (see #opened).
+    if (this[kState] === ChannelState.Open) native.end(this[kEngineId], this[kToken]);
+    return this;
+  }
+
+  /**
+   * Stops reading: nothing is read from the socket (its buffer fills and
+   * TCP slows the peer down) and no `onRead` runs until `resume()`; frames
+   * already buffered and the peer's end of stream wait for it too.
+   */
+  pause(): void {
+    if (this.#paused) return;
+    this.#paused = true;
+    if (this[kToken] >= 0 && this[kState] === ChannelState.Open) native.setPaused(this[kEngineId], this[kToken], true);
+  }
+
+  /** Reads again after `pause()`: what waited is delivered from the engine, in order. */
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    if (this[kToken] >= 0 && this[kState] === ChannelState.Open) native.setPaused(this[kEngineId], this[kToken], false);
   }
 
   /** Tries to send buffered data now instead of when the iteration's I/O is dispatched. */
@@ -316,6 +477,27 @@ export class Stream extends FramedChannel {
 
   /** Called when the send buffer has emptied. */
   onWrite(): void {}
+
+  /**
+   * Called once, after the socket is closed: `error` is `null` after
+   * `close()`, `end()`, a timeout or an orderly end of stream, and
+   * otherwise the error that closed the stream (with `code`, such as
+   * `'ECONNRESET'` when the peer reset it, or the error a default error
+   * callback closed it for).
+   */
+  override onClose(error: Error | null): void {}
+
+  /** `timeout` seconds passed without a byte read or written. Default: `close(false)`. */
+  onTimeout(): void {
+    this.close(false);
+  }
+
+  /**
+   * The peer ended its side (only with `allowHalfOpen`; without it the
+   * stream closes instead). Complete frames were delivered before; the
+   * stream stays open for writing until `end()` or `close()`.
+   */
+  onEnd(): void {}
 
   /** The TLS handshake completed (the peer is verified, if it was to be). */
   onSslHandshake(): void {}
@@ -361,7 +543,7 @@ export class Stream extends FramedChannel {
   }
 
   /** @internal */
-  [kHandleEvent](kind: number, a: number): void {
+  [kHandleEvent](kind: number, a: number, b: number): void {
     switch (kind) {
       case EventKind.Read:
         this[kReadFrames]();
@@ -377,12 +559,20 @@ export class Stream extends FramedChannel {
         this.#connectFailed(-a);
         break;
       case EventKind.Hangup:
+        // While paused, the end waits: resuming reports it again.
+        if (this.#paused || this.#peerEnded) break;
         if (TRACING) trace(`the peer closed fd ${this.fileno}`);
+        this.#peerEnded = true;
         this[kReadFrames]();
-        if (this[kState] === ChannelState.Open) this.close(true);
+        if (this[kState] !== ChannelState.Open) break;
+        if (this.#allowHalfOpen) this[kSafely]('onEnd', this.onEnd);
+        else this.close(true);
+        break;
+      case EventKind.Timeout:
+        if (this[kState] === ChannelState.Open) this[kSafely]('onTimeout', this.onTimeout);
         break;
       case EventKind.Close:
-        this[kFinishClose]();
+        this[kFinishClose](a !== 0 ? systemError(-a, b === 1 ? 'write' : 'read') : null);
         break;
       case EventKind.ReadError:
         this[kSafely]('onReadError', this.onReadError, systemError(-a, 'read'));
@@ -409,6 +599,7 @@ export class Stream extends FramedChannel {
 
   #bind(token: number): void {
     this[kBindToken](token);
+    if (this.#highWaterMark !== DEFAULT_HIGH_WATER_MARK) native.setHighWater(this[kEngineId], token, this.#highWaterMark);
     if (this.onWrite !== Stream.prototype.onWrite) native.setNotifyDrain(this[kEngineId], token, true);
     if (this.#tls !== null) this.#beginTls();
   }
@@ -489,6 +680,10 @@ export class Stream extends FramedChannel {
     this[kOpened](fd);
     this.#candidates = [];
     if (!this.#noDelay) native.setNoDelay(this[kEngineId], this[kToken], false);
+    if (this.#timeout !== null) native.setTimeout(this[kEngineId], this[kToken], this.#timeout * 1000);
+    if (this.#keepAlive !== null) native.setKeepAlive(this[kEngineId], this[kToken], this.#keepAlive);
+    if (this.#paused) native.setPaused(this[kEngineId], this[kToken], true);
+    if (this.#ended) native.end(this[kEngineId], this[kToken]);
     if (this.#tls !== null) this.#armHandshakeTimer();
   }
 
@@ -537,12 +732,14 @@ export class Stream extends FramedChannel {
     this.#connectTimer?.cancel();
     this.#cancelHandshakeTimer();
     if (this[kToken] >= 0) {
+      this.#finalByteCounts = native.byteCounts(this[kEngineId], this[kToken]);
       this.#remoteAddress ??= formatAddress(native.peerAddress(this[kEngineId], this[kToken]));
       this.#localAddress ??= formatAddress(native.localAddress(this[kEngineId], this[kToken]));
     }
   }
 
   #notWritable(): Error {
+    if (this.#ended && !this[kClosing]) return codedError(Error, 'ERR_PANTS_WRITE_AFTER_END', 'Cannot write to a stream after end().');
     return this[kClosing]
       ? codedError(Error, 'ERR_PANTS_CHANNEL_CLOSED', 'Cannot write to a closed stream.')
       : codedError(Error, 'ERR_PANTS_NOT_CONNECTED', 'Cannot write to a stream that is not connected.');
@@ -550,7 +747,7 @@ export class Stream extends FramedChannel {
 
   /** @internal */
   get [kReading](): boolean {
-    return this[kState] === ChannelState.Open;
+    return this[kState] === ChannelState.Open && !this.#paused;
   }
 
   /** @internal */

@@ -14,6 +14,13 @@ export class Echo extends Stream {
   }
 }
 
+/** Echoes every read back, with an idle timeout on the stream: what that machinery costs. */
+export class TimedEcho extends Echo {
+  override onConnect(): void {
+    this.timeout = 60;
+  }
+}
+
 /** Echoes '\n'-delimited lines. */
 export class LineEcho extends Stream {
   override onConnect(): void {

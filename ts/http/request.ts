@@ -22,7 +22,7 @@ export interface RequestHost {
   /** The connection. */
   readonly stream: Stream;
   /** The server's settings. */
-  readonly keepAlive: boolean;
+  readonly httpKeepAlive: boolean;
   readonly xheaders: boolean;
   readonly cookieSecret: string | Buffer;
   /** The response is complete; `keepAlive`: the connection may take the next request. */
@@ -317,7 +317,7 @@ export class HTTPRequest {
 
   /** Decides whether the connection stays open after this response; its `Connection` line, if one is needed. */
   #connectionLine(wantsClose: boolean): string {
-    this.#closeAfter ||= wantsClose || !this.#host.keepAlive || !(this.#frame.flags & FrameFlag.KeepAlive);
+    this.#closeAfter ||= wantsClose || !this.#host.httpKeepAlive || !(this.#frame.flags & FrameFlag.KeepAlive);
     if (this.#closeAfter) return 'Connection: close\r\n';
     return this.protocol === 'HTTP/1.0' ? 'Connection: keep-alive\r\n' : '';
   }

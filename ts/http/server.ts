@@ -182,7 +182,7 @@ export class HTTPConnection extends Stream {
   }
 
   /** @internal */
-  get keepAlive(): boolean {
+  get httpKeepAlive(): boolean {
     return this.#server.keepAlive;
   }
 

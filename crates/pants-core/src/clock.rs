@@ -23,11 +23,27 @@ pub(crate) struct Clock {
     /// them [`Clock::take_expired`] has handed out.
     expired: Vec<TimerKey>,
     expired_taken: usize,
+    /// The streams' idle timers (`timeout`), apart from the user's timers:
+    /// the engine runs them itself, and they never reach the user.
+    idle: TimerWheel,
+    /// The stream token of each idle timer, by [`TimerKey::index`].
+    idle_owner: Vec<usize>,
+    idle_expired: Vec<TimerKey>,
 }
 
 impl Clock {
     pub fn new() -> Self {
-        Self { epoch: Instant::now(), tick: 0, wall_time: wall_clock(), wheel: TimerWheel::new(), expired: Vec::new(), expired_taken: 0 }
+        Self {
+            epoch: Instant::now(),
+            tick: 0,
+            wall_time: wall_clock(),
+            wheel: TimerWheel::new(),
+            expired: Vec::new(),
+            expired_taken: 0,
+            idle: TimerWheel::new(),
+            idle_owner: Vec::new(),
+            idle_expired: Vec::new(),
+        }
     }
 
     /// Milliseconds since the engine was created (monotonic), read now.
@@ -79,9 +95,36 @@ impl Clock {
         count
     }
 
-    /// Time from now until the earliest timer may be due.
+    /// Time from now until the earliest timer (the user's or a stream's idle timer) may be due.
     pub fn next_deadline(&self) -> Option<Duration> {
-        self.wheel.next_deadline().map(|deadline| Duration::from_millis(deadline.saturating_sub(self.elapsed_ms())))
+        let deadline = match (self.wheel.next_deadline(), self.idle.next_deadline()) {
+            (Some(user), Some(idle)) => Some(user.min(idle)),
+            (user, idle) => user.or(idle),
+        };
+        deadline.map(|deadline| Duration::from_millis(deadline.saturating_sub(self.elapsed_ms())))
+    }
+
+    /// An idle timer of the stream `token`, due at engine time `deadline`.
+    pub fn schedule_idle(&mut self, deadline: u64, token: usize) -> TimerKey {
+        let key = self.idle.insert(deadline);
+        let index = key.index() as usize;
+        if index >= self.idle_owner.len() {
+            self.idle_owner.resize(index + 1, usize::MAX);
+        }
+        self.idle_owner[index] = token;
+        key
+    }
+
+    /// Cancels an idle timer.
+    pub fn cancel_idle(&mut self, key: TimerKey) {
+        self.idle.cancel(key);
+    }
+
+    /// The idle timers due at engine time, with their streams' tokens.
+    pub fn take_idle_expired(&mut self, out: &mut Vec<(TimerKey, usize)>) {
+        self.idle_expired.clear();
+        self.idle.advance(self.tick, &mut self.idle_expired);
+        out.extend(self.idle_expired.iter().map(|&key| (key, self.idle_owner[key.index() as usize])));
     }
 
     /// Number of pending timers.

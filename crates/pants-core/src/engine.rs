@@ -71,12 +71,21 @@ pub struct Engine {
     iteration_requested: bool,
     /// When polls next look for idle datagram senders.
     next_sender_sweep: Option<Instant>,
+    /// The streams' idle timers due in this iteration (kept for its allocation).
+    idle_due: Vec<(TimerKey, usize)>,
 }
 
 impl Engine {
     /// A new engine with its own poller.
     pub fn new() -> io::Result<Self> {
-        Ok(Self { channels: Slab::new(), reactor: Reactor::new()?, clock: Clock::new(), iteration_requested: false, next_sender_sweep: None })
+        Ok(Self {
+            channels: Slab::new(),
+            reactor: Reactor::new()?,
+            clock: Clock::new(),
+            iteration_requested: false,
+            next_sender_sweep: None,
+            idle_due: Vec::new(),
+        })
     }
 
     /// The poller's file descriptor (epoll on Linux), readable when
@@ -234,6 +243,96 @@ impl Engine {
     /// Turns `TCP_NODELAY` on or off (on by default).
     pub fn set_no_delay(&mut self, token: usize, on: bool) -> io::Result<()> {
         self.stream_mut(token)?.0.set_no_delay(on)
+    }
+
+    /// Turns TCP keepalive on, with the first probe after `idle` without
+    /// traffic, or off (`None`, the default). UNIX sockets ignore it.
+    pub fn set_keep_alive(&mut self, token: usize, idle: Option<Duration>) -> io::Result<()> {
+        self.stream_mut(token)?.0.set_keep_alive(idle)
+    }
+
+    /// Sets the unsent bytes above which [`Engine::write`] returns true and
+    /// the stream stops reading until they drain (default
+    /// [`OUTGOING_HIGH_WATER`](crate::OUTGOING_HIGH_WATER)).
+    pub fn set_high_water(&mut self, token: usize, bytes: usize) -> io::Result<()> {
+        let (stream, reactor) = self.stream_mut(token)?;
+        stream.set_high_water(reactor, bytes);
+        Ok(())
+    }
+
+    /// Pauses reading a stream (the socket is not read, nor watched for
+    /// readability: its buffer fills and TCP slows the peer down), or
+    /// resumes it: bytes already buffered then raise a `Read` event, and a
+    /// peer's end of stream seen before a `Hangup` event again.
+    pub fn set_paused(&mut self, token: usize, paused: bool) -> io::Result<()> {
+        let (stream, reactor) = self.stream_mut(token)?;
+        stream.set_paused(reactor, paused)
+    }
+
+    /// Ends the stream's side: once everything written is sent, shuts the
+    /// write side down (FIN; under TLS, after close_notify). Writes fail
+    /// from now on with `ENOTCONN`. The stream closes once the peer has
+    /// ended too (at once if it already has). Does nothing twice.
+    pub fn end(&mut self, token: usize) -> io::Result<()> {
+        let (stream, reactor) = self.stream_mut(token)?;
+        stream.end(reactor);
+        Ok(())
+    }
+
+    /// `(bytes read, bytes written)` by the application on a stream
+    /// (plaintext under TLS): received, and accepted for sending.
+    pub fn byte_counts(&self, token: usize) -> (u64, u64) {
+        self.stream(token).map_or((0, 0), StreamChannel::byte_counts)
+    }
+
+    /// Sets a stream's idle timeout in milliseconds (0: none): after that
+    /// long without a byte read or written, a `Timeout` event. Each idle
+    /// stretch raises one. The time counts from now.
+    pub fn set_timeout(&mut self, token: usize, timeout_ms: u64) -> io::Result<()> {
+        let now = self.clock.time();
+        let stream = self.channels.get_mut(token).and_then(Channel::stream_mut).ok_or_else(not_a_stream)?;
+        if let Some(key) = stream.idle.key.take() {
+            self.clock.cancel_idle(key);
+        }
+        stream.idle.timeout = timeout_ms;
+        stream.idle.last_active = now;
+        stream.idle.reported_for = None;
+        if timeout_ms > 0 {
+            stream.idle.key = Some(self.clock.schedule_idle(now + timeout_ms, token));
+        }
+        Ok(())
+    }
+
+    /// Runs the streams' idle timers due now: each is scheduled again for
+    /// the rest of its timeout when its stream was active meanwhile, else
+    /// raises `Timeout` (once per idle stretch) and checks again a timeout later.
+    fn run_idle_timers(&mut self) {
+        let mut due = std::mem::take(&mut self.idle_due);
+        self.clock.take_idle_expired(&mut due);
+        let now = self.clock.time();
+        for (key, token) in due.drain(..) {
+            let Some(stream) = self.channels.get_mut(token).and_then(Channel::stream_mut) else { continue };
+            if stream.idle.key != Some(key) {
+                continue;
+            }
+            stream.idle.key = None;
+            if stream.state() != StreamState::Open || stream.idle.timeout == 0 {
+                continue;
+            }
+            let idle = &mut stream.idle;
+            let deadline = idle.last_active + idle.timeout;
+            let next = if now < deadline {
+                deadline
+            } else {
+                if idle.reported_for != Some(idle.last_active) {
+                    idle.reported_for = Some(idle.last_active);
+                    self.reactor.report(EventKind::Timeout, token);
+                }
+                now + idle.timeout
+            };
+            stream.idle.key = Some(self.clock.schedule_idle(next, token));
+        }
+        self.idle_due = due;
     }
 
     // ----- reading --------------------------------------------------------
@@ -408,7 +507,9 @@ impl Engine {
     /// after handling the channel's `Close` (or a final `ConnectError`).
     pub fn release(&mut self, token: usize) {
         if self.channels.get(token).is_some_and(Channel::is_closed) {
-            self.channels.remove(token);
+            if let Some(key) = self.channels.remove(token).stream_mut().and_then(|stream| stream.idle.key.take()) {
+                self.clock.cancel_idle(key);
+            }
         }
     }
 
@@ -423,6 +524,8 @@ impl Engine {
         self.reactor.in_iteration = true;
         self.iteration_requested = false;
         self.clock.update();
+        self.reactor.now = self.clock.time();
+        self.run_idle_timers();
         self.clock.time()
     }
 
@@ -579,6 +682,7 @@ impl Engine {
     pub fn refresh_time(&mut self) {
         if !self.reactor.in_iteration {
             self.clock.update();
+            self.reactor.now = self.clock.time();
         }
     }
 

@@ -20,6 +20,8 @@ pub enum EventKind {
     /// The send buffer has emptied (only for streams that asked for it).
     Write = 6,
     /// The channel's socket is closed; `release` the token once handled.
+    /// For a stream closed by an error (a reset), `a` is its errno and `b`
+    /// the call that failed (0 a read, 1 a write); `a` is 0 for an orderly close.
     Close = 7,
     /// Receiving failed with errno `a`.
     ReadError = 8,
@@ -38,6 +40,9 @@ pub enum EventKind {
     /// by name (`Engine::tls_servername`): the handshake waits for
     /// `Engine::answer_servername`.
     SslServername = 14,
+    /// A stream's idle timeout ran out: nothing was read or written for
+    /// that long (see `Engine::set_timeout`).
+    Timeout = 15,
 }
 
 /// One event for the channel `token`; `a` and `b` depend on the kind.
@@ -55,7 +60,7 @@ pub struct Event {
 
 impl EventKind {
     /// Every kind, in numeric order (1, 2, ...).
-    pub const ALL: [EventKind; 14] = [
+    pub const ALL: [EventKind; 15] = [
         EventKind::Accept,
         EventKind::Connect,
         EventKind::ConnectError,
@@ -70,6 +75,7 @@ impl EventKind {
         EventKind::SslHandshakeError,
         EventKind::SslError,
         EventKind::SslServername,
+        EventKind::Timeout,
     ];
 }
 

@@ -69,6 +69,8 @@ pub(crate) struct Reactor {
     /// Where reads land before they are decrypted or copied.
     pub scratch: Box<[u8]>,
     pub stats: EngineStats,
+    /// Engine time (ms), as of the latest iteration: what streams stamp their activity with.
+    pub now: u64,
     /// Listeners that stopped accepting for lack of descriptors (EMFILE, ...).
     pub accept_paused: Vec<usize>,
     /// A descriptor was freed since: retry `accept_paused` on the next poll.
@@ -93,6 +95,7 @@ impl Reactor {
             unfinished: Vec::new(),
             scratch: vec![0; READ_CHUNK].into_boxed_slice(),
             stats: EngineStats::default(),
+            now: 0,
             accept_paused: Vec::new(),
             accept_retry_now: false,
             accept_retry_at: None,

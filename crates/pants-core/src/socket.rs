@@ -94,6 +94,17 @@ impl Connection {
         }
     }
 
+    /// Turns TCP keepalive on, probing after `idle` without traffic, or
+    /// off (`None`); a no-op on UNIX sockets.
+    pub fn set_keep_alive(&self, idle: Option<std::time::Duration>) -> io::Result<()> {
+        let Self::Tcp(socket) = self else { return Ok(()) };
+        let socket = SockRef::from(socket);
+        match idle {
+            Some(idle) => socket.set_tcp_keepalive(&socket2::TcpKeepalive::new().with_time(idle)),
+            None => socket.set_keepalive(false),
+        }
+    }
+
     /// Shuts down one or both directions.
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         each_transport!(self, socket => socket.shutdown(how))

@@ -18,11 +18,36 @@ use crate::outgoing::Outgoing;
 use crate::reactor::{Reactor, Readiness};
 use crate::socket::Connection;
 use crate::sys::{self, RawHandle};
+use crate::timer_wheel::TimerKey;
 use crate::tls::{PeerCertificate, ServerTls, TlsConfig, TlsFailure, TlsOptionError, TlsProgress, TlsSession, TlsVersion};
 
-/// Unsent bytes above which a stream stops reading until they drain: a
-/// peer that sends faster than it reads cannot grow our memory without bound.
+/// Default of the unsent bytes above which a stream stops reading until
+/// they drain (see [`Engine::set_high_water`](crate::Engine::set_high_water)):
+/// a peer that sends faster than it reads cannot grow our memory without bound.
 pub const OUTGOING_HIGH_WATER: usize = 1 << 20;
+
+/// The syscall a stream's closing error came from, as the `b` of its `Close` event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(i32)]
+pub(crate) enum FailedCall {
+    Read = 0,
+    Write = 1,
+}
+
+/// A stream's idle timeout: one timer in the clock's idle wheel per stream,
+/// stamped (not rescheduled) by every byte read or written. When it fires
+/// it is scheduled again for what is left, or raises a `Timeout` event.
+#[derive(Debug, Default)]
+pub(crate) struct IdleTimeout {
+    /// Milliseconds of inactivity allowed; 0: no timeout.
+    pub timeout: u64,
+    /// Engine time of the latest byte read or written.
+    pub last_active: u64,
+    /// `last_active` when the latest `Timeout` was raised: one idle stretch raises one.
+    pub reported_for: Option<u64>,
+    /// The pending timer.
+    pub key: Option<TimerKey>,
+}
 
 /// Writes at least this large go to the socket at once when nothing is
 /// waiting to be sent (see [`Engine::write`](crate::Engine::write)).
@@ -88,6 +113,20 @@ pub(crate) struct StreamChannel {
     tls: Option<Box<TlsSession>>,
     /// Whole HTTP requests are framed instead of `framer`'s frames ([`Delimiter::HttpRequest`]).
     http: Option<Box<RequestFramer>>,
+    /// Unsent bytes above which writes report it and reading stops.
+    high_water: usize,
+    /// Reading is paused by the application: the socket is not read.
+    paused: bool,
+    /// The application ended its side: once everything is sent, the write side shuts down.
+    ending: bool,
+    /// The write side is shut down (FIN sent).
+    write_shut: bool,
+    /// Application bytes received (plaintext under TLS).
+    bytes_read: u64,
+    /// Application bytes accepted for sending.
+    bytes_written: u64,
+    /// The idle timeout.
+    pub idle: IdleTimeout,
 }
 
 impl StreamChannel {
@@ -110,6 +149,13 @@ impl StreamChannel {
             unreported_write: false,
             tls: None,
             http: None,
+            high_water: OUTGOING_HIGH_WATER,
+            paused: false,
+            ending: false,
+            write_shut: false,
+            bytes_read: 0,
+            bytes_written: 0,
+            idle: IdleTimeout::default(),
         }
     }
 
@@ -178,6 +224,91 @@ impl StreamChannel {
         }
     }
 
+    /// See [`Engine::set_keep_alive`](crate::Engine::set_keep_alive).
+    pub fn set_keep_alive(&self, idle: Option<std::time::Duration>) -> io::Result<()> {
+        match &self.connection {
+            Some(connection) => connection.set_keep_alive(idle),
+            None => Ok(()),
+        }
+    }
+
+    /// See [`Engine::set_high_water`](crate::Engine::set_high_water).
+    pub fn set_high_water(&mut self, reactor: &mut Reactor, bytes: usize) {
+        self.high_water = bytes.max(1);
+        self.resume_if_room(reactor);
+    }
+
+    /// `(bytes read, bytes written)`: application bytes, plaintext under TLS.
+    pub fn byte_counts(&self) -> (u64, u64) {
+        (self.bytes_read, self.bytes_written)
+    }
+
+    /// See [`Engine::set_paused`](crate::Engine::set_paused).
+    pub fn set_paused(&mut self, reactor: &mut Reactor, paused: bool) -> io::Result<()> {
+        if self.paused == paused {
+            return Ok(());
+        }
+        self.paused = paused;
+        let token = self.token;
+        // A TLS handshake goes on while paused: it is the handshake's end that stops reading.
+        if !self.handshaking() {
+            self.watch_readable(reactor, !paused)?;
+        }
+        if paused {
+            return Ok(());
+        }
+        // What waited: the bytes buffered, what the kernel holds, the peer's end.
+        if !self.incoming.is_empty() && !self.read_queued {
+            self.read_queued = true;
+            reactor.report(EventKind::Read, token);
+        }
+        if self.peer_closed && self.state == StreamState::Open {
+            reactor.report(EventKind::Hangup, token);
+        } else if self.connection.is_some() {
+            self.read_blocked = false;
+            reactor.resumed.push(token);
+        }
+        Ok(())
+    }
+
+    /// A TLS handshake is under way.
+    fn handshaking(&self) -> bool {
+        self.tls.as_ref().is_some_and(|tls| tls.handshaking())
+    }
+
+    /// Asks the poller for readability, or not: a paused stream does not,
+    /// so that the kernel's buffer fills and TCP slows the peer down
+    /// without waking the engine.
+    fn watch_readable(&mut self, reactor: &mut Reactor, on: bool) -> io::Result<()> {
+        let Some(connection) = self.connection.as_mut() else { return Ok(()) };
+        let interest = if on { Interest::READABLE | Interest::WRITABLE } else { Interest::WRITABLE };
+        reactor.registry().reregister(connection, Token(self.token), interest)
+    }
+
+    /// See [`Engine::end`](crate::Engine::end).
+    pub fn end(&mut self, reactor: &mut Reactor) {
+        if self.state != StreamState::Open || self.ending {
+            return;
+        }
+        self.ending = true;
+        if let Some(session) = self.tls.as_mut() {
+            session.close();
+        }
+        self.mark_dirty(reactor);
+    }
+
+    /// Everything written is sent after `end`: shuts the write side down,
+    /// and closes when the peer has ended too.
+    fn shut_write(&mut self, reactor: &mut Reactor) {
+        self.write_shut = true;
+        if let Some(connection) = self.connection.as_ref() {
+            let _ = connection.shutdown(Shutdown::Write);
+        }
+        if self.peer_closed {
+            self.close_now(reactor, true, None);
+        }
+    }
+
     /// Most bytes the read buffer may hold: the user's limit plus room for a delimiter.
     fn read_limit(&self) -> usize {
         self.buffer_size + self.framer.slack()
@@ -209,9 +340,9 @@ impl StreamChannel {
     }
 
     /// Bytes the stream may read now: none while its read buffer is full or
-    /// its unsent bytes are above [`OUTGOING_HIGH_WATER`].
+    /// its unsent bytes are above its high-water mark.
     fn read_room(&self) -> usize {
-        if self.unsent() > OUTGOING_HIGH_WATER {
+        if self.unsent() > self.high_water {
             0
         } else {
             self.read_limit().saturating_sub(self.incoming.len())
@@ -234,9 +365,11 @@ impl StreamChannel {
 
     /// See [`Engine::write`](crate::Engine::write).
     pub fn write(&mut self, reactor: &mut Reactor, bytes: &[u8]) -> io::Result<bool> {
-        if self.state != StreamState::Open {
+        if self.state != StreamState::Open || self.ending {
             return Err(not_open());
         }
+        self.bytes_written += bytes.len() as u64;
+        self.idle.last_active = reactor.now;
         let mut sent_directly = 0;
         match (&mut self.tls, &mut self.connection) {
             (Some(session), _) => session.send(bytes, &mut self.outgoing),
@@ -249,7 +382,7 @@ impl StreamChannel {
             (None, _) => self.outgoing.push_bytes(bytes),
         }
         self.unreported_write = true;
-        let above_high_water = self.unsent() > OUTGOING_HIGH_WATER;
+        let above_high_water = self.unsent() > self.high_water;
         reactor.stats.bytes_out += sent_directly as u64;
         self.mark_dirty(reactor);
         Ok(above_high_water)
@@ -257,12 +390,14 @@ impl StreamChannel {
 
     /// See [`Engine::write_file`](crate::Engine::write_file).
     pub fn write_file(&mut self, reactor: &mut Reactor, file: File, offset: u64, length: u64) -> io::Result<u64> {
-        if self.state != StreamState::Open {
+        if self.state != StreamState::Open || self.ending {
             return Err(not_open());
         }
         let size = file.metadata()?.len();
         let available = size.saturating_sub(offset);
         let length = if length == 0 { available } else { length.min(available) };
+        self.bytes_written += length;
+        self.idle.last_active = reactor.now;
         match &mut self.tls {
             // Encrypted in the engine, a chunk at a time as the socket drains.
             Some(session) => session.send_file(file, offset, length),
@@ -299,7 +434,11 @@ impl StreamChannel {
             }
             let before = self.outgoing.len();
             let sent = self.outgoing.send_to(connection);
-            reactor.stats.bytes_out += before.saturating_sub(self.outgoing.len()) as u64;
+            let progress = before.saturating_sub(self.outgoing.len());
+            if progress > 0 {
+                reactor.stats.bytes_out += progress as u64;
+                self.idle.last_active = reactor.now;
+            }
             match sent {
                 Ok(true) => {}
                 Ok(false) => break, // the kernel buffer is full: wait for writability
@@ -312,7 +451,7 @@ impl StreamChannel {
         if let Some(error) = failure {
             self.outgoing.clear();
             if is_disconnect(&error) {
-                self.close_now(reactor, false);
+                self.close_now(reactor, false, Some((&error, FailedCall::Write)));
             } else {
                 reactor.report_with(EventKind::WriteError, self.token, errno(&error), 0);
             }
@@ -326,7 +465,9 @@ impl StreamChannel {
             self.resume_if_room(reactor);
         }
         if closed {
-            self.close_now(reactor, true);
+            self.close_now(reactor, true, None);
+        } else if self.ending && !self.write_shut && self.state == StreamState::Open && self.finished_sending() {
+            self.shut_write(reactor);
         }
     }
 
@@ -341,26 +482,31 @@ impl StreamChannel {
                     session.close();
                 }
                 if self.finished_sending() && self.tls.is_none() {
-                    self.close_now(reactor, true);
+                    self.close_now(reactor, true, None);
                 } else {
                     self.state = StreamState::Closing;
                     self.mark_dirty(reactor);
                 }
             }
-            StreamState::Open => self.close_now(reactor, false),
+            StreamState::Open => self.close_now(reactor, false, None),
             StreamState::Closed => {}
             StreamState::Closing if flush => {}
-            _ => self.close_now(reactor, false),
+            _ => self.close_now(reactor, false, None),
         }
     }
 
-    fn close_now(&mut self, reactor: &mut Reactor, graceful: bool) {
+    /// Closes the socket now (`graceful`: after a FIN, reading what the peer
+    /// still sends so that it sees no reset) and reports `Close`, with the
+    /// errno and the call of the error that closed the stream, if one did.
+    fn close_now(&mut self, reactor: &mut Reactor, graceful: bool, error: Option<(&io::Error, FailedCall)>) {
         if let Some(mut connection) = self.connection.take() {
             let _ = reactor.registry().deregister(&mut connection);
             reactor.descriptor_freed();
             self.local = connection.local_address().ok();
             if graceful {
-                let _ = connection.shutdown(Shutdown::Write);
+                if !self.write_shut {
+                    let _ = connection.shutdown(Shutdown::Write);
+                }
                 let mut discarded = 0;
                 while discarded < CLOSE_DRAIN_LIMIT {
                     match connection.read(&mut reactor.scratch) {
@@ -376,7 +522,10 @@ impl StreamChannel {
             session.discard_backlog();
         }
         self.read_blocked = false;
-        reactor.report(EventKind::Close, self.token);
+        match error {
+            Some((error, call)) => reactor.report_with(EventKind::Close, self.token, errno(error), call as i32),
+            None => reactor.report(EventKind::Close, self.token),
+        }
     }
 
     /// What the poller reported for the stream.
@@ -436,11 +585,11 @@ impl StreamChannel {
         // A stream closing with flush still reads until its TLS handshake is done (its data waits for it).
         let handshaking = self.tls.as_ref().is_some_and(|tls| tls.handshaking());
         let reading = self.state == StreamState::Open || (self.state == StreamState::Closing && handshaking);
-        if !reading || self.peer_closed || self.tls.as_ref().is_some_and(|tls| tls.failure().is_some()) {
+        if !reading || (self.paused && !handshaking) || self.peer_closed || self.tls.as_ref().is_some_and(|tls| tls.failure().is_some()) {
             return;
         }
         // Unsent bytes do not change while reading: room depends on the read buffer only.
-        let limit = if self.outgoing.len() > OUTGOING_HIGH_WATER { 0 } else { self.read_limit() };
+        let limit = if self.outgoing.len() > self.high_water { 0 } else { self.read_limit() };
         let StreamChannel { connection, tls, incoming, outgoing, .. } = self;
         let Some(connection) = connection.as_mut() else { return };
         let before = incoming.len();
@@ -511,14 +660,19 @@ impl StreamChannel {
         if progress.servername {
             reactor.report(EventKind::SslServername, token);
         }
+        let stop_watching = progress.handshake_done && self.paused;
         if progress.failed {
             let during_handshake = tls.as_ref().and_then(|session| session.failure()).is_some_and(|failure| failure.during_handshake);
             let kind = if during_handshake { EventKind::SslHandshakeError } else { EventKind::SslError };
             reactor.report(kind, token);
         }
-        if incoming.len() > before && !self.read_queued {
-            self.read_queued = true;
-            reactor.report(EventKind::Read, token);
+        if incoming.len() > before {
+            self.bytes_read += (incoming.len() - before) as u64;
+            self.idle.last_active = reactor.now;
+            if !self.read_queued {
+                self.read_queued = true;
+                reactor.report(EventKind::Read, token);
+            }
         }
         if hung_up {
             self.peer_closed = true;
@@ -529,18 +683,26 @@ impl StreamChannel {
         if wrote {
             self.mark_dirty(reactor);
         }
+        if stop_watching {
+            let _ = self.watch_readable(reactor, false);
+        }
         if progress.failed {
             // Send the alert now: the error handler usually closes without flushing.
             self.send(reactor);
         }
         if hung_up && self.state == StreamState::Closing {
             // Closing while waiting for a handshake the peer has given up on.
-            self.close_now(reactor, false);
+            self.close_now(reactor, false, None);
+            return;
+        }
+        if hung_up && self.write_shut && self.state == StreamState::Open {
+            // Both sides have ended.
+            self.close_now(reactor, true, None);
             return;
         }
         if let Some(error) = failure {
             if is_disconnect(&error) {
-                self.close_now(reactor, false);
+                self.close_now(reactor, false, Some((&error, FailedCall::Read)));
             } else {
                 reactor.report_with(EventKind::ReadError, token, errno(&error), 0);
             }

@@ -151,6 +151,49 @@ pub fn set_no_delay(engine: u32, token: u32, on: bool) -> Result<i32> {
     operate(engine, |engine| engine.set_no_delay(token as usize, on).map_or_else(|error| negative_errno(&error), |()| 0))
 }
 
+/// TCP keepalive with the first probe after `idle_seconds` (0 or less:
+/// off); 0, or `-errno`.
+#[napi]
+pub fn set_keep_alive(engine: u32, token: u32, idle_seconds: f64) -> Result<i32> {
+    let idle = (idle_seconds > 0.0).then(|| std::time::Duration::from_secs_f64(idle_seconds.max(1.0)));
+    operate(engine, |engine| engine.set_keep_alive(token as usize, idle).map_or_else(|error| negative_errno(&error), |()| 0))
+}
+
+/// The unsent bytes above which writes report it and reading stops.
+#[napi]
+pub fn set_high_water(engine: u32, token: u32, bytes: f64) -> Result<()> {
+    operate(engine, |engine| engine.set_high_water(token as usize, bytes as usize))?.map_err(misuse)
+}
+
+/// Pauses or resumes reading; 0, or `-errno`.
+#[napi]
+pub fn set_paused(engine: u32, token: u32, paused: bool) -> Result<i32> {
+    operate(engine, |engine| engine.set_paused(token as usize, paused).map_or_else(|error| negative_errno(&error), |()| 0))
+}
+
+/// Ends the stream's side (FIN once everything is sent).
+#[napi]
+pub fn end(engine: u32, token: u32) -> Result<()> {
+    operate(engine, |engine| engine.end(token as usize))?.map_err(misuse)
+}
+
+/// The stream's idle timeout in milliseconds (0: none).
+#[napi]
+pub fn set_timeout(engine: u32, token: u32, timeout_ms: f64) -> Result<()> {
+    // The timeout counts from now, not from the latest iteration.
+    crate::native_engine::driver(engine)?.refresh_time();
+    operate(engine, |engine| engine.set_timeout(token as usize, timeout_ms.max(0.0).ceil() as u64))?.map_err(misuse)
+}
+
+/// `[bytesRead, bytesWritten]` of a stream.
+#[napi]
+pub fn byte_counts(engine: u32, token: u32) -> Result<Vec<f64>> {
+    inspect(engine, |engine| {
+        let (read, written) = engine.byte_counts(token as usize);
+        vec![read as f64, written as f64]
+    })
+}
+
 #[napi]
 pub fn close(engine: u32, token: u32, flush: bool) -> Result<()> {
     operate(engine, |engine| engine.close(token as usize, flush))
