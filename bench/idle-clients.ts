@@ -3,7 +3,10 @@
 // `connected N` once all are up, then waits until stdin closes or it is
 // killed; with --close it closes them all and exits instead.
 //
-//   node build/bench/idle-clients.js --port P --count N [--batch 256] [--close]
+// With --http each connection first makes one keep-alive HTTP request and
+// counts as up once the whole response is in.
+//
+//   node build/bench/idle-clients.js --port P --count N [--batch 256] [--close] [--http]
 
 import * as net from 'node:net';
 
@@ -16,6 +19,7 @@ const port = Number(argument('--port', '0'));
 const count = Number(argument('--count', '10000'));
 const batch = Number(argument('--batch', '256'));
 const closeAfter = process.argv.includes('--close');
+const http = process.argv.includes('--http');
 if (!(port > 0) || !(count > 0) || !(batch > 0)) {
   console.error('usage: idle-clients.js --port P --count N [--batch 256] [--close]');
   process.exit(2);
@@ -30,11 +34,27 @@ function next(): void {
   started++;
   const socket = net.connect({ port, host: '127.0.0.1' });
   sockets.push(socket);
-  socket.once('connect', () => {
+  const up = (): void => {
     connected++;
     if (connected === count) done();
     else next();
-  });
+  };
+  if (http) {
+    socket.once('connect', () => socket.write('GET / HTTP/1.1\r\nHost: bench\r\n\r\n'));
+    let response = '';
+    const onData = (chunk: Buffer): void => {
+      response += chunk.toString('latin1');
+      const end = response.indexOf('\r\n\r\n');
+      const length = /content-length: *(\d+)/i.exec(response);
+      if (end >= 0 && length !== null && response.length >= end + 4 + Number(length[1])) {
+        socket.off('data', onData);
+        up();
+      }
+    };
+    socket.on('data', onData);
+  } else {
+    socket.once('connect', up);
+  }
   socket.on('error', (e) => {
     console.error(`idle-clients: connection ${sockets.length}: ${e.message}`);
     process.exit(1);

@@ -3,24 +3,38 @@
 // answers each `stats` line on stdin with one JSON line (after collecting
 // garbage twice): its live connection count and process.memoryUsage().
 //
-//   node --expose-gc build/bench/idle-server.js --impl pants|net
+// `pants-http` and `node-http` are HTTP servers answering "Hello" with long
+// keep-alive timeouts, for idle keep-alive connections.
+//
+//   node --expose-gc build/bench/idle-server.js --impl pants|net|pants-http|node-http
 
+import * as http from 'node:http';
 import * as net from 'node:net';
 import * as readline from 'node:readline';
 
 import { Engine, Server, Stream } from 'pants-net';
+import { HTTPServer } from 'pants-net/http';
 
 const impl = process.argv.includes('--impl') ? process.argv[process.argv.indexOf('--impl') + 1] : 'pants';
 const gc = (globalThis as { gc?: () => void }).gc;
-if ((impl !== 'pants' && impl !== 'net') || gc === undefined) {
-  console.error('usage: node --expose-gc idle-server.js --impl pants|net');
+if (!['pants', 'net', 'pants-http', 'node-http'].includes(impl) || gc === undefined) {
+  console.error('usage: node --expose-gc idle-server.js --impl pants|net|pants-http|node-http');
   process.exit(2);
 }
 
 let connections: () => number;
 
-if (impl === 'pants') {
-  const server = new Server(Stream).listen(['127.0.0.1', 0]);
+/** Idle keep-alive connections stay open for the whole measurement. */
+const KEEP_ALIVE_SECONDS = 600;
+
+if (impl === 'pants' || impl === 'pants-http') {
+  const server =
+    impl === 'pants'
+      ? new Server(Stream).listen(['127.0.0.1', 0])
+      : new HTTPServer((request) => request.sendResponse('Hello'), { keepAliveTimeout: KEEP_ALIVE_SECONDS, headersTimeout: KEEP_ALIVE_SECONDS }).listen([
+          '127.0.0.1',
+          0,
+        ]);
   const address = server.localAddress;
   if (!Array.isArray(address)) throw new Error(`unexpected local address ${JSON.stringify(address)}`);
   connections = () => server.channels.size;
@@ -28,7 +42,15 @@ if (impl === 'pants') {
   void Engine.instance().start();
 } else {
   let live = 0;
-  const server = net.createServer((socket) => {
+  const server =
+    impl === 'net'
+      ? net.createServer()
+      : http.createServer({ keepAliveTimeout: KEEP_ALIVE_SECONDS * 1000 }, (_request, response) => {
+          response.writeHead(200, { 'Content-Length': 5 });
+          response.end('Hello');
+        });
+  server.headersTimeout = KEEP_ALIVE_SECONDS * 1000;
+  server.on('connection', (socket: net.Socket) => {
     live++;
     socket.on('error', () => socket.destroy());
     socket.on('close', () => live--);

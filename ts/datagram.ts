@@ -27,7 +27,7 @@ interface Target {
 }
 
 /**
- * A UDP socket. Subclass it and override `onRead`:
+ * A UDP socket: override `onRead` to handle each sender's frames.
  *
  * ```ts
  * class UdpEcho extends Datagram {

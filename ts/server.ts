@@ -50,9 +50,11 @@ function checkConnectionClass(value: unknown): StreamClass {
 }
 
 /**
- * A listening TCP or UNIX socket. Each accepted connection is wrapped in
- * an instance of `ConnectionClass`, given as the first constructor
- * argument, in the options object, or declared by a subclass:
+ * A listening TCP or UNIX socket that wraps each accepted connection in its
+ * `ConnectionClass`.
+ *
+ * The class is given as the first constructor argument, in the options
+ * object, or declared by a subclass:
  *
  * ```ts
  * class ChatServer extends Server {

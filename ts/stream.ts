@@ -58,8 +58,8 @@ function isSecondsOrNull(value: unknown): value is number | null {
 type Candidate = { kind: 'unix'; path: string } | { kind: 'inet'; host: string; port: number; flowinfo: number; scopeId: number };
 
 /**
- * A TCP or UNIX socket connection. Subclass it and override the `on...`
- * methods:
+ * A TCP or UNIX socket connection, with callbacks to override (`onConnect`,
+ * `onRead`, `onClose`, ...).
  *
  * ```ts
  * class Echo extends Stream {

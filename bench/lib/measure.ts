@@ -100,7 +100,7 @@ async function idleRun(row: Row & { kind: 'idle' }, command: NonNullable<Row['se
   };
   const clients = (n: number, close: boolean) =>
     startProcess(
-      { script: 'idle-clients.js', args: ['--port', String(server.port), '--count', String(n), ...(close ? ['--close'] : [])] },
+      { script: 'idle-clients.js', args: ['--port', String(server.port), '--count', String(n), ...(close ? ['--close'] : []), ...(row.clientArgs ?? [])] },
       CLIENT_CPU,
     );
   let holder: ReturnType<typeof clients> | null = null;

@@ -15,7 +15,7 @@ export type Kind =
   /** A script run once per server and round, printing one JSON line with a `value`. */
   | { kind: 'script' }
   /** Idle connections held open by bench/idle-clients against bench/idle-server. */
-  | { kind: 'idle'; connections: number; quickConnections: number };
+  | { kind: 'idle'; connections: number; quickConnections: number; clientArgs?: string[] };
 
 /** The figure a row compares, and which way is better. */
 export interface Metric {
@@ -241,6 +241,20 @@ export const ROWS: Row[] = [
     servers: {
       pants: { script: 'idle-server.js', nodeFlags: ['--expose-gc'], args: ['--impl', 'pants'] },
       net: { script: 'idle-server.js', nodeFlags: ['--expose-gc'], args: ['--impl', 'net'] },
+    },
+  },
+  {
+    name: '10,000 idle HTTP keep-alive connections: RSS per connection',
+    kind: 'idle',
+    connections: 10_000,
+    quickConnections: 2_000,
+    clientArgs: ['--http'],
+    metric: { unit: 'B/conn', op: 'conn', higherIsBetter: false },
+    target: { ratio: 0.5 },
+    netLabel: 'node:http',
+    servers: {
+      pants: { script: 'idle-server.js', nodeFlags: ['--expose-gc'], args: ['--impl', 'pants-http'] },
+      net: { script: 'idle-server.js', nodeFlags: ['--expose-gc'], args: ['--impl', 'node-http'] },
     },
   },
 ];
