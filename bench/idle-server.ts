@@ -49,7 +49,7 @@ if (impl === 'pants' || impl === 'pants-http') {
           response.writeHead(200, { 'Content-Length': 5 });
           response.end('Hello');
         });
-  server.headersTimeout = KEEP_ALIVE_SECONDS * 1000;
+  if (server instanceof http.Server) server.headersTimeout = KEEP_ALIVE_SECONDS * 1000;
   server.on('connection', (socket: net.Socket) => {
     live++;
     socket.on('error', () => socket.destroy());

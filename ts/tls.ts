@@ -68,9 +68,13 @@ export type TlsVersion = 'TLSv1.2' | 'TLSv1.3';
 
 /** What `SNICallback` answers with: the certificate (and key) for that server name. */
 export interface SniContext {
+  /** The certificate chain to present, as `sslOptions.cert`. */
   cert?: Pem | Pem[];
+  /** Its private key, as `sslOptions.key`. */
   key?: Pem | Pem[];
+  /** Or both in a PKCS#12 archive, as `sslOptions.pfx`. */
   pfx?: Buffer | Uint8Array;
+  /** The passphrase of an encrypted `key` or of the `pfx`. */
   passphrase?: string;
 }
 
