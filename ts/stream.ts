@@ -3,7 +3,7 @@ import { constants } from 'node:os';
 
 import { Address, formatAddress, parseAddress, ParsedAddress } from './address.js';
 import { ChannelOptions, ChannelState } from './channel.js';
-import { trace, TRACING } from './debug.js';
+import { describeChannel, trace, TRACING } from './debug.js';
 import { codedError, StreamBufferOverflow, StreamConnectError, systemError } from './errors.js';
 import { FramedChannel } from './framed_channel.js';
 import { kAdoptFieldSettings, kAttach, kBindToken, kClosing, kEngineId, kFinishClose, kFinishing, kHandleEvent, kLogAndClose, kOpened, kOverflowError, kReadFrames, kReading, kReleaseToken, kSafely, kState, kToken, kWarnAndClose } from './internal.js';
@@ -466,7 +466,7 @@ export class Stream extends FramedChannel {
    * is closed. Closing a closed stream does nothing.
    */
   override close(flush = true): void {
-    if (TRACING) trace(`close(${flush}) on fd ${this.fileno} (state ${this[kState]})`);
+    if (TRACING) trace(`${describeChannel(this)}: close(${flush ? 'after sending what was written' : 'at once'})`);
     super.close(flush);
   }
 
@@ -561,7 +561,6 @@ export class Stream extends FramedChannel {
       case EventKind.Hangup:
         // While paused, the end waits: resuming reports it again.
         if (this.#paused || this.#peerEnded) break;
-        if (TRACING) trace(`the peer closed fd ${this.fileno}`);
         this.#peerEnded = true;
         this[kReadFrames]();
         if (this[kState] !== ChannelState.Open) break;

@@ -3,6 +3,7 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
@@ -226,6 +227,24 @@ export interface RunningServer {
 }
 
 /** Starts a server on the server CPU and waits for the port it prints on its first line. */
+/** Resolves once `port` accepts a connection; rejects if the child exits or START_TIMEOUT_MS passes. */
+async function acceptingConnections(port: number, child: Child): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  for (;;) {
+    const connected = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (connected) return;
+    if (child.exited || Date.now() > deadline) throw new Error(`${child.name}: nothing listens on port ${port}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 export async function startServer(command: Command, substitutions: Substitutions = {}): Promise<RunningServer> {
   const child = startProcess(command, SERVER_CPU, substitutions);
   try {
@@ -234,6 +253,8 @@ export async function startServer(command: Command, substitutions: Substitutions
     if (!Number.isInteger(port) || port <= 0 || port > 65535) {
       throw new Error(`${child.name}: printed ${JSON.stringify(line)} instead of a port`);
     }
+    // A server may print its port before it listens (nginx.sh execs nginx after printing).
+    await acceptingConnections(port, child);
     return { child, port };
   } catch (e) {
     child.process.kill('SIGKILL');

@@ -152,6 +152,16 @@ export const ROWS: Row[] = [
     servers: echo(),
   },
   {
+    // The cost of the idle timeout: the same Pants server with and without `timeout` on every stream.
+    name: 'Echo, 50 conns × 64 B, 1 in flight, timeout on every stream',
+    kind: 'loadgen',
+    args: [...C50, '--inflight', '1'],
+    metric: MSGS,
+    target: { ratio: 0.95 },
+    netLabel: 'Pants without timeout',
+    servers: { pants: { script: 'pants-echo.js', args: ['--timeout'] }, net: { script: 'pants-echo.js' } },
+  },
+  {
     name: 'TLS echo, 50 conns × 64 B, 1 in flight',
     kind: 'loadgen',
     args: [...C50, '--inflight', '1', '--tls'],
