@@ -10,7 +10,7 @@ import tls from 'node:tls';
 import { Server, Stream, type SslOptions } from 'pants-net';
 
 import { closeAtEnd, portOf, signal, startedEngine } from './helpers.js';
-import { EC, EXTENSIONS, openssl } from './tls-certs.js';
+import { EC, EXTENSIONS, makeCerts, openssl, removeCerts } from './tls-certs.js';
 import { nodeTlsServer as sharedNodeTlsServer } from './tls-peers.js';
 
 // ----- certificates ----------------------------------------------------------
@@ -241,6 +241,12 @@ test('a chain ending in an untrusted self-signed root: SELF_SIGNED_CERT_IN_CHAIN
 
 test('a host name not in the certificate: ERR_TLS_CERT_ALTNAME_INVALID with node\'s message', async (t) => {
   await sameClientFailure(t, { cert: certs.cert, key: certs.key }, { ca: certs.ca, servername: 'example.com' }, 'ERR_TLS_CERT_ALTNAME_INVALID');
+});
+
+test('an expired server certificate: CERT_HAS_EXPIRED with node\'s message', async (t) => {
+  const expired = makeCerts();
+  t.teardown(() => removeCerts(expired));
+  await sameClientFailure(t, { cert: expired.expiredCert, key: expired.expiredKey }, { ca: expired.ca, servername: 'localhost' }, 'CERT_HAS_EXPIRED');
 });
 
 // ----- tlsVersion and peerCertificate -----------------------------------------
