@@ -2,9 +2,10 @@
 import test from 'ava';
 import net from 'node:net';
 import { Engine, Server, Stream } from 'pants-net';
+import { HTTPRequest, HTTPServer } from 'pants-net/http';
 
 import { SlowEcho, stopOnSigterm } from '../examples/graceful_shutdown.js';
-import { closeAtEnd, netClient, portOf, readToEnd, startedEngine, waitFor } from './helpers.js';
+import { closeAtEnd, netClient, portOf, readToEnd, signal, startedEngine, waitFor } from './helpers.js';
 
 class Echo extends Stream {
   override onRead(data: Buffer) {
@@ -180,4 +181,39 @@ test.serial('example graceful_shutdown: SIGTERM finishes the open connection, th
   t.is((await answer).toString(), 'done: last\n');
   await run;
   t.deepEqual(info, ['SIGTERM: no new connections; 1 to finish']);
+});
+
+test('HTTPServer.shutdown() closes idle keep-alive connections at once and lets a request in flight be answered', async (t) => {
+  const engine = startedEngine(t);
+  const release = signal();
+  const server = closeAtEnd(
+    t,
+    new HTTPServer(
+      async (request: HTTPRequest) => {
+        if (request.path === '/slow') await release.promise;
+        request.sendResponse(`answer to ${request.path}`);
+      },
+      { engine },
+    ).listen(['127.0.0.1', 0]),
+  );
+  const idle = await netClient(t, portOf(server));
+  const idleClosed = new Promise((resolve) => idle.once('close', resolve));
+  const idleText = readToEnd(idle);
+  idle.write('GET /quick HTTP/1.1\r\nHost: x\r\n\r\n');
+  await waitFor(() => idle.bytesRead > 0, 5000, 'the first answer');
+  const busy = await netClient(t, portOf(server));
+  const busyText = readToEnd(busy);
+  busy.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\n');
+  await waitFor(() => server.channels.size === 2, 5000, 'two connections');
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  let resolved = false;
+  const done = server.shutdown(10).then(() => (resolved = true));
+  await idleClosed;
+  t.regex((await idleText).toString(), /answer to \/quick$/);
+  t.false(resolved, 'the slow request is still being answered');
+  t.is(server.channels.size, 1);
+  release.resolve();
+  t.regex((await busyText).toString(), /^HTTP\/1\.1 200[\s\S]*answer to \/slow$/);
+  await done;
+  t.is(server.channels.size, 0);
 });

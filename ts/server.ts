@@ -245,7 +245,7 @@ export class Server extends Channel implements AcceptingServer<Stream> {
       parsed.kind === 'unix'
         ? native.listenUnix(this[kEngineId], parsed.path, backlog)
         : native.listen(this[kEngineId], parsed.host, parsed.port, parsed.flowinfo, parsed.scopeId, backlog, !slave, Boolean(options.reusePort));
-    if (token < 0) throw systemError(token, 'listen');
+    if (token < 0) throw systemError(token, 'listen', Error, parsed.kind === 'unix' ? { path: parsed.path } : { host: parsed.host, port: parsed.port });
     this[kBindToken](token);
     this[kOpened](native.fd(this[kEngineId], token));
     this.#localAddress = formatAddress(native.localAddress(this[kEngineId], token));
