@@ -207,8 +207,10 @@ test('HTTPServer.shutdown() closes idle keep-alive connections at once and lets 
   await waitFor(() => server.channels.size === 2, 5000, 'two connections');
   await new Promise((resolve) => setTimeout(resolve, 50));
   let resolved = false;
+  const started = Date.now();
   const done = server.shutdown(10).then(() => (resolved = true));
   await idleClosed;
+  t.true(Date.now() - started < 2000, 'the idle connection closed at once, not after keepAliveTimeout');
   t.regex((await idleText).toString(), /answer to \/quick$/);
   t.false(resolved, 'the slow request is still being answered');
   t.is(server.channels.size, 1);
