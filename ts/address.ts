@@ -81,3 +81,33 @@ export function formatAddress(address: NativeAddress | null): Address | null {
   if (address.path != null) return address.path === '' ? null : address.path; // an unnamed UNIX socket
   return address.ipv6 ? [address.host, address.port, address.flowinfo, address.scopeId] : [address.host, address.port];
 }
+
+/** An IP address as `remoteAddress` / `localAddress` report it: `[host, port]`, or for IPv6 `[host, port, flowinfo, scopeId]`. */
+export type InetAddress = [host: string, port: number] | [host: string, port: number, flowinfo: number, scopeId: number];
+
+/**
+ * True when `address` is an IP address (`[host, port, ...]`), not a UNIX
+ * socket path, a bare port or `null`: TypeScript then knows its parts.
+ *
+ * ```ts
+ * const peer = this.remoteAddress;
+ * if (isInetAddress(peer)) console.log(peer[0], peer[1]); // host: string, port: number
+ * ```
+ */
+export function isInetAddress(address: Address | null | undefined): address is InetAddress {
+  return Array.isArray(address);
+}
+
+/**
+ * The host and port of an IP address (what a user reads from
+ * `stream.remoteAddress` or `server.localAddress`), or `null` for a UNIX
+ * socket path, a bare port or `null`. No cast needed:
+ *
+ * ```ts
+ * const peer = hostPort(this.remoteAddress);
+ * Engine.logger.info(peer ? `${peer.host}:${peer.port}` : 'a local client');
+ * ```
+ */
+export function hostPort(address: Address | null | undefined): { host: string; port: number } | null {
+  return isInetAddress(address) ? { host: address[0], port: address[1] } : null;
+}

@@ -1,4 +1,4 @@
-import { getSystemErrorName } from 'node:util';
+import { getSystemErrorMap, getSystemErrorName } from 'node:util';
 
 /** Properties Node puts on system errors. */
 export interface SystemErrorDetails {
@@ -8,13 +8,28 @@ export interface SystemErrorDetails {
   code?: string;
   /** The system call that failed, when there is one. */
   syscall?: string;
+  /** The IP address (or, as Node reports it, the UNIX socket path) the call was for. */
+  address?: string;
+  /** The port the call was for (TCP). */
+  port?: number;
+  /** The UNIX socket path the call was for. */
+  path?: string;
+  /** The hostname that did not resolve (`syscall` `'getaddrinfo'`). */
+  hostname?: string;
 }
+
+/** Where a failed socket call was aimed: an IP address and port, or a UNIX socket path. @internal */
+export type ErrorTarget = { host: string; port: number } | { path: string };
 
 /** A connect that failed: refused, unreachable, timed out or unresolvable. */
 export class StreamConnectError extends Error implements SystemErrorDetails {
   errno?: number;
   code?: string;
   syscall?: string;
+  address?: string;
+  port?: number;
+  path?: string;
+  hostname?: string;
   /** An error with `message` and the Node-style `details` (`code`, `errno`, `syscall`). */
   constructor(message: string, details: SystemErrorDetails = {}) {
     super(message);
@@ -121,18 +136,37 @@ export function oneLine(error: unknown): string {
 
 /**
  * An error of `ErrorClass` for a native result `-errno`, with Node-style
- * `code` and `errno`.
+ * `code`, `errno` and `syscall`, and with a `target` its `address` and
+ * `port` (or `path`), worded as node:net words it: `connect ECONNREFUSED
+ * 127.0.0.1:4999`, `connect ENOENT /tmp/x.sock`, and for `listen` with the
+ * system's description, `listen EADDRINUSE: address already in use
+ * 127.0.0.1:4040`.
  * @internal
  */
 export function systemError<E extends Error>(
   negativeErrno: number,
   syscall: string,
   ErrorClass: new (message: string) => E = Error as unknown as new (message: string) => E,
+  target?: ErrorTarget,
 ): E & SystemErrorDetails {
   const code = getSystemErrorName(negativeErrno);
-  const error = new ErrorClass(`${syscall} ${code}`) as E & SystemErrorDetails;
+  let message = `${syscall} ${code}`;
+  if (target !== undefined) {
+    if (syscall === 'listen') message += `: ${getSystemErrorMap().get(negativeErrno)?.[1] ?? code}`;
+    message += ` ${'path' in target ? target.path : `${target.host}:${target.port}`}`;
+  }
+  const error = new ErrorClass(message) as E & SystemErrorDetails;
   error.errno = negativeErrno;
   error.code = code;
   error.syscall = syscall;
+  if (target !== undefined) {
+    if ('path' in target) {
+      error.address = target.path;
+      error.path = target.path;
+    } else {
+      error.address = target.host;
+      error.port = target.port;
+    }
+  }
   return error;
 }

@@ -111,9 +111,18 @@ export abstract class FramedChannel extends Channel {
   }
 
   /**
-   * Called with each frame: a `Buffer` (a string when `encoding` is set),
-   * a `RegExpExecArray` for an anchored RegExp, or a Struct's values as
-   * separate arguments.
+   * Called with each frame. What it receives depends on `readDelimiter`:
+   *
+   * - `null`: every chunk as it arrives (`Buffer`);
+   * - a positive integer `n`: exactly `n` bytes at a time (`Buffer`);
+   * - a `string` or `Buffer`: the bytes up to the delimiter, which is dropped (`Buffer`);
+   * - a `RegExp` with `regexSearch = true`: the bytes before the first match, which is dropped (`Buffer`);
+   * - a `RegExp` with `regexSearch = false`: the `RegExpExecArray` of a match anchored at the start;
+   * - a `Struct` or `NetStruct`: the unpacked values as separate arguments, `onRead(a, b, c)`.
+   *
+   * With `encoding` set, the `Buffer`s above arrive as strings. Declare
+   * the parameters your delimiter delivers: `onRead(line: string)`,
+   * `onRead(chunk: Buffer)`, `onRead(id: number, name: string)`.
    */
   onRead(data: any, ...more: any[]): void {}
 

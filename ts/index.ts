@@ -4,7 +4,8 @@
  * @packageDocumentation
  * @module pants-net
  */
-export type { Address } from './address.js';
+export { hostPort, isInetAddress } from './address.js';
+export type { Address, InetAddress } from './address.js';
 export type { AcceptingServer } from './accepting_server.js';
 export { Channel } from './channel.js';
 export { Datagram } from './datagram.js';

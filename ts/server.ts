@@ -5,7 +5,7 @@ import { Address, formatAddress, parseAddress, ParsedAddress } from './address.j
 import { logCallbackError, watchCallback } from './callback.js';
 import { Channel, ChannelOptions, ChannelState } from './channel.js';
 import { codedError, oneLine, systemError } from './errors.js';
-import { kAttach, kBindToken, kClosing, kEngineId, kFinishClose, kFinishing, kHandleEvent, kOpened, kSafely, kState, kToken, kWhenFinished } from './internal.js';
+import { kAttach, kBindToken, kClosing, kEngineId, kFinishClose, kFinishing, kHandleEvent, kOpened, kReleaseToken, kSafely, kState, kToken, kWhenFinished } from './internal.js';
 import { logger } from './logger.js';
 import { EventKind, native } from './native.js';
 import { Stream, StreamOptions } from './stream.js';
@@ -74,6 +74,11 @@ export class Server extends Channel implements AcceptingServer<Stream> {
   #acceptWarningTimer: Timer | null = null;
   #acceptFailuresUnlogged = 0;
   #latestAcceptFailure = '';
+  #maxConnections: number | null = null;
+  /** Set by `shutdown()`: the server waits for its streams before it finishes closing. */
+  #shutdown: { promise: Promise<void>; resolve: () => void; timer: Timer | null } | null = null;
+  /** True once the listening socket is closed while a shutdown waits for streams. */
+  #listenerGone = false;
 
   /**
    * A server, not listening yet. Give the ConnectionClass first, or in the
@@ -154,9 +159,70 @@ export class Server extends Channel implements AcceptingServer<Stream> {
     return this;
   }
 
+  /**
+   * The most accepted connections open at once, or `null` (the default)
+   * for no limit. A connection accepted beyond it is closed at once,
+   * before any callback (no `onAccept`, no `onConnect`). Not `null` or a
+   * non-negative integer: `TypeError` / `RangeError` naming
+   * `maxConnections`.
+   */
+  get maxConnections(): number | null {
+    return this.#maxConnections;
+  }
+
+  set maxConnections(value: number | null) {
+    if (value !== null && typeof value !== 'number') {
+      throw codedError(TypeError, 'ERR_PANTS_INVALID_SETTING', `maxConnections must be a non-negative integer or null; got ${String(value)}.`);
+    }
+    if (value !== null && (!Number.isSafeInteger(value) || value < 0)) {
+      throw codedError(RangeError, 'ERR_PANTS_INVALID_SETTING', `maxConnections must be a non-negative integer or null; got ${String(value)}.`);
+    }
+    this.#maxConnections = value;
+  }
+
   /** Stops listening; `onClose()` follows from the engine. */
   override close(): void {
     super.close(false);
+  }
+
+  /**
+   * Graceful shutdown: stops listening at once (the server's `onClose()`
+   * is not called yet) and lets the accepted streams finish. Those still
+   * open after `timeout` seconds are closed without flushing. Then
+   * `onClose()` runs and the promise resolves. Calling it again returns the
+   * same promise; a server without streams resolves at once. `timeout`
+   * not a number: `TypeError`; negative or NaN: `RangeError`
+   * (`Infinity` waits for ever).
+   *
+   * ```ts
+   * process.once('SIGTERM', () => void server.shutdown(10).then(() => engine.stop()));
+   * ```
+   */
+  shutdown(timeout = 30): Promise<void> {
+    if (typeof timeout !== 'number') throw codedError(TypeError, 'ERR_PANTS_INVALID_ARGUMENT', `timeout must be a non-negative number of seconds; got ${String(timeout)}.`);
+    if (Number.isNaN(timeout) || timeout < 0) throw codedError(RangeError, 'ERR_PANTS_INVALID_ARGUMENT', `timeout must be a non-negative number of seconds; got ${String(timeout)}.`);
+    if (this.#shutdown !== null) return this.#shutdown.promise;
+    let resolve!: () => void;
+    const promise = new Promise<void>((done) => (resolve = done));
+    const shutdown: { promise: Promise<void>; resolve: () => void; timer: Timer | null } = { promise, resolve, timer: null };
+    this.#shutdown = shutdown;
+    if (this[kState] === ChannelState.Closed) {
+      resolve();
+      return promise;
+    }
+    if (Number.isFinite(timeout) && this.channels.size > 0) {
+      shutdown.timer = this.engine.defer(timeout, () => {
+        shutdown.timer = null;
+        for (const stream of [...this.channels.values()]) stream.close(false);
+      });
+    }
+    super.close(false);
+    return promise;
+  }
+
+  /** Finishes a shutdown once the listener is gone and the last stream has closed. */
+  #shutdownProgress(): void {
+    if (this.#listenerGone && this.channels.size === 0 && this[kState] === ChannelState.Closing) this[kFinishClose]();
   }
 
   // ----- callbacks ------------------------------------------------------
@@ -179,7 +245,7 @@ export class Server extends Channel implements AcceptingServer<Stream> {
       parsed.kind === 'unix'
         ? native.listenUnix(this[kEngineId], parsed.path, backlog)
         : native.listen(this[kEngineId], parsed.host, parsed.port, parsed.flowinfo, parsed.scopeId, backlog, !slave, Boolean(options.reusePort));
-    if (token < 0) throw systemError(token, 'listen');
+    if (token < 0) throw systemError(token, 'listen', Error, parsed.kind === 'unix' ? { path: parsed.path } : { host: parsed.host, port: parsed.port });
     this[kBindToken](token);
     this[kOpened](native.fd(this[kEngineId], token));
     this.#localAddress = formatAddress(native.localAddress(this[kEngineId], token));
@@ -199,12 +265,22 @@ export class Server extends Channel implements AcceptingServer<Stream> {
         this.#acceptFailed(systemError(-a, 'accept'));
         break;
       case EventKind.Close:
-        this[kFinishClose]();
+        if (this.#shutdown !== null && this.channels.size > 0) {
+          // The listener is gone; the server finishes with its last stream.
+          this[kReleaseToken]();
+          this.#listenerGone = true;
+        } else {
+          this[kFinishClose]();
+        }
         break;
     }
   }
 
   #accept(token: number, fd: number): void {
+    if (this.#maxConnections !== null && this.channels.size >= this.#maxConnections) {
+      native.close(this[kEngineId], token, false);
+      return;
+    }
     let stream: Stream;
     try {
       stream = new this.ConnectionClass({ engine: this.engine });
@@ -218,6 +294,7 @@ export class Server extends Channel implements AcceptingServer<Stream> {
     this.channels.set(fd, stream);
     stream[kWhenFinished](() => {
       if (this.channels.get(fd) === stream) this.channels.delete(fd);
+      if (this.#listenerGone) this.engine.callback(() => this.#shutdownProgress());
     });
     this[kSafely]('onAccept', this.onAccept, stream);
     if (stream.connected) {
@@ -255,5 +332,12 @@ export class Server extends Channel implements AcceptingServer<Stream> {
   /** Logs the accept failures not logged yet. @internal */
   override [kFinishing](): void {
     this.#summarizeAcceptFailures(false);
+    this.#shutdown?.timer?.cancel();
+  }
+
+  /** Closes, runs `onClose()`, then resolves a pending `shutdown()`. @internal */
+  override [kFinishClose](error: Error | null = null): void {
+    super[kFinishClose](error);
+    this.#shutdown?.resolve();
   }
 }

@@ -4,7 +4,7 @@ import { constants } from 'node:os';
 import { Address, formatAddress, parseAddress, ParsedAddress } from './address.js';
 import { ChannelOptions, ChannelState } from './channel.js';
 import { describeChannel, trace, TRACING } from './debug.js';
-import { codedError, StreamBufferOverflow, StreamConnectError, systemError } from './errors.js';
+import { codedError, ErrorTarget, StreamBufferOverflow, StreamConnectError, systemError } from './errors.js';
 import { FramedChannel } from './framed_channel.js';
 import { kAdoptFieldSettings, kAttach, kBindToken, kClosing, kEngineId, kFinishClose, kFinishing, kHandleEvent, kLogAndClose, kOpened, kOverflowError, kReadFrames, kReading, kReleaseToken, kSafely, kState, kToken, kWarnAndClose } from './internal.js';
 import type { NetStruct } from './netstruct.js';
@@ -79,6 +79,8 @@ export class Stream extends FramedChannel {
   #remoteAddress: Address | null = null;
   #localAddress: Address | null = null;
   #candidates: Candidate[] = [];
+  /** The address the latest connect attempt was for, named by its error. */
+  #attempt: ErrorTarget | null = null;
   #noDelay = true;
   /** TLS for this stream, once `startSSL()` was called (or the server speaks TLS). */
   #tls: TlsContext | null = null;
@@ -155,7 +157,12 @@ export class Stream extends FramedChannel {
     return this.#server;
   }
 
-  /** The peer's address once connected (kept after close), else `null`. */
+  /**
+   * The peer's address once connected (kept after close), else `null`:
+   * `[host, port]` (IPv6: `[host, port, flowinfo, scopeId]`) or a UNIX
+   * socket path. `hostPort(stream.remoteAddress)` gives `{ host, port }`
+   * (or `null`) without a cast; `isInetAddress()` narrows the tuple.
+   */
   get remoteAddress(): Address | null {
     if (this.#remoteAddress === null && this[kToken] >= 0) {
       this.#remoteAddress = formatAddress(native.peerAddress(this[kEngineId], this[kToken]));
@@ -695,6 +702,7 @@ export class Stream extends FramedChannel {
           code,
           errno: (error as NodeJS.ErrnoException | null)?.errno,
           syscall: 'getaddrinfo',
+          hostname: parsed.host,
         });
         this.engine.callback(() => this.#reportConnectError(failure));
         return;
@@ -707,6 +715,7 @@ export class Stream extends FramedChannel {
 
   #connectNext(): void {
     const next = this.#candidates.shift()!;
+    this.#attempt = next.kind === 'unix' ? { path: next.path } : { host: next.host, port: next.port };
     const token = next.kind === 'unix' ? native.connectUnix(this[kEngineId], next.path) : native.connect(this[kEngineId], next.host, next.port, next.flowinfo, next.scopeId);
     this.#bind(token);
   }
@@ -717,7 +726,7 @@ export class Stream extends FramedChannel {
       this.#connectNext();
       return;
     }
-    this.#reportConnectError(systemError(negativeErrno, 'connect', StreamConnectError));
+    this.#reportConnectError(systemError(negativeErrno, 'connect', StreamConnectError, this.#attempt ?? undefined));
   }
 
   #reportConnectError(error: StreamConnectError): void {

@@ -84,6 +84,8 @@ export class HTTPServer extends Server {
   cookieSecret: string | Buffer = randomBytes(32);
   /** TLS was started (the default port is then 443). */
   #secure = false;
+  /** `shutdown()` was called: no connection is kept alive after its response. */
+  #draining = false;
 
   /** A server answering with `handler`; see `HTTPServerOptions`. */
   constructor(handler: HTTPHandler, options: HTTPServerOptions = {}) {
@@ -100,6 +102,24 @@ export class HTTPServer extends Server {
     if (options.xheaders !== undefined) this.xheaders = Boolean(options.xheaders);
     if (options.cookieSecret !== undefined) this.cookieSecret = options.cookieSecret;
     this.#secure = options.sslOptions !== undefined;
+  }
+
+  /**
+   * As `Server.shutdown`: stops listening at once, closes idle kept-alive
+   * connections at once, lets requests in flight be answered (each
+   * connection then closes instead of waiting for another request), and
+   * after `timeout` seconds closes what is left.
+   */
+  override shutdown(timeout = 30): Promise<void> {
+    const done = super.shutdown(timeout);
+    this.#draining = true;
+    for (const stream of [...this.channels.values()]) if (stream instanceof HTTPConnection) stream.drain();
+    return done;
+  }
+
+  /** True once `shutdown()` was called. @internal */
+  get draining(): boolean {
+    return this.#draining;
   }
 
   /** As `Server.startSSL`; the default port becomes 443. */
@@ -276,7 +296,7 @@ export class HTTPConnection extends Stream {
   responseFinished(request: HTTPRequest, keepAlive: boolean): void {
     if (request !== this.#current) return;
     this.#current = null;
-    if (!keepAlive) {
+    if (!keepAlive || this.#server.draining) {
       this.#ending = true;
       this.close(true);
       return;
@@ -284,6 +304,14 @@ export class HTTPConnection extends Stream {
     this.#waitForRequest();
     // A response finished later than its handler returned: take the requests that queued meanwhile.
     if (!this.#delivering && this[kReading]) this[kReadFrames]();
+  }
+
+  /** The server shuts down: an idle connection closes now, a busy one after its response. @internal */
+  drain(): void {
+    if (this.#current === null && !this[kClosing]) {
+      this.#ending = true;
+      this.close(false);
+    }
   }
 
   /** Answers a request the engine refused (400, 413, 417, 431, 501, 505) and closes. */
