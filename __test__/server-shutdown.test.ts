@@ -183,7 +183,7 @@ test.serial('example graceful_shutdown: SIGTERM finishes the open connection, th
   t.deepEqual(info, ['SIGTERM: no new connections; 1 to finish']);
 });
 
-test('HTTPServer.shutdown() closes idle keep-alive connections at once and lets a request in flight be answered', async (t) => {
+test('HTTPServer.shutdown() closes idle keep-alive connections at once and answers a request in flight with Connection: close', async (t) => {
   const engine = startedEngine(t);
   const release = signal();
   const server = closeAtEnd(
@@ -215,7 +215,9 @@ test('HTTPServer.shutdown() closes idle keep-alive connections at once and lets 
   t.false(resolved, 'the slow request is still being answered');
   t.is(server.channels.size, 1);
   release.resolve();
-  t.regex((await busyText).toString(), /^HTTP\/1\.1 200[\s\S]*answer to \/slow$/);
+  const slowAnswer = (await busyText).toString();
+  t.regex(slowAnswer, /^HTTP\/1\.1 200[\s\S]*answer to \/slow$/);
+  t.regex(slowAnswer, /\r\nConnection: close\r\n/i, 'a response begun during shutdown tells the client the connection ends');
   await done;
   t.is(server.channels.size, 0);
 });

@@ -1,5 +1,5 @@
 // The typings a user leans on, proven by `tsc --strict` on a user's file:
-// `remoteAddress` read without casts (hostPort, isInetAddress), onRead
+// `this.server` typed by `Stream<TServer>`, `remoteAddress` read without casts (hostPort, isInetAddress), onRead
 // declared with what its delimiter delivers; the `@ts-expect-error` lines
 // prove the types are not merely `any`.
 import test from 'ava';
@@ -14,7 +14,7 @@ import { closeAtEnd, netClient, portOf, readBytes, startedEngine } from './helpe
 const ROOT = join(__dirname, '..', '..');
 
 const USER_FILE = `
-import { Address, hostPort, isInetAddress, Server, Stream } from 'pants-net';
+import { Address, hostPort, isInetAddress, Server, Stream, StreamClass } from 'pants-net';
 
 class ChatServer extends Server {
   override ConnectionClass = ChatConnection;
@@ -25,12 +25,16 @@ class ChatServer extends Server {
   }
 }
 
-class ChatConnection extends Stream {
+class ChatConnection extends Stream<ChatServer> {
   override onConnect(): void {
     this.readDelimiter = '\\n';
     this.encoding = 'utf8';
-    const sent: number | undefined = (this.server as ChatServer | null)?.broadcast('hello\\n');
-    const names: string[] | undefined = (this.server as ChatServer | null)?.names;
+    const sent: number | undefined = this.server?.broadcast('hello\\n');
+    const names: string[] | undefined = this.server?.names;
+    // @ts-expect-error the server is typed: ChatServer has no such member
+    this.server?.shout('x');
+    // @ts-expect-error and it may be null (a stream that connected out)
+    this.server.broadcast('x');
     const peer = hostPort(this.remoteAddress);
     const host: string | undefined = peer?.host;
     const port: number | undefined = peer?.port;
@@ -51,10 +55,11 @@ class ChatConnection extends Stream {
 
 class Plain extends Stream {
   override onConnect(): void {
-    // Without a type parameter: the AcceptingServer view, no user members.
+    // Without a type parameter the server is untyped, so that the class still
+    // passes as \`typeof Stream\`; a cast reaches a subclass's members.
     const size: number | undefined = this.server?.channels.size;
-    // @ts-expect-error broadcast is ChatServer's, not every server's
-    this.server?.broadcast('x');
+    const sent: number | undefined = (this.server as ChatServer | null)?.broadcast('x');
+    void sent;
     // @ts-expect-error an Address is not a host string without hostPort()
     const host: string = this.remoteAddress;
     void size, host;
@@ -62,12 +67,21 @@ class Plain extends Stream {
 }
 
 const streams: Stream[] = [new ChatConnection(), new Plain()];
+// Both pass where a Stream class is asked for: StreamClass takes either, and
+// typeof Stream a subclass without a server type.
+const classes: StreamClass[] = [ChatConnection, Plain];
+function wrap(base: typeof Stream): typeof Stream {
+  return class extends base {};
+}
+const wrapped: typeof Stream = wrap(Plain);
+const served = new Server(ChatConnection);
+void classes, wrapped, served;
 const address: Address | null = streams[0].remoteAddress;
 void address;
 export { ChatServer };
 `;
 
-test('tsc --strict compiles a typed user file: hostPort, isInetAddress, onRead by delimiter', (t) => {
+test('tsc --strict compiles a typed user file: Stream<TServer>, hostPort, isInetAddress, onRead by delimiter', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'pants-typing-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   mkdirSync(join(dir, 'node_modules'));
@@ -109,9 +123,10 @@ test('this.server is the accepting server', async (t) => {
     override ConnectionClass = Counted;
     count = 0;
   }
-  class Counted extends Stream {
+  class Counted extends Stream<Counter> {
     override onConnect() {
-      const server = this.server as Counter;
+      const server = this.server!;
+      t.true(server instanceof Counter);
       server.count += 1;
       this.write(String(server.count));
     }

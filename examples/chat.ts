@@ -2,22 +2,18 @@
 //   npm start   then   telnet localhost 4040   (from two terminals)
 import { Engine, Server, Stream } from 'pants-net';
 
-export class EchoLineToAll extends Stream {
+export class EchoLineToAll extends Stream<EchoLineToAllServer> {
   override onConnect(): void {
     this.readDelimiter = '\r\n';
-    this.chat().writeToAll(`Connected: ${this.host()}\r\n`);
+    this.server?.writeToAll(`Connected: ${this.host()}\r\n`);
   }
 
   override onRead(line: Buffer): void {
-    this.chat().writeToAll(`${this.host()}: ${line}\r\n`);
+    this.server?.writeToAll(`${this.host()}: ${line}\r\n`);
   }
 
   override onClose(): void {
-    this.chat().writeToAll(`Disconnected: ${this.host()}\r\n`);
-  }
-
-  private chat(): EchoLineToAllServer {
-    return this.server as EchoLineToAllServer;
+    this.server?.writeToAll(`Disconnected: ${this.host()}\r\n`);
   }
 
   private host(): string {

@@ -73,8 +73,18 @@ type Candidate = { kind: 'unix'; path: string } | { kind: 'inet'; host: string; 
  * iteration has dispatched its I/O (at once when made outside an
  * iteration); a write of 16 KiB or more with nothing waiting goes out at
  * once.
+ *
+ * `TServer` types `this.server` for streams a server of your own accepts:
+ * `class ChatConnection extends Stream<ChatServer>` makes
+ * `this.server?.broadcast(...)` type-check. Without it `server` is
+ * untyped (`any`), so that a subclass still passes where `typeof Stream`
+ * is asked for; a function taking a class of such a subclass should take
+ * `StreamClass` (a `typeof Stream` parameter cannot accept a subclass
+ * typed by its server).
  */
-export class Stream extends FramedChannel {
+// `any` is the one default that keeps `class extends base` (base: typeof Stream)
+// assignable to `typeof Stream`; any concrete default breaks that.
+export class Stream<TServer extends AcceptingServer<any> = any> extends FramedChannel {
   #server: AcceptingServer<Stream> | null = null;
   #remoteAddress: Address | null = null;
   #localAddress: Address | null = null;
@@ -150,11 +160,12 @@ export class Stream extends FramedChannel {
 
   /**
    * The server that accepted this stream (a `Server`), or `null` for a
-   * stream that connected out. Cast it to your own Server subclass to
-   * reach its members: `this.server as ChatServer`.
+   * stream that connected out. Typed by `TServer`
+   * (`class ChatConnection extends Stream<ChatServer>`), or cast it:
+   * `this.server as ChatServer`.
    */
-  get server(): AcceptingServer<Stream> | null {
-    return this.#server;
+  get server(): TServer | null {
+    return this.#server as TServer | null;
   }
 
   /**

@@ -106,8 +106,9 @@ export class HTTPServer extends Server {
 
   /**
    * As `Server.shutdown`: stops listening at once, closes idle kept-alive
-   * connections at once, lets requests in flight be answered (each
-   * connection then closes instead of waiting for another request), and
+   * connections at once, lets requests in flight be answered (with
+   * `Connection: close` when their head is still to be sent; each connection
+   * then closes instead of waiting for another request), and
    * after `timeout` seconds closes what is left.
    */
   override shutdown(timeout = 30): Promise<void> {
@@ -185,7 +186,7 @@ export class HTTPServer extends Server {
 const PIPELINE_SLACK = 65536;
 
 /** A connection of an `HTTPServer`: made by the server, one per accepted socket. */
-export class HTTPConnection extends Stream {
+export class HTTPConnection extends Stream<HTTPServer> {
   #current: HTTPRequest | null = null;
   #delivering = false;
   #ending = false;
@@ -193,7 +194,7 @@ export class HTTPConnection extends Stream {
   #idleSince = 0;
 
   get #server(): HTTPServer {
-    return this.server as unknown as HTTPServer;
+    return this.server as HTTPServer;
   }
 
   /** @internal */
@@ -203,7 +204,7 @@ export class HTTPConnection extends Stream {
 
   /** @internal */
   get httpKeepAlive(): boolean {
-    return this.#server.keepAlive;
+    return this.#server.keepAlive && !this.#server.draining;
   }
 
   /** @internal */
