@@ -19,7 +19,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { ROOT } from './lib/options.js';
+import { TARGET_DIR } from './lib/options.js';
 import { Child, CLIENT_CPU, cpuTimes, startServer, type Command } from './lib/process.js';
 
 type Tool = 'stat' | 'strace' | 'record';
@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   let after = { user: 0, system: 0 };
   const loadgen = new Child(
     'loadgen',
-    path.join(ROOT, 'target', 'release', 'loadgen'),
+    path.join(TARGET_DIR, 'release', 'loadgen'),
     ['--port', String(server.port), '--warmup', '1', '--duration', String(o.duration), '--marks', ...loadgenArgs],
     CLIENT_CPU,
   );
