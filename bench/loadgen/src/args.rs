@@ -31,7 +31,8 @@ usage: loadgen [--host 127.0.0.1] --port P [--connections 50] [--size 64]
   --text            text frames (printable ASCII messages)
   --json            text frames of JSON records (4 KiB makes a typical API message)
   --compress        permessage-deflate: messages go out deflated (each on
-                    its own) and the echo is inflated before it is checked
+                    its own, from 1,024 offsets deflated at start) and the
+                    echo is inflated (with the server's context) and checked
   --broadcast       fan-out: the --connections are subscribers (GET /), and
                     one more connection publishes (GET /publish) --inflight
                     messages at a time; the server sends each to every
@@ -41,8 +42,9 @@ usage: loadgen [--host 127.0.0.1] --port P [--connections 50] [--size 64]
                     stderr when the measured window starts and ends (lets a
                     caller sample the server's CPU time over that window)
 
-Prints one JSON line: {\"msgs\",\"bytes\",\"seconds\",\"msgsPerSec\",\"mbPerSec\",\"p50us\",\"p99us\",\"errors\"}
-(bytes = msgs * size, echoed; MB = 10^6 bytes).
+Prints one JSON line: {\"msgs\",\"bytes\",\"seconds\",\"msgsPerSec\",\"mbPerSec\",\"p50us\",\"p99us\",\"errors\",\"wireBytes\"}
+(bytes = msgs * size, echoed; MB = 10^6 bytes; wireBytes: bytes read from the
+sockets in the window, WebSocket headers and compression included).
 Exits 1 if any echoed byte differed or a connection failed, 2 on bad arguments.";
 
 #[derive(Debug, Clone)]
