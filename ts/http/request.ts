@@ -89,9 +89,10 @@ export class HTTPRequest {
   #finished = false;
   #chunked = false;
   #closeAfter = false;
-  #outgoingCookies: string[] = [];
-  #onDrain: (() => void)[] = [];
-  #onClose: (() => void)[] = [];
+  /** Made on first use: most responses set no cookie and wait for no drain or close. */
+  #outgoingCookies: string[] | null = null;
+  #onDrain: (() => void)[] | null = null;
+  #onClose: (() => void)[] | null = null;
 
   /** @internal */
   constructor(frame: RequestFrame, host: RequestHost) {
@@ -262,7 +263,7 @@ export class HTTPRequest {
   /** Adds a `Set-Cookie` header to the response; before `sendHeaders`. */
   setCookie(name: string, value: string, attributes?: CookieAttributes): void {
     if (this.#headersSent) throw new Error('setCookie() after the headers were sent');
-    this.#outgoingCookies.push(serializeCookie(name, value, attributes));
+    (this.#outgoingCookies ??= []).push(serializeCookie(name, value, attributes));
   }
 
   /** Sets a cookie signed with the server's `cookieSecret` (HMAC-SHA256), read back with `getSecureCookie`. */
@@ -285,7 +286,7 @@ export class HTTPRequest {
     const out = headers instanceof HTTPHeaders ? headers : new HTTPHeaders(headers);
     if (!out.has('date')) out.set('Date', httpDate());
     if (!out.has('server')) out.set('Server', 'pants-net');
-    for (const cookie of this.#outgoingCookies) out.append('Set-Cookie', cookie);
+    if (this.#outgoingCookies !== null) for (const cookie of this.#outgoingCookies) out.append('Set-Cookie', cookie);
     const noBody = hasNoBody(this.#status);
     if (noBody) {
       out.delete('content-length');
@@ -349,14 +350,14 @@ export class HTTPRequest {
     if (!this.#headersSent) this.sendHeaders({ 'Content-Length': '0' });
     if (this.#chunked) this.#host.stream.write('0\r\n\r\n');
     this.#finished = true;
-    this.#onClose = [];
+    this.#onClose = null;
     this.#host.responseFinished(this, !this.#closeAfter);
   }
 
   /** The whole response at once, with its exact `Content-Length`. */
   sendResponse(body: string | Uint8Array, code = 200, contentType = 'text/plain; charset=utf-8'): void {
     this.sendStatus(code);
-    if (this.#outgoingCookies.length > 0 || this.#headersSent || hasNoBody(code)) {
+    if (this.#outgoingCookies !== null || this.#headersSent || hasNoBody(code)) {
       const bytes = typeof body === 'string' ? Buffer.from(body) : body;
       this.sendHeaders({ 'Content-Type': contentType, 'Content-Length': String(bytes.length) });
       if (!this.#isHead && !hasNoBody(code)) this.#host.stream.write(bytes);
@@ -499,26 +500,26 @@ export class HTTPRequest {
       stream.engine.callback(fn);
       return;
     }
-    this.#onDrain.push(fn);
+    (this.#onDrain ??= []).push(fn);
     this.#host.wantDrain();
   }
 
   /** `fn` runs if the connection closes before `finish()` (the client went away). */
   onClose(fn: () => void): void {
-    if (!this.#finished) this.#onClose.push(fn);
+    if (!this.#finished) (this.#onClose ??= []).push(fn);
   }
 
   /** The connection drained: run the `onDrain` callbacks. @internal */
   drained(): Array<() => void> {
-    const callbacks = this.#onDrain;
-    this.#onDrain = [];
+    const callbacks = this.#onDrain ?? [];
+    this.#onDrain = null;
     return callbacks;
   }
 
   /** The connection closed: the `onClose` callbacks to run (none once finished). @internal */
   closed(): Array<() => void> {
-    const callbacks = this.#onClose;
-    this.#onClose = [];
+    const callbacks = this.#onClose ?? [];
+    this.#onClose = null;
     return callbacks;
   }
 }
