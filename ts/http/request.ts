@@ -69,9 +69,25 @@ function httpDate(): string {
 /** Random bytes in a `multipart/byteranges` boundary. */
 const MULTIPART_BOUNDARY_BYTES = 12;
 
-/** A weak validator for a file: size and modification time. */
-function etagOf(size: number, mtimeMs: number): string {
-  return `W/"${size.toString(16)}-${Math.floor(mtimeMs).toString(16)}"`;
+/** A file's validators: its weak `ETag` (size and modification time) and its modification time to the second. */
+interface Validators {
+  size: number;
+  mtimeMs: number;
+  etag: string;
+  modified: Date;
+  lastModified: string;
+}
+
+/** The latest file's validators: a file served again and again costs no new strings. */
+let latestValidators: Validators | null = null;
+
+function validatorsOf(size: number, mtimeMs: number): Validators {
+  if (latestValidators?.size !== size || latestValidators.mtimeMs !== mtimeMs) {
+    const modified = new Date(Math.floor(mtimeMs / 1000) * 1000);
+    const etag = `W/"${size.toString(16)}-${Math.floor(mtimeMs).toString(16)}"`;
+    latestValidators = { size, mtimeMs, etag, modified, lastModified: modified.toUTCString() };
+  }
+  return latestValidators;
 }
 
 /** An HTTP request: what came in, and the methods that answer it. */
@@ -303,11 +319,7 @@ export class HTTPRequest {
     }
     const wantsClose = /\bclose\b/i.test(out.get('connection') ?? '');
     out.delete('connection');
-    let head = this.#statusLine();
-    for (const [name, value] of out.lines()) {
-      if (/[\r\n]/.test(name) || /[\r\n]/.test(value)) throw new TypeError(`header ${JSON.stringify(name)} holds a line break`);
-      head += `${name}: ${value}\r\n`;
-    }
+    const head = `${this.#statusLine()}${out.toWire()}`;
     this.#headersSent = true;
     this.#host.stream.write(`${head}${this.#connectionLine(wantsClose)}\r\n`);
   }
@@ -397,20 +409,27 @@ export class HTTPRequest {
     let stat: Stats;
     try {
       stat = statSync(path);
+    } catch (error) {
+      this.#fileError(error);
+      return;
+    }
+    this.sendStatedFile(path, stat, options);
+  }
+
+  /** `sendFile` of a file already stat'ed: `stat` is what `statSync(path)` gave. @internal */
+  sendStatedFile(path: string, stat: Stats, options: SendFileOptions = {}): void {
+    try {
       if (!stat.isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
       accessSync(path, constants.R_OK);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') this.sendResponse('Not Found', 404);
-      else this.sendResponse('Forbidden', 403);
+      this.#fileError(error);
       return;
     }
     const size = stat.size;
-    const etag = etagOf(size, stat.mtimeMs);
-    const modified = new Date(Math.floor(stat.mtimeMs / 1000) * 1000);
+    const { etag, modified, lastModified } = validatorsOf(size, stat.mtimeMs);
     const headers = new HTTPHeaders({ ...options.headers });
     headers.set('ETag', etag);
-    headers.set('Last-Modified', modified.toUTCString());
+    headers.set('Last-Modified', lastModified);
     headers.set('Accept-Ranges', 'bytes');
     if (this.#notModified(etag, modified)) {
       this.sendStatus(304);
@@ -447,6 +466,13 @@ export class HTTPRequest {
       this.#sendByteRanges(path, ranges, size, type, headers);
     }
     this.finish();
+  }
+
+  /** Answers a file that could not be stat'ed or read: `404` when missing, else `403`. */
+  #fileError(error: unknown): void {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') this.sendResponse('Not Found', 404);
+    else this.sendResponse('Forbidden', 403);
   }
 
   #notModified(etag: string, modified: Date): boolean {

@@ -71,16 +71,16 @@ export class FileServer {
     let real: string;
     let stat: Stats;
     try {
-      real = realpathSync(wanted);
+      real = realpathSync.native(wanted);
       stat = statSync(real);
-      this.#realRoot ??= realpathSync(this.root);
+      this.#realRoot ??= realpathSync.native(this.root);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       return request.sendResponse(code === 'ENOENT' || code === 'ENOTDIR' ? 'Not Found' : 'Forbidden', code === 'ENOENT' || code === 'ENOTDIR' ? 404 : 403);
     }
     const rootReal = this.#realRoot;
     if (real !== rootReal && !real.startsWith(rootReal + sep)) return request.sendResponse('Forbidden', 403);
-    if (!stat.isDirectory()) return request.sendFile(real);
+    if (!stat.isDirectory()) return request.sendStatedFile(real, stat);
     if (!request.path.endsWith('/')) {
       const query = request.query === '' ? '' : `?${request.query}`;
       request.sendStatus(301);
@@ -91,7 +91,8 @@ export class FileServer {
     for (const name of this.#index) {
       const candidate = join(real, name);
       try {
-        if (statSync(candidate).isFile()) return request.sendFile(candidate);
+        const candidateStat = statSync(candidate);
+        if (candidateStat.isFile()) return request.sendStatedFile(candidate, candidateStat);
       } catch {
         // Not this one.
       }
