@@ -369,7 +369,7 @@ export class HTTPRequest {
   /** The whole response at once, with its exact `Content-Length`. */
   sendResponse(body: string | Uint8Array, code = 200, contentType = 'text/plain; charset=utf-8'): void {
     this.sendStatus(code);
-    if (this.#outgoingCookies !== null || this.#headersSent || hasNoBody(code)) {
+    if (!this.#mayWriteHeadAtOnce()) {
       const bytes = typeof body === 'string' ? Buffer.from(body) : body;
       this.sendHeaders({ 'Content-Type': contentType, 'Content-Length': String(bytes.length) });
       if (!this.#isHead && !hasNoBody(code)) this.#host.stream.write(bytes);
@@ -379,8 +379,7 @@ export class HTTPRequest {
     // The common case, written directly: one head string, and the body with it when it is a string.
     if (/[\r\n]/.test(contentType)) throw new TypeError('the content type holds a line break');
     const length = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
-    const head = `${this.#statusLine()}Content-Type: ${contentType}\r\nContent-Length: ${length}\r\nDate: ${httpDate()}\r\nServer: pants-net\r\n${this.#connectionLine(false)}\r\n`;
-    this.#headersSent = true;
+    const head = this.#headAtOnce(`Content-Type: ${contentType}\r\nContent-Length: ${length}\r\n`);
     const stream = this.#host.stream;
     if (this.#isHead) stream.write(head);
     else if (typeof body === 'string') stream.write(head + body);
@@ -389,6 +388,25 @@ export class HTTPRequest {
       stream.write(body);
     }
     this.finish();
+  }
+
+  /** True when the head may be written as one string by `#headAtOnce`: no cookies, not sent yet, and a status with a body. */
+  #mayWriteHeadAtOnce(): boolean {
+    return this.#outgoingCookies === null && !this.#headersSent && !hasNoBody(this.#status);
+  }
+
+  /**
+   * The head with `fields` (`Name: value\r\n` lines without line breaks
+   * inside, giving the length), then `Date`, `Server` and the connection's
+   * line, as `sendHeaders` would write it; the headers count as sent.
+   */
+  #headAtOnce(fields: string): string {
+    this.#headersSent = true;
+    return `${this.#statusLine()}${fields}Date: ${httpDate()}\r\nServer: pants-net\r\n${this.#connectionLine(false)}\r\n`;
+  }
+
+  #writeHeadAtOnce(fields: string): void {
+    this.#host.stream.write(this.#headAtOnce(fields));
   }
 
   /** `value` as JSON (`application/json`). */
@@ -427,18 +445,26 @@ export class HTTPRequest {
     }
     const size = stat.size;
     const { etag, modified, lastModified } = validatorsOf(size, stat.mtimeMs);
+    const notModified = this.#notModified(etag, modified);
+    const type = options.contentType ?? contentTypeOf(path);
+    const ranges = notModified ? null : this.#rangesWanted(size, etag, modified);
+    // The common case, written directly: the whole file, no headers but ours.
+    if (!notModified && ranges === null && options.headers === undefined && this.#mayWriteHeadAtOnce() && !/[\r\n]/.test(type)) {
+      this.#writeHeadAtOnce(`ETag: ${etag}\r\nLast-Modified: ${lastModified}\r\nAccept-Ranges: bytes\r\nContent-Type: ${type}\r\nContent-Length: ${size}\r\n`);
+      if (!this.#isHead && size > 0) this.#sendFileBytes(path, 0, size);
+      this.finish();
+      return;
+    }
     const headers = new HTTPHeaders({ ...options.headers });
     headers.set('ETag', etag);
     headers.set('Last-Modified', lastModified);
     headers.set('Accept-Ranges', 'bytes');
-    if (this.#notModified(etag, modified)) {
+    if (notModified) {
       this.sendStatus(304);
       this.sendHeaders(headers);
       this.finish();
       return;
     }
-    const type = options.contentType ?? contentTypeOf(path);
-    const ranges = this.#rangesWanted(size, etag, modified);
     if (ranges === 'unsatisfiable') {
       headers.set('Content-Range', `bytes */${size}`);
       headers.set('Content-Type', 'text/plain; charset=utf-8');
