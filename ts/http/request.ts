@@ -81,6 +81,7 @@ interface Validators {
 /** The latest file's validators: a file served again and again costs no new strings. */
 let latestValidators: Validators | null = null;
 
+/** The validators of a file of `size` bytes modified at `mtimeMs`. */
 function validatorsOf(size: number, mtimeMs: number): Validators {
   if (latestValidators?.size !== size || latestValidators.mtimeMs !== mtimeMs) {
     const modified = new Date(Math.floor(mtimeMs / 1000) * 1000);

@@ -39,10 +39,6 @@ export function redirect(url: string, status = 302): never {
 /** What a route handler gets: the request, then the rule's values in order. */
 export type RouteHandler = (request: HTTPRequest, ...values: any[]) => unknown;
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
-}
-
 /** Wraps every handler: call `next()` for the handler's (or the next middleware's) result, return what to answer with. */
 export type Middleware = (request: HTTPRequest, next: () => Promise<unknown>) => unknown;
 
@@ -208,6 +204,12 @@ export class Application {
   }
 }
 
+/** True for what `await` would wait on: a promise, or any object with a `then` method. */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+/** True when `record` has no enumerable key (own or inherited): nothing to spread into the headers. */
 function isEmpty(record: Record<string, string> | null | undefined): boolean {
   for (const _ in record) return false;
   return true;
