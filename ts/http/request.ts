@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { accessSync, constants, statSync, type Stats } from 'node:fs';
 
 import type { Address } from '../address.js';
+import type { Engine } from '../engine.js';
 import { OUTGOING_HIGH_WATER } from '../contract.js';
 import type { Stream } from '../stream.js';
 import { CookieAttributes, parseCookies, serializeCookie, signCookie, verifyCookie } from './cookies.js';
@@ -53,12 +54,11 @@ export class HTTPException extends Error {
   }
 }
 
-/** The `Date` header, made once per second. */
+/** The `Date` header, made once per second of engine time (the start of the engine's iteration, read once per iteration). */
 let dateSecond = -1;
 let dateText = '';
-function httpDate(): string {
-  const now = Date.now();
-  const second = Math.floor(now / 1000);
+function httpDate(engine: Engine): string {
+  const second = Math.floor(engine.latestPollTime);
   if (second !== dateSecond) {
     dateSecond = second;
     dateText = new Date(second * 1000).toUTCString();
@@ -301,7 +301,7 @@ export class HTTPRequest {
   sendHeaders(headers: HTTPHeaders | Record<string, string | readonly string[] | number> = {}): void {
     if (this.#headersSent) throw new Error('sendHeaders() twice');
     const out = headers instanceof HTTPHeaders ? headers : new HTTPHeaders(headers);
-    if (!out.has('date')) out.set('Date', httpDate());
+    if (!out.has('date')) out.set('Date', httpDate(this.#host.stream.engine));
     if (!out.has('server')) out.set('Server', 'pants-net');
     if (this.#outgoingCookies !== null) for (const cookie of this.#outgoingCookies) out.append('Set-Cookie', cookie);
     const noBody = hasNoBody(this.#status);
@@ -403,7 +403,7 @@ export class HTTPRequest {
    */
   #headAtOnce(fields: string): string {
     this.#headersSent = true;
-    return `${this.#statusLine()}${fields}Date: ${httpDate()}\r\nServer: pants-net\r\n${this.#connectionLine(false)}\r\n`;
+    return `${this.#statusLine()}${fields}Date: ${httpDate(this.#host.stream.engine)}\r\nServer: pants-net\r\n${this.#connectionLine(false)}\r\n`;
   }
 
   #writeHeadAtOnce(fields: string): void {
