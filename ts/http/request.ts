@@ -66,6 +66,9 @@ function httpDate(engine: Engine): string {
   return dateText;
 }
 
+/** The latest content type `sendResponse` found free of line breaks: most responses repeat it. */
+let checkedContentType = '';
+
 /** Random bytes in a `multipart/byteranges` boundary. */
 const MULTIPART_BOUNDARY_BYTES = 12;
 
@@ -378,7 +381,10 @@ export class HTTPRequest {
       return;
     }
     // The common case, written directly: one head string, and the body with it when it is a string.
-    if (/[\r\n]/.test(contentType)) throw new TypeError('the content type holds a line break');
+    if (contentType !== checkedContentType) {
+      if (/[\r\n]/.test(contentType)) throw new TypeError('the content type holds a line break');
+      checkedContentType = contentType;
+    }
     const length = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
     const head = this.#headAtOnce(`Content-Type: ${contentType}\r\nContent-Length: ${length}\r\n`);
     const stream = this.#host.stream;
