@@ -89,6 +89,11 @@ export class RequestFrame {
     return this.#headers;
   }
 
+  /** Forgets the headers made from the frame (they are made again if read): a long-lived request keeps only its bytes. */
+  forgetHeaders(): void {
+    this.#headers = null;
+  }
+
   /** The body, a view of the frame. */
   get body(): Buffer {
     const start = this.#headStart + this.#word(3);

@@ -389,6 +389,8 @@ export class HTTPRequest {
     this.#onClose = [];
     this.#host.stream.write(head);
     this.#host.upgrade(sink, maxPayload, flags);
+    // The socket may keep this request for as long as it lives: keep the bytes, not the parsed headers.
+    this.#frame.forgetHeaders();
     return this.#host.stream;
   }
 

@@ -58,7 +58,9 @@ export interface RouteOptions {
 
 interface Route {
   rule: Rule;
-  handler: RouteHandler | WebSocketClass;
+  handler: RouteHandler;
+  /** The WebSocket class the route upgrades to, instead of a handler. */
+  socket: WebSocketClass | null;
   methods: Set<string>;
   headers: Record<string, string>;
   contentType: string | undefined;
@@ -86,7 +88,8 @@ export class Application {
     const compiled = new Rule(rule);
     const methods = new Set((options.methods ?? ['GET', 'HEAD']).map((method) => method.toUpperCase()));
     if (methods.has('GET')) methods.add('HEAD');
-    this.#routes.add({ rule: compiled, handler, methods, headers: options.headers ?? {}, contentType: options.contentType });
+    const socket = isWebSocketClass(handler) ? handler : null;
+    this.#routes.add({ rule: compiled, handler: handler as RouteHandler, socket, methods, headers: options.headers ?? {}, contentType: options.contentType });
     const name = options.name ?? (handler.name || undefined);
     if (name !== undefined && !this.#named.has(name)) this.#named.set(name, compiled);
     return this;
@@ -157,8 +160,8 @@ export class Application {
       throw new HTTPException(405, undefined, { Allow: allow });
     }
     const [route, values] = found;
-    if (isWebSocketClass(route.handler)) {
-      acceptUpgrade(request, route.handler, values);
+    if (route.socket !== null) {
+      acceptUpgrade(request, route.socket, values);
       return undefined;
     }
     return route.handler(request, ...values);
