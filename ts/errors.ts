@@ -90,7 +90,13 @@ export type MisuseCode =
   /** `pack()` with the wrong number of values (`TypeError`), a value of the wrong type (`TypeError`) or out of range (`RangeError`). */
   | 'ERR_PANTS_INVALID_PACK_VALUE'
   /** `unpack()`, `unpackFrom()` or `recordLength()` of something not bytes (`TypeError`), of the wrong length, at a bad offset, or with a negative string length (`RangeError`). */
-  | 'ERR_PANTS_INVALID_UNPACK_BUFFER';
+  | 'ERR_PANTS_INVALID_UNPACK_BUFFER'
+  /** `HTTPClient`: the server sent a malformed response (rejects the request). */
+  | 'ERR_PANTS_HTTP_PARSE'
+  /** `HTTPClient`: a request was redirected more than `maxRedirects` times (rejects it). */
+  | 'ERR_PANTS_TOO_MANY_REDIRECTS'
+  /** `HTTPClient`: a response head over `maxHeaderSize` or body over `maxResponseSize` (rejects the request). */
+  | 'ERR_PANTS_HTTP_RESPONSE_TOO_LARGE';
 
 /** An error with a stable `code`. */
 export type CodedError<E extends Error = Error, C extends string = MisuseCode> = E & {

@@ -16,7 +16,7 @@
 use memchr::memmem;
 
 use crate::byte_queue::ByteQueue;
-use crate::http::HeadLimits;
+use crate::http::{HeadLimits, ResponseLimits};
 
 /// How a channel's incoming bytes are cut into frames.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,6 +37,9 @@ pub enum Delimiter {
     /// Whole HTTP/1.1 requests (streams only): each frame is a request's
     /// parse, head and body, laid out as [`crate::http::RequestFramer`] says.
     HttpRequest(HeadLimits),
+    /// HTTP/1.1 responses (client streams only): each frame is a response,
+    /// or its head or a piece of its body, as [`crate::http::ResponseFramer`] says.
+    HttpResponse(ResponseLimits),
 }
 
 /// How a binding names the kinds of [`Delimiter`] (their numbers are part
@@ -56,12 +59,21 @@ pub enum DelimiterKind {
     Records = 4,
     /// [`Delimiter::HttpRequest`].
     HttpRequest = 5,
+    /// [`Delimiter::HttpResponse`].
+    HttpResponse = 6,
 }
 
 impl DelimiterKind {
     /// Every kind, in numeric order.
-    pub const ALL: [DelimiterKind; 6] =
-        [DelimiterKind::Chunk, DelimiterKind::Count, DelimiterKind::Sequence, DelimiterKind::External, DelimiterKind::Records, DelimiterKind::HttpRequest];
+    pub const ALL: [DelimiterKind; 7] = [
+        DelimiterKind::Chunk,
+        DelimiterKind::Count,
+        DelimiterKind::Sequence,
+        DelimiterKind::External,
+        DelimiterKind::Records,
+        DelimiterKind::HttpRequest,
+        DelimiterKind::HttpResponse,
+    ];
 
     /// The kind numbered `code`.
     pub fn from_code(code: u32) -> Option<Self> {
@@ -228,7 +240,7 @@ impl Framer {
         match &self.delimiter {
             Delimiter::Chunk => 0,
             Delimiter::Sequence(bytes) => bytes.len(),
-            Delimiter::Count(_) | Delimiter::External | Delimiter::Records(_) | Delimiter::HttpRequest(_) => 1,
+            Delimiter::Count(_) | Delimiter::External | Delimiter::Records(_) | Delimiter::HttpRequest(_) | Delimiter::HttpResponse(_) => 1,
         }
     }
 

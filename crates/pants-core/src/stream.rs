@@ -12,7 +12,7 @@ use crate::byte_queue::ByteQueue;
 use crate::errors::{connection_refused, errno, is_disconnect, not_open};
 use crate::event::EventKind;
 use crate::framing::{Delimiter, FrameRead, Framer};
-use crate::http::{Framed, RequestFramer, CONTINUE};
+use crate::http::{Framed, RequestFramer, ResponseFramer, CONTINUE};
 use crate::input::{FramedInput, DEFAULT_BUFFER_SIZE};
 use crate::outgoing::Outgoing;
 use crate::reactor::{Reactor, Readiness};
@@ -113,6 +113,8 @@ pub(crate) struct StreamChannel {
     tls: Option<Box<TlsSession>>,
     /// Whole HTTP requests are framed instead of `framer`'s frames ([`Delimiter::HttpRequest`]).
     http: Option<Box<RequestFramer>>,
+    /// HTTP responses are framed instead of `framer`'s frames ([`Delimiter::HttpResponse`]).
+    http_response: Option<Box<ResponseFramer>>,
     /// Unsent bytes above which writes report it and reading stops.
     high_water: usize,
     /// Reading is paused by the application: the socket is not read.
@@ -149,6 +151,7 @@ impl StreamChannel {
             unreported_write: false,
             tls: None,
             http: None,
+            http_response: None,
             high_water: OUTGOING_HIGH_WATER,
             paused: false,
             ending: false,
@@ -760,6 +763,24 @@ impl StreamChannel {
         }
     }
 
+    /// The next response frame ([`Delimiter::HttpResponse`]): once the peer
+    /// has closed, the framer is told the input is all there is.
+    fn read_response(&mut self, out: &mut [u8]) -> FrameRead {
+        let framer = self.http_response.as_deref_mut().expect("read_response is for HTTP response framing");
+        loop {
+            match framer.frame(self.incoming.as_slice(), self.peer_closed, out) {
+                Framed::Progress { consumed } => self.incoming.consume(consumed),
+                Framed::Frame { consumed, length } => {
+                    self.incoming.consume(consumed);
+                    return FrameRead::Frame(length);
+                }
+                Framed::NeedSpace(size) => return FrameRead::NeedSpace(size),
+                Framed::Incomplete { .. } if self.incoming.len() > self.buffer_size => return FrameRead::Overflow,
+                Framed::Incomplete { .. } => return FrameRead::Incomplete,
+            }
+        }
+    }
+
     /// Queues bytes the engine writes on the application's behalf (an
     /// interim response): sent like a write, but raising no Write event.
     fn send_interim(&mut self, reactor: &mut Reactor, bytes: &[u8]) {
@@ -826,6 +847,10 @@ impl FramedInput for StreamChannel {
             Delimiter::HttpRequest(limits) => Some(Box::new(RequestFramer::new(limits))),
             _ => None,
         };
+        self.http_response = match delimiter {
+            Delimiter::HttpResponse(limits) => Some(Box::new(ResponseFramer::new(limits))),
+            _ => None,
+        };
         self.framer = Framer::new(delimiter);
     }
 
@@ -836,6 +861,9 @@ impl FramedInput for StreamChannel {
     fn read_frame(&mut self, reactor: &mut Reactor, out: &mut [u8]) -> FrameRead {
         if self.http.is_some() {
             return self.read_request(reactor, out);
+        }
+        if self.http_response.is_some() {
+            return self.read_response(out);
         }
         match self.framer.decode(&mut self.incoming, out) {
             FrameRead::Incomplete if self.incoming.len() > self.buffer_size => FrameRead::Overflow,
