@@ -26,8 +26,7 @@
 //! then the head's bytes (spans count from their start), then the body's.
 
 use super::chunked::{ChunkedDecoder, ChunkedError};
-use super::framer::{Framed, FLAG_CHUNKED, FLAG_HTTP_1_1, FLAG_KEEP_ALIVE};
-use super::head::Span;
+use super::framer::{flags_of, write_frame, Framed, FLAG_CHUNKED, FLAG_HTTP_1_1, FLAG_KEEP_ALIVE};
 use super::response_head::{parse_response_head, ResponseBody, ResponseError, ResponseHead, ResponseLimits};
 
 /// A whole response, head and body.
@@ -83,23 +82,17 @@ impl ResponseFramer {
 
     /// Frames the next piece of response from `input` into `out`; `eof`: the peer has closed and `input` is all there will be.
     pub fn frame(&mut self, input: &[u8], eof: bool, out: &mut [u8]) -> Framed {
-        match &mut self.state {
-            State::Failed => Framed::Incomplete { send_continue: false },
-            State::Head => self.frame_head(input, eof, out),
+        // Bodies of known length and to the close: `take` bytes pass on, and after the `last` piece the framer is `after`.
+        let (take, last, after) = match &mut self.state {
+            State::Failed => return Framed::Incomplete { send_continue: false },
+            State::Head => return self.frame_head(input, eof, out),
+            State::Chunked(_) => return self.frame_chunks(input, eof, out),
             State::Length(left) => {
                 let take = (*left).min(input.len().min(MAX_BODY_FRAME) as u64) as usize;
                 if take == 0 {
                     return if eof { self.fail(ResponseError::Truncated, input.len(), out) } else { Framed::Incomplete { send_continue: false } };
                 }
-                let last = take as u64 == *left;
-                let Some(length) = body_frame(if last { KIND_END } else { KIND_BODY }, &input[..take], out) else {
-                    return Framed::NeedSpace(4 + take);
-                };
-                *left -= take as u64;
-                if last {
-                    self.state = State::Head;
-                }
-                Framed::Frame { consumed: take, length }
+                (take, take as u64 == *left, State::Head)
             }
             State::ToEnd(received) => {
                 let take = input.len().min(MAX_BODY_FRAME);
@@ -109,55 +102,63 @@ impl ResponseFramer {
                 if *received + take as u64 > self.limits.max_body {
                     return self.fail(ResponseError::TooLarge, input.len(), out);
                 }
-                let last = eof && take == input.len();
-                let Some(length) = body_frame(if last { KIND_END } else { KIND_BODY }, &input[..take], out) else {
-                    return Framed::NeedSpace(4 + take);
-                };
-                *received += take as u64;
-                if last {
-                    self.state = State::Failed;
-                }
-                Framed::Frame { consumed: take, length }
+                // Nothing follows on this connection.
+                (take, eof && take == input.len(), State::Failed)
             }
-            State::Chunked(decoder) => {
-                let input_piece = &input[..input.len().min(MAX_BODY_FRAME)];
-                if out.len() < 4 + input_piece.len() {
-                    return Framed::NeedSpace(4 + input_piece.len());
-                }
-                let mut at = 0;
-                let mut written = 4;
-                while at < input_piece.len() && !decoder.is_done() {
-                    let step = match decoder.decode(&input_piece[at..]) {
-                        Ok(step) => step,
-                        Err(ChunkedError::Malformed) => return self.fail(ResponseError::Malformed, input.len(), out),
-                        Err(ChunkedError::TooLarge) => return self.fail(ResponseError::TooLarge, input.len(), out),
-                    };
-                    let data = &input_piece[at + step.data.start..at + step.data.end];
-                    out[written..written + data.len()].copy_from_slice(data);
-                    written += data.len();
-                    at += step.consumed;
-                    if step.consumed == 0 {
-                        break;
-                    }
-                }
-                if decoder.is_done() {
-                    out[..4].copy_from_slice(&KIND_END.to_le_bytes());
-                    self.state = State::Head;
-                    return Framed::Frame { consumed: at, length: written };
-                }
-                if written > 4 {
-                    out[..4].copy_from_slice(&KIND_BODY.to_le_bytes());
-                    return Framed::Frame { consumed: at, length: written };
-                }
-                if at > 0 {
-                    return Framed::Progress { consumed: at };
-                }
-                if eof {
-                    return self.fail(ResponseError::Truncated, input.len(), out);
-                }
-                Framed::Incomplete { send_continue: false }
+        };
+        let Some(length) = body_frame(if last { KIND_END } else { KIND_BODY }, &input[..take], out) else {
+            return Framed::NeedSpace(4 + take);
+        };
+        match &mut self.state {
+            State::Length(left) => *left -= take as u64,
+            State::ToEnd(received) => *received += take as u64,
+            _ => {}
+        }
+        if last {
+            self.state = after;
+        }
+        Framed::Frame { consumed: take, length }
+    }
+
+    /// The next piece of a chunked body: the data of the chunks buffered, decoded.
+    fn frame_chunks(&mut self, input: &[u8], eof: bool, out: &mut [u8]) -> Framed {
+        let State::Chunked(decoder) = &mut self.state else { unreachable!("frame_chunks is for chunked bodies") };
+        let input_piece = &input[..input.len().min(MAX_BODY_FRAME)];
+        if out.len() < 4 + input_piece.len() {
+            return Framed::NeedSpace(4 + input_piece.len());
+        }
+        let mut at = 0;
+        let mut written = 4;
+        while at < input_piece.len() && !decoder.is_done() {
+            let step = match decoder.decode(&input_piece[at..]) {
+                Ok(step) => step,
+                Err(ChunkedError::Malformed) => return self.fail(ResponseError::Malformed, input.len(), out),
+                Err(ChunkedError::TooLarge) => return self.fail(ResponseError::TooLarge, input.len(), out),
+            };
+            let data = &input_piece[at + step.data.start..at + step.data.end];
+            out[written..written + data.len()].copy_from_slice(data);
+            written += data.len();
+            at += step.consumed;
+            if step.consumed == 0 {
+                break;
             }
         }
+        if decoder.is_done() {
+            out[..4].copy_from_slice(&KIND_END.to_le_bytes());
+            self.state = State::Head;
+            return Framed::Frame { consumed: at, length: written };
+        }
+        if written > 4 {
+            out[..4].copy_from_slice(&KIND_BODY.to_le_bytes());
+            return Framed::Frame { consumed: at, length: written };
+        }
+        if at > 0 {
+            return Framed::Progress { consumed: at };
+        }
+        if eof {
+            return self.fail(ResponseError::Truncated, input.len(), out);
+        }
+        Framed::Incomplete { send_continue: false }
     }
 
     fn frame_head(&mut self, input: &[u8], eof: bool, out: &mut [u8]) -> Framed {
@@ -228,22 +229,8 @@ fn response_size(head: &ResponseHead, body: usize) -> usize {
 
 /// Writes a response or head frame into `out`, which is large enough.
 fn write_response(kind: u32, head: &ResponseHead, head_bytes: &[u8], body: &[u8], out: &mut [u8]) -> usize {
-    let mut flags = 0;
-    for (on, flag) in [(head.minor_version == 1, FLAG_HTTP_1_1), (head.keep_alive, FLAG_KEEP_ALIVE), (head.body == ResponseBody::Chunked, FLAG_CHUNKED)] {
-        if on {
-            flags |= flag;
-        }
-    }
+    let flags = flags_of(&[(head.minor_version == 1, FLAG_HTTP_1_1), (head.keep_alive, FLAG_KEEP_ALIVE), (head.body == ResponseBody::Chunked, FLAG_CHUNKED)]);
     let fixed = [kind, flags, head.headers.len() as u32, head_bytes.len() as u32, body.len() as u32, u32::from(head.status)];
     let spans = std::iter::once(head.reason).chain(head.headers.iter().flat_map(|&(name, value)| [name, value]));
-    let words = fixed.into_iter().chain(spans.flat_map(|Span { start, len }| [start, len]));
-    let mut at = 0;
-    for word in words {
-        out[at..at + 4].copy_from_slice(&word.to_le_bytes());
-        at += 4;
-    }
-    out[at..at + head_bytes.len()].copy_from_slice(head_bytes);
-    at += head_bytes.len();
-    out[at..at + body.len()].copy_from_slice(body);
-    at + body.len()
+    write_frame(&fixed, spans, head_bytes, body, out)
 }
