@@ -168,12 +168,13 @@ test('form, files (multipart), cookies, auth', async (t) => {
   let echo = (await http.post(`${base}/f`, { form: { a: '1 2', b: ['x', 'y'] } })).json() as Echo;
   t.is(echo.headers['content-type'], 'application/x-www-form-urlencoded');
   t.is(echo.body, 'a=1+2&b=x&b=y');
-  echo = (await http.post(`${base}/m`, { form: { field: 'v' }, files: { up: { filename: 'a.txt', type: 'text/plain', body: 'file body' }, raw: Buffer.from('xyz') } })).json() as Echo;
+  echo = (await http.post(`${base}/m`, { form: { field: 'v' }, files: { up: { filename: 'a.txt', type: 'text/plain', body: 'file body' }, raw: Buffer.from('xyz'), tuple: ['t.bin', Buffer.from('tt'), 'x/y'] } })).json() as Echo;
   const boundary = /boundary=(.+)$/.exec(echo.headers['content-type'])![1];
   t.true(echo.headers['content-type'].startsWith('multipart/form-data'));
   t.true(echo.body.includes(`--${boundary}\r\nContent-Disposition: form-data; name="field"\r\n\r\nv\r\n`));
   t.true(echo.body.includes('Content-Disposition: form-data; name="up"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\nfile body\r\n'));
   t.true(echo.body.includes('name="raw"; filename="raw"\r\nContent-Type: application/octet-stream\r\n\r\nxyz\r\n'));
+  t.true(echo.body.includes('name="tuple"; filename="t.bin"\r\nContent-Type: x/y\r\n\r\ntt\r\n'));
   t.true(echo.body.endsWith(`--${boundary}--\r\n`));
   echo = (await http.get(`${base}/c`, { cookies: { session: 'abc', two: '2' } })).json() as Echo;
   t.is(echo.headers.cookie, 'session=abc; two=2');
@@ -389,6 +390,14 @@ test('a server closing mid-body rejects with ECONNRESET, and the pool stays heal
   await t.throwsAsync(http.get(served.base), { code: 'ECONNRESET' });
   t.is((await http.get(served.base)).text(), 'ok');
   t.is(http.connectionCount, 1);
+});
+
+test('a connection the server sent stray bytes on is not reused', async (t) => {
+  const served = await raw(t, (socket) => onHead(socket, () => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstray')));
+  const http = client(t);
+  t.is((await http.get(served.base)).text(), 'ok');
+  t.is((await http.get(served.base)).text(), 'ok');
+  t.is(served.accepted(), 2);
 });
 
 test('a body that ends with the connection is read to the end', async (t) => {

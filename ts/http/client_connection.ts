@@ -6,7 +6,8 @@
  */
 import type { Engine } from '../engine.js';
 import type { MisuseCode, StreamConnectError } from '../errors.js';
-import { kUseFraming, kReading } from '../internal.js';
+import { kEngineId, kReading, kToken, kUseFraming } from '../internal.js';
+import { native } from '../native.js';
 import { Stream } from '../stream.js';
 import type { Timer } from '../timer.js';
 import type { SslOptions } from '../tls.js';
@@ -77,6 +78,11 @@ export class ClientConnection extends Stream {
   /** True while the connection can take a request. */
   get usable(): boolean {
     return this.#state !== ConnectionState.Closed && this.#exchange === null;
+  }
+
+  /** True when the server sent bytes while no request was out: the connection is out of step and closes. */
+  get stale(): boolean {
+    return this[kToken] >= 0 && native.pendingInput(this[kEngineId], this[kToken]) > 0;
   }
 
   /** Sends `exchange`'s request now, or once connected. */

@@ -47,6 +47,10 @@ export class OriginPool implements ConnectionOwner {
     while (this.#idle.length > 0) {
       const connection = this.#idle.pop()!;
       if (!connection.usable) continue;
+      if (connection.stale) {
+        connection.close(false);
+        continue;
+      }
       this.#busy.add(connection);
       connection.begin(exchange);
       return;

@@ -10,8 +10,20 @@ import { codedError } from '../errors.js';
 /** Form fields by name; an array repeats the field. */
 export type FormFields = Record<string, string | number | boolean | readonly (string | number | boolean)[]>;
 
-/** A file to upload: bytes or text, or with its name and type. */
-export type FileField = string | Uint8Array | { filename?: string; type?: string; body: string | Uint8Array };
+/**
+ * A file to upload: bytes or text (named after its field), `{ filename, type, body }`,
+ * or, as Python's requests takes them, `[filename, body, type?]`.
+ */
+export type FileField =
+  | string
+  | Uint8Array
+  | { filename?: string; type?: string; body: string | Uint8Array }
+  | readonly [filename: string, body: string | Uint8Array, type?: string];
+
+/** True for a `[filename, body, type?]` tuple (not a list of files). */
+function isTuple(value: unknown): value is readonly [string, string | Uint8Array, string?] {
+  return Array.isArray(value) && (value.length === 2 || value.length === 3) && typeof value[0] === 'string' && value[1] instanceof Uint8Array && (value[2] === undefined || typeof value[2] === 'string');
+}
 
 /** What the body options of a request give. @internal */
 export interface BodyOptions {
@@ -50,8 +62,12 @@ function multipart(form: FormFields, files: Record<string, FileField | FileField
     for (const one of Array.isArray(value) ? value : [value]) part(`name="${quoted(name)}"`, null, String(one));
   }
   for (const [name, value] of Object.entries(files)) {
-    for (const file of Array.isArray(value) ? value : [value]) {
-      const described = typeof file === 'string' || file instanceof Uint8Array ? { body: file } : (file as Exclude<FileField, string | Uint8Array>);
+    for (const file of Array.isArray(value) && !isTuple(value) ? (value as FileField[]) : [value as FileField]) {
+      const described = isTuple(file)
+        ? { filename: file[0], body: file[1], type: file[2] }
+        : typeof file === 'string' || file instanceof Uint8Array
+          ? { body: file }
+          : (file as { filename?: string; type?: string; body: string | Uint8Array });
       const filename = described.filename ?? name;
       part(`name="${quoted(name)}"; filename="${quoted(filename)}"`, described.type ?? 'application/octet-stream', described.body);
     }

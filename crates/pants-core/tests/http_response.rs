@@ -107,6 +107,7 @@ fn response(status: u16, flags: u32, headers: &[(&str, &str)], body: &[u8]) -> R
     Read::Response {
         status,
         reason: match status {
+            101 => "Switching Protocols",
             200 => "OK",
             204 => "No Content",
             304 => "Not Modified",
@@ -157,6 +158,12 @@ fn head_requests_1xx_204_and_304_have_no_body() {
         at_every_chunk_size(limits(), input, false),
         vec![response(204, ALIVE, &[("Content-Length", "3")], b""), response(304, ALIVE, &[("Transfer-Encoding", "chunked")], b"")]
     );
+}
+
+#[test]
+fn switching_protocols_ends_the_framing_and_the_keep_alive() {
+    let input = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n";
+    assert_eq!(at_every_chunk_size(limits(), input, false), vec![response(101, FLAG_HTTP_1_1, &[("Upgrade", "websocket")], b"")]);
 }
 
 #[test]

@@ -60,7 +60,7 @@ pub struct ResponseHead {
     pub headers: Vec<(Span, Span)>,
     /// How the body is delimited.
     pub body: ResponseBody,
-    /// The connection may carry another request after this response.
+    /// The connection may carry another request after this response (not after `101`, nor a body ended by the close).
     pub keep_alive: bool,
 }
 
@@ -154,7 +154,8 @@ fn judge(response: &httparse::Response, head: &[u8], limits: &ResponseLimits) ->
         minor_version,
         headers: response.headers.iter().map(|h| (span_of(h.name.as_bytes(), head), span_of(h.value, head))).collect(),
         body,
-        keep_alive: !close && (minor_version == 1 || keep_alive) && body != ResponseBody::ToEnd,
+        // After `101` the connection speaks another protocol: never back to a pool.
+        keep_alive: !close && (minor_version == 1 || keep_alive) && body != ResponseBody::ToEnd && status != 101,
     })
 }
 
