@@ -109,7 +109,8 @@ export class ClientConnection extends Stream {
 
   #send(): void {
     const exchange = this.#exchange!;
-    this.bufferSize = exchange.maxHeaderSize + 65536;
+    const bufferSize = exchange.maxHeaderSize + 65536;
+    if (this.bufferSize !== bufferSize) this.bufferSize = bufferSize;
     this[kUseFraming](responseFraming(exchange.maxHeaderSize, exchange.maxResponseSize, exchange.headRequest), null);
     try {
       for (const part of exchange.request) this.write(part);
