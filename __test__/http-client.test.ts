@@ -489,6 +489,15 @@ test('a response over the limits rejects with ERR_PANTS_HTTP_RESPONSE_TOO_LARGE'
   t.is((await http.get(`${served.base}/small`)).text(), 'small');
 });
 
+test('an IPv6 literal URL: connects to the address, sends Host with brackets', async (t) => {
+  const server = http.createServer((request, response) => response.end(request.headers.host));
+  await new Promise<void>((resolve) => server.listen(0, '::1', resolve));
+  t.teardown(() => server.close());
+  const port = (server.address() as net.AddressInfo).port;
+  const response = await client(t).get(`http://[::1]:${port}/`);
+  t.is(response.text(), `[::1]:${port}`);
+});
+
 test('connection errors: ECONNREFUSED and ENOTFOUND', async (t) => {
   const closed = net.createServer();
   const port = await listen(closed);
