@@ -235,7 +235,8 @@ impl Ws {
                 // One byte more than a message, to notice a longer one.
                 self.inflated.reserve(size + 1);
                 let before = inflate.total_in();
-                let status = inflate.decompress_vec(&self.compressed, &mut self.inflated, FlushDecompress::Sync).map_err(|e| invalid(format!("inflate: {e}")))?;
+                let status =
+                    inflate.decompress_vec(&self.compressed, &mut self.inflated, FlushDecompress::Sync).map_err(|e| invalid(format!("inflate: {e}")))?;
                 if inflate.total_in() - before != self.compressed.len() as u64 || status == Status::StreamEnd {
                     return Err(invalid(format!("a compressed message inflating to more than {size} bytes")));
                 }

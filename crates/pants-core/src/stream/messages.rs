@@ -1,6 +1,9 @@
-//! HTTP requests and WebSocket messages on a stream: what its input is cut
-//! into when the framing is [`Delimiter::HttpRequest`](crate::Delimiter::HttpRequest) or
-//! [`Delimiter::WebSocket`](crate::Delimiter::WebSocket), and the frames it writes for them.
+//! HTTP requests and responses and WebSocket messages on a stream: what its
+//! input is cut into when the framing is
+//! [`Delimiter::HttpRequest`](crate::Delimiter::HttpRequest),
+//! [`Delimiter::HttpResponse`](crate::Delimiter::HttpResponse) or
+//! [`Delimiter::WebSocket`](crate::Delimiter::WebSocket), and the frames it
+//! writes for them.
 
 use std::io;
 
@@ -35,6 +38,24 @@ impl StreamChannel {
             FrameRead::Overflow
         } else {
             FrameRead::Incomplete
+        }
+    }
+
+    /// The next response frame ([`Delimiter::HttpResponse`](crate::Delimiter::HttpResponse)): once the peer
+    /// has closed, the framer is told the input is all there is.
+    pub(super) fn read_response(&mut self, out: &mut [u8]) -> FrameRead {
+        let framer = self.http_response.as_deref_mut().expect("read_response is for HTTP response framing");
+        loop {
+            match framer.frame(self.incoming.as_slice(), self.peer_closed, out) {
+                Framed::Progress { consumed } => self.incoming.consume(consumed),
+                Framed::Frame { consumed, length } => {
+                    self.incoming.consume(consumed);
+                    return FrameRead::Frame(length);
+                }
+                Framed::NeedSpace(size) => return FrameRead::NeedSpace(size),
+                Framed::Incomplete { .. } if self.incoming.len() > self.buffer_size => return FrameRead::Overflow,
+                Framed::Incomplete { .. } => return FrameRead::Incomplete,
+            }
         }
     }
 

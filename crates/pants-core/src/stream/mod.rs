@@ -15,7 +15,7 @@ use crate::byte_queue::ByteQueue;
 use crate::errors::{connection_refused, errno, is_disconnect, not_open};
 use crate::event::EventKind;
 use crate::framing::{Delimiter, FrameRead, Framer};
-use crate::http::RequestFramer;
+use crate::http::{RequestFramer, ResponseFramer};
 use crate::input::{FramedInput, DEFAULT_BUFFER_SIZE};
 use crate::outgoing::Outgoing;
 use crate::reactor::{Reactor, Readiness};
@@ -119,6 +119,8 @@ pub(crate) struct StreamChannel {
     http: Option<Box<RequestFramer>>,
     /// WebSocket messages are framed instead ([`Delimiter::WebSocket`]), and written as frames.
     ws: Option<Box<WsConnection>>,
+    /// HTTP responses are framed instead of `framer`'s frames ([`Delimiter::HttpResponse`]).
+    http_response: Option<Box<ResponseFramer>>,
     /// Unsent bytes above which writes report it and reading stops.
     high_water: usize,
     /// Reading is paused by the application: the socket is not read.
@@ -156,6 +158,7 @@ impl StreamChannel {
             tls: None,
             http: None,
             ws: None,
+            http_response: None,
             high_water: OUTGOING_HIGH_WATER,
             paused: false,
             ending: false,
@@ -729,6 +732,10 @@ impl FramedInput for StreamChannel {
             Delimiter::WebSocket(settings) => Some(Box::new(WsConnection::new(settings))),
             _ => None,
         };
+        self.http_response = match delimiter {
+            Delimiter::HttpResponse(limits) => Some(Box::new(ResponseFramer::new(limits))),
+            _ => None,
+        };
         self.framer = Framer::new(delimiter);
     }
 
@@ -742,6 +749,9 @@ impl FramedInput for StreamChannel {
         }
         if self.ws.is_some() {
             return self.read_message(out);
+        }
+        if self.http_response.is_some() {
+            return self.read_response(out);
         }
         match self.framer.decode(&mut self.incoming, out) {
             FrameRead::Incomplete if self.incoming.len() > self.buffer_size => FrameRead::Overflow,
