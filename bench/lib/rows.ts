@@ -109,6 +109,12 @@ function websocket(modes: string[], loadgenArgs: string[]): Row['servers'] {
 
 const DELIVERIES: Metric = { unit: 'deliveries/s', op: 'delivery', higherIsBetter: true, from: 'msgs' };
 
+/** The HTTP client benchmark (bench/http-client.ts) for each client: Pants, undici, and node:http in the ceiling column. */
+function httpClients(args: string[]): Row['servers'] {
+  const run = (impl: string): Command => ({ script: 'http-client.js', args: ['--impl', impl, '--duration', '$DURATION', '--warmup', '$WARMUP', ...args] });
+  return { pants: run('pants'), net: run('undici'), native: run('node') };
+}
+
 export const ROWS: Row[] = [
   {
     name: 'Echo, 50 conns × 64 B, 1 in flight',
@@ -249,6 +255,24 @@ export const ROWS: Row[] = [
     target: { ratio: 2.5 },
     netLabel: 'node:http',
     servers: { pants: http('json'), net: { script: 'http-node.js', args: ['--mode', 'json'] } },
+  },
+  {
+    name: 'HTTP client, 50 requests in flight, small responses from nginx',
+    kind: 'script',
+    metric: { unit: 'req/s', op: 'req', higherIsBetter: true },
+    target: { ratio: 2 },
+    netLabel: 'undici',
+    nativeLabel: 'node:http request, keep-alive agent',
+    servers: httpClients([]),
+  },
+  {
+    name: 'HTTP client, 50 requests in flight, 1 MiB responses from nginx',
+    kind: 'script',
+    metric: { unit: 'MB/s', op: 'MB', higherIsBetter: true },
+    target: { ratio: 1.2 },
+    netLabel: 'undici',
+    nativeLabel: 'node:http request, keep-alive agent',
+    servers: httpClients(['--size', '1m']),
   },
   {
     name: '1M deferreds scheduled and fired',
