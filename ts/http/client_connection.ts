@@ -113,8 +113,8 @@ export class ClientConnection extends Stream {
     if (this.bufferSize !== bufferSize) this.bufferSize = bufferSize;
     this[kUseFraming](responseFraming(exchange.maxHeaderSize, exchange.maxResponseSize, exchange.headRequest), null);
     try {
+      // Corked: sent with the connection's other writes at the end of the engine's dispatch (at once outside one).
       for (const part of exchange.request) this.write(part);
-      this.flush();
     } catch (error) {
       this.#fail(error as Error);
     }
