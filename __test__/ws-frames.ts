@@ -274,13 +274,15 @@ export class RawClient {
    * (its code), and then the TCP connection closing (the server closes after
    * failing, RFC 6455 §7.1.7; we do not answer). Rejects if either does not come.
    */
-  async failure(timeoutMs = 10_000): Promise<{ code: number; reason: string }> {
-    const { code, reason } = await this.closeFrame(timeoutMs);
+  async failure(timeoutMs = 10_000): Promise<{ code: number; reason: string; before: Frame[] }> {
+    const { code, reason, frame: received, before } = await this.closeFrame(timeoutMs);
+    // Answer like a well-behaved peer, so a server that waits for our close frame is not slowed down.
+    if (received && !this.ended) this.socket.write(frame(OP.CLOSE, received.payload.length >= 2 ? received.payload.subarray(0, 2) : Buffer.alloc(0)));
     await Promise.race([
       this.closed,
       new Promise((_, reject) => setTimeout(() => reject(new Error('the server did not close the TCP connection after its close frame')), timeoutMs)),
     ]);
-    return { code, reason };
+    return { code, reason, before };
   }
 
   /** Writes bytes. */
@@ -305,7 +307,8 @@ export class RawClient {
   /** Sends a close frame with `code` (and `reason`) and returns the close frame that answers it. */
   async closeHandshake(code = 1000, reason = ''): Promise<{ code: number; reason: string }> {
     this.sendFrame(OP.CLOSE, closePayload(code, reason));
-    return this.failure();
+    const { code: answered, reason: answeredReason } = await this.failure();
+    return { code: answered, reason: answeredReason };
   }
 
   destroy(): void {
