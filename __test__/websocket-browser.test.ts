@@ -87,14 +87,14 @@ function run(path, protocols) {
 </script></body></html>`;
 
 class Echo extends EchoRecording {
-  constructor(...args: never[]) {
+  constructor(...args: any[]) {
     super(...args);
     this.protocols = ['browser-proto'];
   }
 }
 
 class Deflate extends EchoRecording {
-  constructor(...args: never[]) {
+  constructor(...args: any[]) {
     super(...args);
     this.compression = true;
   }

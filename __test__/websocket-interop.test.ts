@@ -152,7 +152,7 @@ function python(t: ExecutionContext, script: string, args: string[]): { child: C
 }
 
 class ProtoEcho extends EchoRecording {
-  constructor(...args: never[]) {
+  constructor(...args: any[]) {
     super(...args);
     this.protocols = ['py-proto', 'ws-proto'];
   }
@@ -192,7 +192,7 @@ for (const [scheme, compression] of [['ws', 'off'], ['ws', 'on'], ['wss', 'off']
 
 test('Python websockets client (permessage-deflate offered) → Pants server with compression: negotiated, messages intact', async (t) => {
   class Server extends ProtoEcho {
-    constructor(...args: never[]) {
+    constructor(...args: any[]) {
       super(...args);
       this.compression = true;
     }
@@ -352,7 +352,7 @@ test('ws client → Pants server: the server closes with a code and reason; ws s
 
 test('ws client with perMessageDeflate → Pants server with compression: negotiated, messages intact', async (t) => {
   class Server extends EchoRecording {
-    constructor(...args: never[]) {
+    constructor(...args: any[]) {
       super(...args);
       this.compression = true;
     }

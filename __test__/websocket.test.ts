@@ -330,12 +330,12 @@ test('client handshake request: GET, Upgrade, Connection, version 13, a fresh 16
   const [a, b] = requests;
   t.is(a.line, 'GET /p/q?r=s HTTP/1.1');
   t.is(a.headers.host, `127.0.0.1:${port}`);
-  t.is(a.headers.upgrade.toLowerCase(), 'websocket');
-  t.regex(a.headers.connection, /upgrade/i);
+  t.is(a.headers.upgrade?.toLowerCase(), 'websocket');
+  t.regex(a.headers.connection ?? '', /upgrade/i);
   t.is(a.headers['sec-websocket-version'], '13');
-  t.is(Buffer.from(a.headers['sec-websocket-key'], 'base64').length, 16);
+  t.is(Buffer.from(a.headers['sec-websocket-key'] ?? '', 'base64').length, 16);
   t.not(a.headers['sec-websocket-key'], b.headers['sec-websocket-key']);
-  t.deepEqual(a.headers['sec-websocket-protocol'].split(/\s*,\s*/), ['one', 'two']);
+  t.deepEqual((a.headers['sec-websocket-protocol'] ?? '').split(/\s*,\s*/), ['one', 'two']);
   t.is(b.headers['sec-websocket-protocol'], undefined);
   t.is(first.protocol, '', 'the server chose none');
 });
@@ -542,7 +542,7 @@ test('ping(data) → onPong(data); pings are answered automatically with the sam
 
 test('pingInterval: an idle connection is pinged; the answering pong reaches onPong', async (t) => {
   class Server extends Recording {
-    constructor(...args: never[]) {
+    constructor(...args: any[]) {
       super(...args);
       this.pingInterval = 1;
     }
@@ -561,7 +561,7 @@ test('pingInterval: an idle connection is pinged; the answering pong reaches onP
 
 test('idleTimeout: nothing received for idleTimeout seconds → close 1001 (pingInterval off)', async (t) => {
   class Server extends Recording {
-    constructor(...args: never[]) {
+    constructor(...args: any[]) {
       super(...args);
       this.idleTimeout = 1;
       this.pingInterval = null;
@@ -580,7 +580,7 @@ test('idleTimeout: nothing received for idleTimeout seconds → close 1001 (ping
 
 test('idleTimeout: frames received keep the connection alive; null turns it off', async (t) => {
   class Server extends EchoRecording {
-    constructor(...args: never[]) {
+    constructor(...args: any[]) {
       super(...args);
       this.idleTimeout = 1;
       this.pingInterval = null;
@@ -595,7 +595,7 @@ test('idleTimeout: frames received keep the connection alive; null turns it off'
   }
   t.false(raw.ended);
   class Never extends Recording {
-    constructor(...args: never[]) {
+    constructor(...args: any[]) {
       super(...args);
       this.idleTimeout = null;
       this.pingInterval = null;
@@ -671,7 +671,7 @@ test('settings declared as class fields take effect on server-side instances', a
 
 test('maxPayload: a message of exactly maxPayload passes; one byte more closes 1009 on both sides', async (t) => {
   class Server extends EchoRecording {
-    constructor(...args: never[]) {
+    constructor(...args: any[]) {
       super(...args);
       this.maxPayload = 1000;
     }
@@ -689,7 +689,7 @@ test('maxPayload: a message of exactly maxPayload passes; one byte more closes 1
 
 test('maxPayload counts the whole fragmented message; the client enforces its own too', async (t) => {
   class Server extends Recording {
-    constructor(...args: never[]) {
+    constructor(...args: any[]) {
       super(...args);
       this.maxPayload = 100;
     }
@@ -706,7 +706,7 @@ test('maxPayload counts the whole fragmented message; the client enforces its ow
       void peer.closeFrame().then(resolve);
     }).then(({ port: rawPort }) => {
       class Client extends Recording {
-        constructor(...args: never[]) {
+        constructor(...args: any[]) {
           super(...args);
           this.maxPayload = 10;
         }
@@ -765,7 +765,7 @@ test('readDelimiter: a string or a byte count frames the stream of message paylo
 
 test('protocols: the server picks by its own preference among those offered; none in common → "" and no header', async (t) => {
   class Server extends Recording {
-    constructor(...args: never[]) {
+    constructor(...args: any[]) {
       super(...args);
       this.protocols = ['v2', 'v1'];
     }
@@ -790,7 +790,7 @@ test('protocols: the server picks by its own preference among those offered; non
 
 test('compression: both sides on → permessage-deflate negotiated and shown in extensions; messages intact; one side off → ""', async (t) => {
   class Server extends EchoRecording {
-    constructor(...args: never[]) {
+    constructor(...args: any[]) {
       super(...args);
       this.compression = true;
     }
@@ -923,7 +923,7 @@ test('wss://: a client with sslOptions { ca } against a Pants TLS server; isSecu
 test('an HTTPServer stays healthy: many clients at once, then more after they all left', async (t) => {
   class Server extends EchoRecording {}
   class Client extends Recording {}
-  const { engine, url, http } = wsServe(t, Server);
+  const { engine, url, server: http } = wsServe(t, Server);
   for (let round = 0; round < 2; round += 1) {
     const clients = await Promise.all(Array.from({ length: 50 }, () => wsClient(t, Client, `${url}/`, engine)));
     clients.forEach((client, index) => client.write(`client ${index}`));

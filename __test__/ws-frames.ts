@@ -134,7 +134,7 @@ export interface ResponseHead {
   status: number;
   reason: string;
   /** Lower-case names; repeated headers joined with ', '. */
-  headers: Record<string, string>;
+  headers: Record<string, string | undefined>;
   /** The head's raw text. */
   raw: string;
 }
@@ -143,7 +143,7 @@ export function parseHead(text: string): ResponseHead {
   const [statusLine, ...lines] = text.split('\r\n');
   const match = /^HTTP\/1\.[01] (\d{3}) ?(.*)$/.exec(statusLine);
   if (!match) throw new Error(`not an HTTP response: ${JSON.stringify(statusLine)}`);
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string | undefined> = {};
   for (const line of lines) {
     if (line === '') continue;
     const colon = line.indexOf(':');
@@ -381,12 +381,12 @@ export function rest(socket: net.Socket, leftover: Buffer): Promise<Buffer> {
  */
 export async function rawServer(
   t: ExecutionContext,
-  onClient: (client: RawClient, request: { line: string; headers: Record<string, string> }) => void,
-  answer: (request: { line: string; headers: Record<string, string> }, accept: string) => string = (_request, accept) =>
+  onClient: (client: RawClient, request: { line: string; headers: Record<string, string | undefined> }) => void,
+  answer: (request: { line: string; headers: Record<string, string | undefined> }, accept: string) => string = (_request, accept) =>
     `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
-): Promise<{ server: net.Server; port: number; requests: { line: string; headers: Record<string, string> }[] }> {
+): Promise<{ server: net.Server; port: number; requests: { line: string; headers: Record<string, string | undefined> }[] }> {
   const sockets = new Set<net.Socket>();
-  const requests: { line: string; headers: Record<string, string> }[] = [];
+  const requests: { line: string; headers: Record<string, string | undefined> }[] = [];
   const server = net.createServer((socket) => {
     sockets.add(socket);
     socket.on('error', () => {});
@@ -398,7 +398,7 @@ export async function rawServer(
       if (end === -1) return;
       socket.off('data', onData);
       const [line, ...lines] = received.subarray(0, end).toString('latin1').split('\r\n');
-      const headers: Record<string, string> = {};
+      const headers: Record<string, string | undefined> = {};
       for (const header of lines) {
         const colon = header.indexOf(':');
         headers[header.slice(0, colon).trim().toLowerCase()] = header.slice(colon + 1).trim();
