@@ -121,6 +121,9 @@ export declare function pendingInput(engine: number, token: number): number
 
 export declare function pendingOutput(engine: number, token: number): number
 
+/** Queues one message on every stream subscribed to `topic`: how many took it. */
+export declare function publish(engine: number, topic: string, opcode: number, data: Uint8Array): number
+
 export declare function release(engine: number, token: number): void
 
 /** Queues a packet to an IP address; 0, or `-errno`. */
@@ -132,7 +135,9 @@ export declare function setBufferSize(engine: number, token: number, size: numbe
  * `kind` is a `DelimiterKind`: every chunk; `count` bytes; up to
  * `sequence`; framed in JavaScript; records laid out by `sequence` (see
  * `record_layout`); HTTP requests with a body limit of `count` bytes and a
- * head limit given as `sequence`'s 4 little-endian bytes. Arguments that
+ * head limit given as `sequence`'s 4 little-endian bytes; WebSocket
+ * messages up to `count` bytes, `sequence` one byte of flags (see
+ * `websocket_settings`). Arguments that
  * make no delimiter throw a `TypeError`.
  */
 export declare function setDelimiter(engine: number, token: number, kind: number, count: number, sequence?: Uint8Array | undefined | null): void
@@ -178,6 +183,12 @@ export declare function stats(engine: number): Array<number>
 
 export declare function stop(engine: number): void
 
+/** Subscribes a stream to a topic; false when it already was. */
+export declare function subscribe(engine: number, token: number, topic: string): boolean
+
+/** The topics a stream is subscribed to, in the order it subscribed. */
+export declare function subscriptions(engine: number, token: number): Array<string>
+
 export declare function timerCount(engine: number): number
 
 /**
@@ -215,6 +226,12 @@ export declare function tlsServername(engine: number, token: number): string | n
 /** The TLS version a stream's handshake agreed on (`'TLSv1.3'`), or null before it is done. */
 export declare function tlsVersion(engine: number, token: number): string | null
 
+/** Unsubscribes a stream from a topic; false when it was not subscribed. */
+export declare function unsubscribe(engine: number, token: number, topic: string): boolean
+
+/** Unsubscribes a stream from every topic. */
+export declare function unsubscribeAll(engine: number, token: number): void
+
 /** Asks for an iteration soon (see `Engine::request_iteration`). */
 export declare function wake(engine: number): void
 
@@ -223,3 +240,10 @@ export declare function wake(engine: number): void
  * was written before: the number of bytes queued, or `-errno`.
  */
 export declare function writeFile(engine: number, token: number, path: string, fd: number, offset: number, length: number): number
+
+/**
+ * Queues one message or control frame (`opcode`) on a stream framed as
+ * WebSocket: 0, 1 when more than the high-water mark waits to be sent, or
+ * `-errno`. A stream that does not speak WebSocket throws.
+ */
+export declare function writeMessage(engine: number, token: number, opcode: number, data: Uint8Array): number

@@ -28,6 +28,7 @@ export const enum DelimiterKind {
   External = 3,
   Records = 4,
   HttpRequest = 5,
+  WebSocket = 6,
 }
 
 /** `readFrame` / `peekInput` results below zero (`pants_core::FrameRead::encode`). @internal */

@@ -90,7 +90,15 @@ export type MisuseCode =
   /** `pack()` with the wrong number of values (`TypeError`), a value of the wrong type (`TypeError`) or out of range (`RangeError`). */
   | 'ERR_PANTS_INVALID_PACK_VALUE'
   /** `unpack()`, `unpackFrom()` or `recordLength()` of something not bytes (`TypeError`), of the wrong length, at a bad offset, or with a negative string length (`RangeError`). */
-  | 'ERR_PANTS_INVALID_UNPACK_BUFFER';
+  | 'ERR_PANTS_INVALID_UNPACK_BUFFER'
+  /** A WebSocket client's connect or opening handshake failed: the answer was not `101`, or did not check out (`onError`). */
+  | 'ERR_PANTS_WS_HANDSHAKE'
+  /** `write()`, `ping()` or `subscribe()` on a WebSocket that is not open. */
+  | 'ERR_PANTS_WS_NOT_OPEN'
+  /** `close(code)` with a code an application may not send (`RangeError`): use 1000 or 3000 to 4999. */
+  | 'ERR_PANTS_WS_CLOSE_CODE'
+  /** The WebSocket peer broke RFC 6455 (`onError`; `closeCode` is the code the connection closes with). */
+  | 'ERR_PANTS_WS_PROTOCOL';
 
 /** An error with a stable `code`. */
 export type CodedError<E extends Error = Error, C extends string = MisuseCode> = E & {

@@ -12,3 +12,5 @@ export type { CookieAttributes } from './cookies.js';
 export type { Params, UploadedFile } from './forms.js';
 export { HTTPConnection, HTTPServer } from './server.js';
 export type { HTTPHandler, HTTPServerOptions } from './server.js';
+export { EntireMessage, WebSocket } from './websocket.js';
+export type { MessageDelimiter, WebSocketClass, WebSocketOptions } from './websocket.js';

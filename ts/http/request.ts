@@ -16,6 +16,7 @@ import { HTTPHeaders } from './headers.js';
 import { contentTypeOf } from './mime.js';
 import { ByteRange, parseRange } from './ranges.js';
 import { hasNoBody, reasonPhrase } from './status.js';
+import { kConnection, kUpgrade, MessageSink } from './upgrade.js';
 
 /** What a request needs of the connection and server it came through. @internal */
 export interface RequestHost {
@@ -29,6 +30,8 @@ export interface RequestHost {
   responseFinished(request: HTTPRequest, keepAlive: boolean): void;
   /** A response waits for the connection to drain (`onDrain`). */
   wantDrain(): void;
+  /** The connection carries a WebSocket from now on, framed by the engine for messages up to `maxPayload` bytes. */
+  upgrade(sink: MessageSink, maxPayload: number, flags: number): void;
 }
 
 /** Options of `sendFile`. */
@@ -351,6 +354,25 @@ export class HTTPRequest {
     this.#finished = true;
     this.#onClose = [];
     this.#host.responseFinished(this, !this.#closeAfter);
+  }
+
+  /** The connection this request came through. @internal */
+  get [kConnection](): Stream {
+    return this.#host.stream;
+  }
+
+  /**
+   * Hands the connection over to a WebSocket: writes the `101` head, and
+   * the request counts as answered (the connection takes no more requests).
+   * @internal
+   */
+  [kUpgrade](sink: MessageSink, maxPayload: number, flags: number, head: string): Stream {
+    this.#headersSent = true;
+    this.#finished = true;
+    this.#onClose = [];
+    this.#host.stream.write(head);
+    this.#host.upgrade(sink, maxPayload, flags);
+    return this.#host.stream;
   }
 
   /** The whole response at once, with its exact `Content-Length`. */

@@ -21,14 +21,22 @@ import type { SslOptions } from '../tls.js';
 import { RequestFrame } from './frame.js';
 import { HTTPException, HTTPRequest } from './request.js';
 import { reasonPhrase } from './status.js';
+import { FRAME_SLACK, kCarrierClosed, kDrained, kGoingAway, kMessage, messageFraming, MessageSink } from './upgrade.js';
+import type { WebSocketClass } from './websocket.js';
+import { acceptUpgrade, isWebSocketClass } from './websocket_server.js';
 
-/** What answers requests: a function of the request (it may be `async`), or an object with `handle(request)` (an `Application`). */
+/**
+ * What answers requests: a function of the request (it may be `async`),
+ * an object with `handle(request)` (an `Application`), or a `WebSocket`
+ * class (every request upgrades).
+ */
 export type HTTPHandler =
   | ((request: HTTPRequest) => unknown)
   | {
       /** Answers `request` (it may return a promise). */
       handle(request: HTTPRequest): unknown;
-    };
+    }
+  | WebSocketClass;
 
 /** Options of `new HTTPServer()`; each is also a property of the same name. */
 export interface HTTPServerOptions extends Omit<ServerOptions, 'ConnectionClass'> {
@@ -91,7 +99,7 @@ export class HTTPServer extends Server {
   constructor(handler: HTTPHandler, options: HTTPServerOptions = {}) {
     super({ engine: options.engine, sslOptions: options.sslOptions, ConnectionClass: HTTPConnection });
     if (typeof handler !== 'function' && typeof (handler as { handle?: unknown })?.handle !== 'function') {
-      throw codedError(TypeError, 'ERR_PANTS_INVALID_ARGUMENT', 'The handler must be a function of the request or an object with handle(request).');
+      throw codedError(TypeError, 'ERR_PANTS_INVALID_ARGUMENT', 'The handler must be a function of the request, an object with handle(request) or a WebSocket class.');
     }
     this.handler = handler;
     if (options.keepAlive !== undefined) this.keepAlive = options.keepAlive;
@@ -192,6 +200,8 @@ export class HTTPConnection extends Stream<HTTPServer> {
   #ending = false;
   #idleTimer: Timer | null = null;
   #idleSince = 0;
+  /** The WebSocket this connection carries since its upgrade. */
+  #socket: MessageSink | null = null;
 
   get #server(): HTTPServer {
     return this.server as HTTPServer;
@@ -242,10 +252,14 @@ export class HTTPConnection extends Stream<HTTPServer> {
 
   /** Requests are taken one at a time: the next waits until this one is answered. @internal */
   override get [kReading](): boolean {
-    return super[kReading] && this.#current === null && !this.#ending;
+    return super[kReading] && (this.#socket !== null || (this.#current === null && !this.#ending));
   }
 
   override onRead(frame: Buffer): void {
+    if (this.#socket !== null) {
+      this.#socket[kMessage](frame);
+      return;
+    }
     const parsed = new RequestFrame(frame);
     if (parsed.refusal !== 0) {
       this.#refuse(parsed.refusal);
@@ -265,7 +279,8 @@ export class HTTPConnection extends Stream<HTTPServer> {
     const handler = this.#server.handler;
     let result: unknown;
     try {
-      result = typeof handler === 'function' ? handler(request) : handler.handle(request);
+      if (isWebSocketClass(handler)) acceptUpgrade(request, handler, []);
+      else result = typeof handler === 'function' ? (handler as (request: HTTPRequest) => unknown)(request) : handler.handle(request);
     } catch (error) {
       this.#failed(request, error);
       return;
@@ -307,8 +322,23 @@ export class HTTPConnection extends Stream<HTTPServer> {
     if (!this.#delivering && this[kReading]) this[kReadFrames]();
   }
 
+  /** The connection carries a WebSocket from now on (see `RequestHost`). @internal */
+  upgrade(sink: MessageSink, maxPayload: number, flags: number): void {
+    this.#current = null;
+    this.#socket = sink;
+    this.#cancelIdle();
+    this.bufferSize = maxPayload + FRAME_SLACK;
+    this[kUseFraming](messageFraming(maxPayload, flags), null);
+    // Upgraded later than its request arrived (an async route): take the frames that came meanwhile.
+    if (!this.#delivering && this[kReading]) this[kReadFrames]();
+  }
+
   /** The server shuts down: an idle connection closes now, a busy one after its response. @internal */
   drain(): void {
+    if (this.#socket !== null) {
+      this.#socket[kGoingAway]();
+      return;
+    }
     if (this.#current === null && !this[kClosing]) {
       this.#ending = true;
       this.close(false);
@@ -374,13 +404,18 @@ export class HTTPConnection extends Stream<HTTPServer> {
   }
 
   override onWrite(): void {
+    if (this.#socket !== null) {
+      this.#socket[kDrained]();
+      return;
+    }
     this.#notifyDrain(false);
     const request = this.#current;
     if (request !== null) for (const fn of request.drained()) fn();
   }
 
-  override onClose(): void {
+  override onClose(error: Error | null): void {
     this.#cancelIdle();
+    this.#socket?.[kCarrierClosed](error);
     const request = this.#current;
     this.#current = null;
     if (request !== null) for (const fn of request.closed()) fn();

@@ -7,6 +7,8 @@ import type { Address } from '../address.js';
 import { Engine } from '../engine.js';
 import { HTTPException, HTTPRequest } from '../http/request.js';
 import { HTTPServer, HTTPServerOptions } from '../http/server.js';
+import type { WebSocketClass } from '../http/websocket.js';
+import { acceptUpgrade, isWebSocketClass } from '../http/websocket_server.js';
 import { RouteIndex, RouteValue, Rule } from './routing.js';
 
 /** A full answer as a value: what a handler may return. */
@@ -56,7 +58,7 @@ export interface RouteOptions {
 
 interface Route {
   rule: Rule;
-  handler: RouteHandler;
+  handler: RouteHandler | WebSocketClass;
   methods: Set<string>;
   headers: Record<string, string>;
   contentType: string | undefined;
@@ -75,9 +77,11 @@ export class Application {
    * Routes requests matching `rule` to `handler`. Rules are paths with
    * values: `<name>` (one segment), `<int:name>`, `<float:name>`,
    * `<path:name>` (the rest, slashes included), `<any(a,b):name>`,
-   * `<regex("[a-z]+"):name>`. Bad rules throw `TypeError`.
+   * `<regex("[a-z]+"):name>`. Bad rules throw `TypeError`. A `WebSocket`
+   * class as the handler upgrades the route's requests; its `onConnect`
+   * gets the rule's values.
    */
-  route(rule: string, handler: RouteHandler, options: RouteOptions = {}): this {
+  route(rule: string, handler: RouteHandler | WebSocketClass, options: RouteOptions = {}): this {
     if (typeof handler !== 'function') throw new TypeError(`route ${rule}: the handler must be a function`);
     const compiled = new Rule(rule);
     const methods = new Set((options.methods ?? ['GET', 'HEAD']).map((method) => method.toUpperCase()));
@@ -146,6 +150,10 @@ export class Application {
       throw new HTTPException(405, undefined, { Allow: allow });
     }
     const [route, values] = found;
+    if (isWebSocketClass(route.handler)) {
+      acceptUpgrade(request, route.handler, values);
+      return undefined;
+    }
     return route.handler(request, ...values);
   }
 

@@ -58,6 +58,7 @@ use crate::stream::{StreamChannel, StreamState};
 use crate::sys::RawHandle;
 use crate::timer_wheel::TimerKey;
 use crate::tls::{PeerCertificate, TlsConfig, TlsFailure, TlsOptionError, TlsVersion};
+use crate::ws::{plain_frame, Topics};
 
 /// How often polls look for idle datagram senders.
 const SENDER_SWEEP_INTERVAL: Duration = Duration::from_millis(100);
@@ -73,6 +74,10 @@ pub struct Engine {
     next_sender_sweep: Option<Instant>,
     /// The streams' idle timers due in this iteration (kept for its allocation).
     idle_due: Vec<(TimerKey, usize)>,
+    /// WebSocket topics: who is subscribed to what.
+    topics: Topics,
+    /// A published frame (kept for its allocation).
+    published: Vec<u8>,
 }
 
 impl Engine {
@@ -85,6 +90,8 @@ impl Engine {
             iteration_requested: false,
             next_sender_sweep: None,
             idle_due: Vec::new(),
+            topics: Topics::default(),
+            published: Vec::new(),
         })
     }
 
@@ -422,6 +429,55 @@ impl Engine {
         self.stream(token).map_or(0, StreamChannel::unsent)
     }
 
+    // ----- WebSocket -----------------------------------------------------
+
+    /// Queues one WebSocket message or control frame (`opcode`) on a
+    /// stream framed by [`Delimiter::WebSocket`]: masked on the client side,
+    /// compressed when negotiated. As [`Engine::write`]: true when more than
+    /// the high-water mark waits to be sent; `ENOTCONN` unless it is open.
+    pub fn write_message(&mut self, token: usize, opcode: u8, payload: &[u8]) -> io::Result<bool> {
+        let (stream, reactor) = self.stream_mut(token)?;
+        stream.write_message(reactor, opcode, payload)
+    }
+
+    /// Subscribes a stream to a topic; false when it already was.
+    pub fn subscribe(&mut self, token: usize, topic: &str) -> io::Result<bool> {
+        self.stream(token).ok_or_else(not_a_stream)?;
+        Ok(self.topics.subscribe(token, topic))
+    }
+
+    /// Unsubscribes a stream from a topic; false when it was not subscribed.
+    pub fn unsubscribe(&mut self, token: usize, topic: &str) -> bool {
+        self.topics.unsubscribe(token, topic)
+    }
+
+    /// Unsubscribes a stream from every topic (it also happens on release).
+    pub fn unsubscribe_all(&mut self, token: usize) {
+        self.topics.leave_all(token);
+    }
+
+    /// The topics a stream is subscribed to.
+    pub fn subscriptions(&self, token: usize) -> &[Box<str>] {
+        self.topics.subscriptions(token)
+    }
+
+    /// Queues one message on every stream subscribed to `topic`, in one
+    /// call: the frame is built once for every server-side stream without
+    /// compression. Returns how many streams took it.
+    pub fn publish(&mut self, topic: &str, opcode: u8, payload: &[u8]) -> usize {
+        let mut frame = std::mem::take(&mut self.published);
+        frame.clear();
+        plain_frame(opcode, payload, &mut frame);
+        let mut queued = 0;
+        for token in self.topics.subscribers(topic) {
+            if let Some(stream) = self.channels.get_mut(token).and_then(Channel::stream_mut) {
+                queued += usize::from(stream.write_published(&mut self.reactor, opcode, payload, &frame));
+            }
+        }
+        self.published = frame;
+        queued
+    }
+
     /// Queues a packet to `peer`; it is sent at the end of the dispatch (at
     /// once outside an iteration). A datagram channel that is not bound yet
     /// is bound to an ephemeral port.
@@ -507,6 +563,7 @@ impl Engine {
     /// after handling the channel's `Close` (or a final `ConnectError`).
     pub fn release(&mut self, token: usize) {
         if self.channels.get(token).is_some_and(Channel::is_closed) {
+            self.topics.leave_all(token);
             if let Some(key) = self.channels.remove(token).stream_mut().and_then(|stream| stream.idle.key.take()) {
                 self.clock.cancel_idle(key);
             }

@@ -44,3 +44,8 @@ pub(crate) fn closed() -> io::Error {
 pub(crate) fn connection_refused() -> io::Error {
     io::Error::from_raw_os_error(sys::ECONNREFUSED)
 }
+
+/// A WebSocket call on a stream that does not speak WebSocket.
+pub(crate) fn not_websocket() -> io::Error {
+    io::Error::new(ErrorKind::InvalidInput, "the stream does not speak WebSocket")
+}

@@ -17,6 +17,7 @@ use memchr::memmem;
 
 use crate::byte_queue::ByteQueue;
 use crate::http::HeadLimits;
+use crate::ws::WsSettings;
 
 /// How a channel's incoming bytes are cut into frames.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,6 +38,9 @@ pub enum Delimiter {
     /// Whole HTTP/1.1 requests (streams only): each frame is a request's
     /// parse, head and body, laid out as [`crate::http::RequestFramer`] says.
     HttpRequest(HeadLimits),
+    /// WebSocket messages (streams only, after the upgrade): each frame is a
+    /// whole message or control frame, laid out as [`crate::ws::MessageFramer`] says.
+    WebSocket(WsSettings),
 }
 
 /// How a binding names the kinds of [`Delimiter`] (their numbers are part
@@ -56,12 +60,21 @@ pub enum DelimiterKind {
     Records = 4,
     /// [`Delimiter::HttpRequest`].
     HttpRequest = 5,
+    /// [`Delimiter::WebSocket`].
+    WebSocket = 6,
 }
 
 impl DelimiterKind {
     /// Every kind, in numeric order.
-    pub const ALL: [DelimiterKind; 6] =
-        [DelimiterKind::Chunk, DelimiterKind::Count, DelimiterKind::Sequence, DelimiterKind::External, DelimiterKind::Records, DelimiterKind::HttpRequest];
+    pub const ALL: [DelimiterKind; 7] = [
+        DelimiterKind::Chunk,
+        DelimiterKind::Count,
+        DelimiterKind::Sequence,
+        DelimiterKind::External,
+        DelimiterKind::Records,
+        DelimiterKind::HttpRequest,
+        DelimiterKind::WebSocket,
+    ];
 
     /// The kind numbered `code`.
     pub fn from_code(code: u32) -> Option<Self> {
@@ -228,7 +241,7 @@ impl Framer {
         match &self.delimiter {
             Delimiter::Chunk => 0,
             Delimiter::Sequence(bytes) => bytes.len(),
-            Delimiter::Count(_) | Delimiter::External | Delimiter::Records(_) | Delimiter::HttpRequest(_) => 1,
+            Delimiter::Count(_) | Delimiter::External | Delimiter::Records(_) | Delimiter::HttpRequest(_) | Delimiter::WebSocket(_) => 1,
         }
     }
 

@@ -24,6 +24,7 @@ mod stream;
 mod sys;
 pub mod timer_wheel;
 mod tls;
+pub mod ws;
 
 pub use address::SocketAddress;
 pub use byte_queue::ByteQueue;

@@ -9,7 +9,7 @@ use mio::{Interest, Token};
 
 use crate::address::SocketAddress;
 use crate::byte_queue::ByteQueue;
-use crate::errors::{connection_refused, errno, is_disconnect, not_open};
+use crate::errors::{connection_refused, errno, is_disconnect, not_open, not_websocket};
 use crate::event::EventKind;
 use crate::framing::{Delimiter, FrameRead, Framer};
 use crate::http::{Framed, RequestFramer, CONTINUE};
@@ -20,6 +20,7 @@ use crate::socket::Connection;
 use crate::sys::{self, RawHandle};
 use crate::timer_wheel::TimerKey;
 use crate::tls::{PeerCertificate, ServerTls, TlsConfig, TlsFailure, TlsOptionError, TlsProgress, TlsSession, TlsVersion};
+use crate::ws::{Cut, WsConnection};
 
 /// Default of the unsent bytes above which a stream stops reading until
 /// they drain (see [`Engine::set_high_water`](crate::Engine::set_high_water)):
@@ -113,6 +114,8 @@ pub(crate) struct StreamChannel {
     tls: Option<Box<TlsSession>>,
     /// Whole HTTP requests are framed instead of `framer`'s frames ([`Delimiter::HttpRequest`]).
     http: Option<Box<RequestFramer>>,
+    /// WebSocket messages are framed instead ([`Delimiter::WebSocket`]), and written as frames.
+    ws: Option<Box<WsConnection>>,
     /// Unsent bytes above which writes report it and reading stops.
     high_water: usize,
     /// Reading is paused by the application: the socket is not read.
@@ -149,6 +152,7 @@ impl StreamChannel {
             unreported_write: false,
             tls: None,
             http: None,
+            ws: None,
             high_water: OUTGOING_HIGH_WATER,
             paused: false,
             ending: false,
@@ -760,6 +764,47 @@ impl StreamChannel {
         }
     }
 
+    /// The next WebSocket message or control frame ([`Delimiter::WebSocket`]).
+    fn read_message(&mut self, out: &mut [u8]) -> FrameRead {
+        let ws = self.ws.as_deref_mut().expect("read_message is for WebSocket framing");
+        loop {
+            match ws.framer.frame(self.incoming.as_slice(), out) {
+                Cut::Progress { consumed } => self.incoming.consume(consumed),
+                Cut::Frame { consumed, length } => {
+                    self.incoming.consume(consumed);
+                    return FrameRead::Frame(length);
+                }
+                Cut::NeedSpace(size) => return FrameRead::NeedSpace(size),
+                Cut::Incomplete if self.incoming.len() > self.buffer_size => return FrameRead::Overflow,
+                Cut::Incomplete => return FrameRead::Incomplete,
+            }
+        }
+    }
+
+    /// See [`Engine::write_message`](crate::Engine::write_message).
+    pub fn write_message(&mut self, reactor: &mut Reactor, opcode: u8, payload: &[u8]) -> io::Result<bool> {
+        let Some(ws) = self.ws.as_deref_mut() else { return Err(not_websocket()) };
+        let mut frame = std::mem::take(&mut ws.frame);
+        frame.clear();
+        ws.sender.encode(opcode, payload, &mut frame);
+        let written = self.write(reactor, &frame);
+        if let Some(ws) = self.ws.as_deref_mut() {
+            ws.frame = frame;
+        }
+        written
+    }
+
+    /// Queues a frame built for every plain subscriber of a topic (see
+    /// [`Engine::publish`](crate::Engine::publish)); builds its own when this
+    /// stream masks or compresses. False when the stream cannot take it.
+    pub fn write_published(&mut self, reactor: &mut Reactor, opcode: u8, payload: &[u8], plain: &[u8]) -> bool {
+        match self.ws.as_deref() {
+            Some(ws) if ws.sender.is_plain() => self.write(reactor, plain).is_ok(),
+            Some(_) => self.write_message(reactor, opcode, payload).is_ok(),
+            None => false,
+        }
+    }
+
     /// Queues bytes the engine writes on the application's behalf (an
     /// interim response): sent like a write, but raising no Write event.
     fn send_interim(&mut self, reactor: &mut Reactor, bytes: &[u8]) {
@@ -826,6 +871,12 @@ impl FramedInput for StreamChannel {
             Delimiter::HttpRequest(limits) => Some(Box::new(RequestFramer::new(limits))),
             _ => None,
         };
+        self.ws = match delimiter {
+            // Settings that do not change keep the connection's state (a compressor's window).
+            Delimiter::WebSocket(settings) if self.ws.as_ref().is_some_and(|ws| *ws.framer.settings() == settings) => self.ws.take(),
+            Delimiter::WebSocket(settings) => Some(Box::new(WsConnection::new(settings))),
+            _ => None,
+        };
         self.framer = Framer::new(delimiter);
     }
 
@@ -836,6 +887,9 @@ impl FramedInput for StreamChannel {
     fn read_frame(&mut self, reactor: &mut Reactor, out: &mut [u8]) -> FrameRead {
         if self.http.is_some() {
             return self.read_request(reactor, out);
+        }
+        if self.ws.is_some() {
+            return self.read_message(out);
         }
         match self.framer.decode(&mut self.incoming, out) {
             FrameRead::Incomplete if self.incoming.len() > self.buffer_size => FrameRead::Overflow,

@@ -3,6 +3,7 @@
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use pants_core::http::HeadLimits;
+use pants_core::ws::{DeflateSettings, Role, WsSettings};
 use pants_core::{Delimiter, DelimiterKind, Engine, LengthField, ListenOptions, RecordSegment, SocketAddress};
 
 use super::{invalid, misuse, INVALID_ADDRESS};
@@ -90,7 +91,9 @@ pub fn peer_address(engine: u32, token: u32) -> Result<Option<AddressInfo>> {
 /// `kind` is a `DelimiterKind`: every chunk; `count` bytes; up to
 /// `sequence`; framed in JavaScript; records laid out by `sequence` (see
 /// `record_layout`); HTTP requests with a body limit of `count` bytes and a
-/// head limit given as `sequence`'s 4 little-endian bytes. Arguments that
+/// head limit given as `sequence`'s 4 little-endian bytes; WebSocket
+/// messages up to `count` bytes, `sequence` one byte of flags (see
+/// `websocket_settings`). Arguments that
 /// make no delimiter throw a `TypeError`.
 #[napi]
 pub fn set_delimiter(engine: u32, token: u32, kind: u32, count: u32, sequence: Option<&[u8]>) -> Result<()> {
@@ -103,9 +106,21 @@ pub fn set_delimiter(engine: u32, token: u32, kind: u32, count: u32, sequence: O
         (Some(DelimiterKind::HttpRequest), Some(&[a, b, c, d])) if count > 0 => {
             Delimiter::HttpRequest(HeadLimits { max_head: u32::from_le_bytes([a, b, c, d]) as usize, max_body: u64::from(count) })
         }
+        (Some(DelimiterKind::WebSocket), Some(&[flags])) if count > 0 => Delimiter::WebSocket(websocket_settings(count, flags)),
         _ => return Err(invalid("a delimiter")),
     };
     operate(engine, |engine| engine.set_delimiter(token as usize, delimiter))?.map_err(misuse)
+}
+
+/// WebSocket framing: messages up to `max_payload` bytes; `flags`: 1 this
+/// end is the client, 2 permessage-deflate, 4 the peer resets its
+/// compressor after each message, 8 we reset ours.
+fn websocket_settings(max_payload: u32, flags: u8) -> WsSettings {
+    WsSettings {
+        role: if flags & 1 != 0 { Role::Client } else { Role::Server },
+        max_payload: u64::from(max_payload),
+        deflate: (flags & 2 != 0).then_some(DeflateSettings { inflate_no_context_takeover: flags & 4 != 0, deflate_no_context_takeover: flags & 8 != 0 }),
+    }
 }
 
 /// Decodes a record layout: little-endian i32 quadruples (fixed bytes,

@@ -15,6 +15,7 @@ mod driving;
 mod hot;
 mod io;
 mod tls;
+mod websocket;
 
 use napi::{Error, Status};
 
