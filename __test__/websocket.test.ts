@@ -592,15 +592,24 @@ test('idleTimeout: frames received keep the connection alive; null turns it off'
   // a frame every 250 ms for 5 s: never 2 s without one (unless the machine stalls for seconds)
   const started = Date.now();
   let sent = 0;
-  while (Date.now() - started < 5000) {
+  let last = started;
+  let longestGap = 0;
+  while (Date.now() - started < 5000 && !raw.ended) {
     raw.sendFrame(OP.TEXT, `keep ${sent}`);
     sent += 1;
     await sleep(250);
+    longestGap = Math.max(longestGap, Date.now() - last);
+    last = Date.now();
   }
   const closes = raw.frames.filter((received) => received.opcode === OP.CLOSE).map(closeOf);
-  t.deepEqual(closes, [], 'no idle close while frames keep coming');
-  t.false(raw.ended);
-  t.is((await firstOpened(Server)).messages.length, sent);
+  // This process (both peers) stalling for most of the 2 s would excuse a close; nothing else does.
+  if (longestGap < 1500) {
+    t.deepEqual(closes, [], `no idle close while frames keep coming (longest gap between frames ${longestGap} ms)`);
+    t.false(raw.ended);
+    t.is((await firstOpened(Server)).messages.length, sent);
+  } else {
+    t.log(`the test process stalled for ${longestGap} ms; the idle close ${JSON.stringify(closes)} is excused`);
+  }
   class Never extends Recording {
     constructor(...args: any[]) {
       super(...args);
