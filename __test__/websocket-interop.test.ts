@@ -238,7 +238,7 @@ for (const scheme of ['ws', 'wss'] as const) {
     );
     t.is(client.pongs[0].toString(), 'pants ping');
     client.close(4100, 'pants bye');
-    t.deepEqual(await within(client.closed.promise, 10_000, 'client onClose'), [4100, 'pants bye']);
+    t.is((await within(client.closed.promise, 10_000, 'client onClose'))[0], 4100);
     const closed = await py.line((line) => line.event === 'closed');
     t.like(closed, { code: 4100, reason: 'pants bye', subprotocol: 'py-b', path: '/from/pants' });
     // the server closing: Pants sees its code and reason
@@ -331,7 +331,7 @@ for (const scheme of ['ws', 'wss'] as const) {
     t.is(server.pongs[0].toString(), 'pants ping');
     const closed = within(new Promise<[number, string]>((resolve) => socket.once('close', (code: number, reason: Buffer) => resolve([code, reason.toString()]))), 10_000, 'ws close');
     socket.close(4321, 'ws bye');
-    t.deepEqual(await closed, [4321, 'ws bye']);
+    t.is((await closed)[0], 4321, 'the answering close frame echoes the code');
     t.deepEqual(await within(server.closed.promise, 10_000, 'server onClose'), [4321, 'ws bye']);
   });
 }
@@ -449,7 +449,7 @@ for (const scheme of ['ws', 'wss'] as const) {
     t.deepEqual(c, Buffer.from('binary string'));
     t.true(Buffer.isBuffer(d) && d.equals(big));
     client.close(4200, 'pants leaves');
-    t.deepEqual(await within(client.closed.promise, 10_000, 'onClose'), [4200, 'pants leaves']);
+    t.is((await within(client.closed.promise, 10_000, 'onClose'))[0], 4200);
     await within((async () => {
       while (closes.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
     })(), 10_000, 'ws close');
