@@ -180,7 +180,6 @@ for (const [scheme, compression] of [['ws', 'off'], ['ws', 'on'], ['wss', 'off']
       fragmented: 'fragmented text',
       pong: true,
       closeCode: 4000,
-      closeReason: 'py bye',
     });
     const server = await firstOpened(Server);
     t.deepEqual(await within(server.closed.promise, 10_000, 'server onClose'), [4000, 'py bye']);
