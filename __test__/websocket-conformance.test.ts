@@ -7,8 +7,9 @@
 import test, { type ExecutionContext } from 'ava';
 import { WebSocket } from 'pants-net/http';
 
-import { EchoRecording, instancesOf, sleep, within, wsServe } from './ws-helpers.js';
-import { acceptFor, closeOf, closePayload, frame, type FrameOptions, newKey, OP, rawConnect, rawRequest, rest, upgradeRequest } from './ws-frames.js';
+import { startedEngine } from './helpers.js';
+import { Deferred, EchoRecording, instancesOf, Recording, sleep, within, wsClient, wsServe } from './ws-helpers.js';
+import { acceptFor, closeOf, closePayload, frame, type FrameOptions, newKey, OP, rawConnect, rawRequest, rawServer, rest, upgradeRequest } from './ws-frames.js';
 
 /** One echo server per test file run (engines are cheap, but one keeps the log short). */
 class Echo extends EchoRecording {
@@ -513,4 +514,91 @@ test('handshake: subprotocol offered over several header lines; the response nam
   t.is(head.headers['sec-websocket-accept'], acceptFor(key));
   t.is(head.headers['sec-websocket-protocol'], 'superchat');
   socket.destroy();
+});
+
+// ----- the client side: a raw server sends what a Pants client must refuse ----------------
+
+/** A raw server that sends `frames` (unmasked unless told) to a new Pants client; resolves with the client's close frame and the client. */
+async function clientAnswers(t: ExecutionContext, frames: Buffer[]): Promise<{ code: number; masked: boolean; client: Recording; before: { opcode: number; payload: Buffer; masked: boolean }[] }> {
+  const engine = startedEngine(t);
+  const answer = new Deferred<{ code: number; masked: boolean; before: { opcode: number; payload: Buffer; masked: boolean }[] }>();
+  const { port } = await rawServer(t, (raw) => {
+    raw.send(Buffer.concat(frames));
+    void raw.closeFrame(15_000).then(({ code, frame: received, before }) => answer.resolve({ code, masked: received?.masked ?? false, before }));
+  });
+  class Client extends Recording {}
+  const client = new Client({ engine }).connect(`ws://127.0.0.1:${port}/`);
+  const result = await within(answer.promise, 15_000, 'the client’s close frame');
+  return { ...result, client };
+}
+
+const u = (opcode: number, payload: string | Buffer = Buffer.alloc(0), options: FrameOptions = {}) => frame(opcode, payload, { mask: false, ...options });
+
+const clientCases: [string, Buffer[], number][] = [
+  ['RSV1 without an extension', [u(OP.TEXT, 'x', { rsv: 4 })], 1002],
+  ['reserved opcode 0x3', [u(3, 'x')], 1002],
+  ['reserved opcode 0xB', [u(0xb)], 1002],
+  ['a continuation with no message begun', [u(OP.CONT, 'x')], 1002],
+  ['a new text frame inside a fragmented message', [u(OP.TEXT, 'a', { fin: false }), u(OP.TEXT, 'b')], 1002],
+  ['a fragmented ping', [u(OP.PING, 'a', { fin: false })], 1002],
+  ['a ping of 126 bytes', [u(OP.PING, 'p'.repeat(126))], 1002],
+  ['invalid UTF-8', [u(OP.TEXT, Buffer.from([0xed, 0xa0, 0x80]))], 1007],
+  ['invalid UTF-8 across fragments', [u(OP.TEXT, Buffer.from([0xf0, 0x9f]), { fin: false }), u(OP.CONT, Buffer.from([0x28, 0x29]))], 1007],
+  ['a close with code 1005', [u(OP.CLOSE, closePayload(1005))], 1002],
+  ['a close with a 1-byte payload', [u(OP.CLOSE, Buffer.from([1]))], 1002],
+  ['a close reason of invalid UTF-8', [u(OP.CLOSE, closePayload(1000, Buffer.from([0xff])))], 1007],
+];
+
+for (const [what, frames, code] of clientCases) {
+  test(`client side: ${what} → the client closes ${code} with a masked close frame; onClose(${code})`, async (t) => {
+    const result = await clientAnswers(t, frames);
+    t.is(result.code, code);
+    t.true(result.masked, 'client frames are masked, the close frame too');
+    const [closeCode] = await within(result.client.closed.promise, 15_000, 'client onClose');
+    t.is(closeCode, code);
+    t.true(result.client.errors.length >= 1, 'onError was called');
+  });
+}
+
+test('client side: a fragmented message with a ping between fragments: one onRead, the ping answered with a masked pong of the same payload', async (t) => {
+  const engine = startedEngine(t);
+  const pong = new Deferred<{ masked: boolean; payload: string }>();
+  const { port } = await rawServer(t, (raw) => {
+    raw.send(Buffer.concat([u(OP.TEXT, 'κό', { fin: false }), u(OP.PING, 'are you there'), u(OP.CONT, Buffer.from('σμε')), u(OP.BINARY, Buffer.from([1]), { fin: false }), u(OP.CONT, Buffer.from([2]))]));
+    void raw.next().then((received) => pong.resolve({ masked: received.masked, payload: `${received.opcode}:${received.payload.toString()}` }));
+  });
+  class Client extends Recording {}
+  const client = await wsClient(t, Client, `ws://127.0.0.1:${port}/`, engine);
+  t.deepEqual(await client.messagesUntil(2), ['κόσμε', Buffer.from([1, 2])]);
+  t.deepEqual(await within(pong.promise, 10_000, 'the pong'), { masked: true, payload: `${OP.PONG}:are you there` });
+});
+
+test('client side: pingInterval pings a quiet server; idleTimeout closes 1001', async (t) => {
+  const engine = startedEngine(t);
+  const seen = new Deferred<{ opcode: number; masked: boolean }[]>();
+  const { port } = await rawServer(t, (raw) => {
+    void (async () => {
+      const frames: { opcode: number; masked: boolean }[] = [];
+      for (;;) {
+        const received = await raw.next(15_000).catch(() => null);
+        if (!received) break;
+        frames.push({ opcode: received.opcode, masked: received.masked });
+        if (received.opcode === OP.CLOSE) break;
+      }
+      seen.resolve(frames);
+    })();
+  });
+  class Client extends Recording {
+    constructor(...args: any[]) {
+      super(...args);
+      this.pingInterval = 1;
+      this.idleTimeout = 3;
+    }
+  }
+  const client = await wsClient(t, Client, `ws://127.0.0.1:${port}/`, engine);
+  const frames = await within(seen.promise, 20_000, 'the client to ping, then close');
+  t.true(frames.length >= 2, JSON.stringify(frames));
+  t.true(frames.slice(0, -1).every((received) => received.opcode === OP.PING && received.masked), 'pings first');
+  t.deepEqual(frames.at(-1), { opcode: OP.CLOSE, masked: true });
+  t.is((await within(client.closed.promise, 10_000, 'onClose'))[0], 1001);
 });
