@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { Datagram, Engine, InvalidAddressFormatError, NetStruct, Server, Stream, Struct } from 'pants-net';
+import { HTTPRequest, HTTPServer, WebSocket } from 'pants-net/http';
 
 import { closeAtEnd, netClient, portOf, signal, startedEngine, waitFor } from './helpers.js';
 
@@ -273,6 +274,63 @@ codeTest('ERR_PANTS_INVALID_UNPACK_BUFFER', 'unpack() of something that is not o
   t.throws(() => record.recordLength(Buffer.from([0, 1, 2]), 9), { instanceOf: RangeError, code });
   t.throws(() => record.recordLength(Buffer.from([0, 1, 2]), 0.5), { instanceOf: TypeError, code });
   t.throws(() => new NetStruct('h$').unpack(Buffer.from([0xff, 0xff])), { instanceOf: RangeError, code });
+});
+
+/** A WebSocket that records its failures and how it closed. */
+class Recorder extends WebSocket {
+  readonly errors: Error[] = [];
+  closed: number | null = null;
+
+  override onError(error: Error): void {
+    this.errors.push(error);
+  }
+
+  override onClose(code: number): void {
+    this.closed = code;
+  }
+}
+
+codeTest('ERR_PANTS_WS_HANDSHAKE', "a WebSocket client whose handshake is answered 200, not 101", async (t) => {
+  const engine = startedEngine(t);
+  const server = closeAtEnd(t, new HTTPServer((request: HTTPRequest) => request.sendResponse('no sockets here'), { engine }).listen(['127.0.0.1', 0]));
+  const client = new Recorder({ engine }).connect(`ws://127.0.0.1:${portOf(server)}/`);
+  await waitFor(() => client.closed !== null, 5000, 'the failed handshake');
+  t.is(client.closed, 1006);
+  t.like(client.errors[0], { code: 'ERR_PANTS_WS_HANDSHAKE', message: 'Unexpected server response: 200' });
+  t.true(client.errors[0] instanceof Error);
+});
+
+codeTest('ERR_PANTS_WS_NOT_OPEN', 'write, ping and subscribe on a WebSocket that is not open', (t) => {
+  const socket = new WebSocket({ engine: new Engine() });
+  const code = 'ERR_PANTS_WS_NOT_OPEN';
+  t.throws(() => socket.write('x'), { instanceOf: Error, code });
+  t.throws(() => socket.ping(), { instanceOf: Error, code });
+  t.throws(() => socket.subscribe('news'), { instanceOf: Error, code });
+});
+
+codeTest('ERR_PANTS_WS_CLOSE_CODE', 'close() with a code an application may not send', (t) => {
+  const socket = new WebSocket({ engine: new Engine() });
+  for (const code of [999, 1001, 1005, 1006, 2999, 5000, 1000.5]) {
+    t.throws(() => socket.close(code), { instanceOf: RangeError, code: 'ERR_PANTS_WS_CLOSE_CODE' }, String(code));
+  }
+});
+
+codeTest('ERR_PANTS_WS_PROTOCOL', 'a client that sends an unmasked frame', async (t) => {
+  const engine = startedEngine(t);
+  let socket: Recorder | null = null;
+  class Server extends Recorder {
+    override onConnect(): void {
+      socket = this;
+    }
+  }
+  const server = closeAtEnd(t, new HTTPServer(Server, { engine }).listen(['127.0.0.1', 0]));
+  const client = await netClient(t, portOf(server));
+  client.write('GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+  await waitFor(() => socket !== null, 5000, 'the upgrade');
+  client.write(Buffer.from([0x81, 0x02, 0x68, 0x69])); // "hi", unmasked
+  await waitFor(() => socket!.closed !== null, 5000, 'the close');
+  t.is(socket!.closed, 1002);
+  t.like(socket!.errors[0], { code: 'ERR_PANTS_WS_PROTOCOL', closeCode: 1002 });
 });
 
 /** Every 'ERR_PANTS_...' string in the TypeScript sources, except ts/tls.ts (its codes are its own). */

@@ -98,6 +98,14 @@ export function isInetAddress(address: Address | null | undefined): address is I
   return Array.isArray(address);
 }
 
+/** An IP address and port, as `hostPort` gives them. */
+export interface HostPort {
+  /** The IP address (v4 or v6, without brackets). */
+  host: string;
+  /** The port. */
+  port: number;
+}
+
 /**
  * The host and port of an IP address (what a user reads from
  * `stream.remoteAddress` or `server.localAddress`), or `null` for a UNIX
@@ -108,6 +116,6 @@ export function isInetAddress(address: Address | null | undefined): address is I
  * Engine.logger.info(peer ? `${peer.host}:${peer.port}` : 'a local client');
  * ```
  */
-export function hostPort(address: Address | null | undefined): { host: string; port: number } | null {
+export function hostPort(address: Address | null | undefined): HostPort | null {
   return isInetAddress(address) ? { host: address[0], port: address[1] } : null;
 }

@@ -5,7 +5,7 @@
  * @module pants-net
  */
 export { hostPort, isInetAddress } from './address.js';
-export type { Address, InetAddress } from './address.js';
+export type { Address, HostPort, InetAddress } from './address.js';
 export type { AcceptingServer } from './accepting_server.js';
 export { Channel } from './channel.js';
 export { Datagram } from './datagram.js';

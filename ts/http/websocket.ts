@@ -17,9 +17,9 @@ import type { Stream } from '../stream.js';
 import type { Timer } from '../timer.js';
 import type { SslOptions } from '../tls.js';
 import type { HTTPRequest } from './request.js';
-import { kCarrierClosed, kDrained, kGoingAway, kMessage, MessageSink } from './upgrade.js';
+import { kCarrierClosed, kDrained, kGoingAway, kMessage } from './upgrade.js';
 import { Agreement } from './websocket_handshake.js';
-import { ClientCarrier, HandshakeOwner, kHandshakeDone, kHandshakeFailed } from './websocket_client.js';
+import { ClientCarrier, kHandshakeDone, kHandshakeFailed } from './websocket_client.js';
 
 /** `readDelimiter` for one `onRead` per whole message (the default). */
 export const EntireMessage: unique symbol = Symbol('EntireMessage');
@@ -87,7 +87,7 @@ function messageOf(data: string | Uint8Array, binary: boolean | undefined): [num
  * Settings are plain properties (declare them as class fields or set them
  * before the connection opens); they are checked when it opens.
  */
-export class WebSocket implements MessageSink, HandshakeOwner {
+export class WebSocket {
   /** `readyState` while the client's handshake runs. */
   static readonly CONNECTING = 0;
   /** `readyState` while messages flow. */

@@ -99,10 +99,15 @@ export interface DeflateAgreement {
   flags: number;
 }
 
+/** Framing flags for our compressor's window (`websocket_settings` in the binding: bits 4 to 7). */
+function windowFlags(bits: number): number {
+  return bits === 15 ? 0 : bits << 4;
+}
+
 /**
  * The server's answer to the client's permessage-deflate offers: the first
- * it can honour (our compressor always uses a 32 KiB window, so an offer
- * asking for a smaller server window is declined), or `null`.
+ * it can honour (a compressor window of 8 bits cannot be honoured: raw
+ * deflate starts at 9), or `null`.
  */
 export function acceptDeflate(values: readonly string[]): DeflateAgreement | null {
   for (const offer of parseExtensions(values) ?? []) {
@@ -111,7 +116,7 @@ export function acceptDeflate(values: readonly string[]): DeflateAgreement | nul
     const known = [...params.keys()].every((key) => ['server_no_context_takeover', 'client_no_context_takeover', 'server_max_window_bits', 'client_max_window_bits'].includes(key));
     const serverBits = windowBits(params.get('server_max_window_bits'), false);
     const clientBits = windowBits(params.get('client_max_window_bits'), true);
-    if (!known || serverBits === null || clientBits === null || (serverBits !== undefined && serverBits < 15)) continue;
+    if (!known || serverBits === null || clientBits === null || serverBits === 8) continue;
     if (params.get('server_no_context_takeover') !== undefined && params.get('server_no_context_takeover') !== true) continue;
     if (params.get('client_no_context_takeover') !== undefined && params.get('client_no_context_takeover') !== true) continue;
     let header = DEFLATE;
@@ -123,6 +128,10 @@ export function acceptDeflate(values: readonly string[]): DeflateAgreement | nul
     if (params.has('client_no_context_takeover')) {
       header += '; client_no_context_takeover';
       flags |= WsFlag.InflateNoContext;
+    }
+    if (serverBits !== undefined) {
+      header += `; server_max_window_bits=${serverBits}`;
+      flags |= windowFlags(serverBits);
     }
     return { header, flags };
   }
@@ -144,7 +153,7 @@ export function checkDeflateAnswer(values: readonly string[], offered: boolean):
     if (key === 'server_no_context_takeover' && value === true) flags |= WsFlag.InflateNoContext;
     else if (key === 'client_no_context_takeover' && value === true) flags |= WsFlag.DeflateNoContext;
     else if (key === 'server_max_window_bits' && typeof windowBits(value, false) === 'number') continue;
-    else if (key === 'client_max_window_bits' && windowBits(value, false) === 15) continue;
+    else if (key === 'client_max_window_bits' && (windowBits(value, false) ?? 8) >= 9) flags |= windowFlags(Number(value));
     else return `a permessage-deflate parameter this client cannot honour: ${key}`;
   }
   return flags;

@@ -2,7 +2,10 @@
 //! chunking, the protocol errors each with its close code, permessage-deflate,
 //! and arbitrary input that never panics.
 
-use pants_core::ws::{is_valid_close_code, Cut, DeflateSettings, MessageFramer, MessageSender, Role, WsSettings, INFO_ERROR, OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING, OP_PONG, OP_TEXT};
+use pants_core::ws::{
+    is_valid_close_code, Cut, DeflateSettings, MessageFramer, MessageSender, Role, WsSettings, INFO_ERROR, OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING,
+    OP_PONG, OP_TEXT,
+};
 use proptest::prelude::*;
 
 const MASK: [u8; 4] = [0x12, 0x34, 0x56, 0x78];
@@ -123,7 +126,10 @@ fn fragments_are_reassembled_with_control_frames_between() {
     input.extend(raw(OP_BINARY, &[], Some(MASK)));
     input.extend(raw(0x80 | OP_CONTINUATION, &[9], Some(MASK)));
     let frames = frames_at_every_chunking(settings(Role::Server), &input);
-    assert_eq!(frames, vec![(u32::from(OP_PING), b"in between".to_vec()), (u32::from(OP_TEXT), "fragménted".as_bytes().to_vec()), (u32::from(OP_BINARY), vec![9])]);
+    assert_eq!(
+        frames,
+        vec![(u32::from(OP_PING), b"in between".to_vec()), (u32::from(OP_TEXT), "fragménted".as_bytes().to_vec()), (u32::from(OP_BINARY), vec![9])]
+    );
 }
 
 #[test]
@@ -212,7 +218,11 @@ fn a_client_takes_unmasked_frames_and_refuses_masked_ones() {
 
 #[test]
 fn what_a_sender_builds_a_framer_reads_with_and_without_deflate() {
-    for deflate in [None, Some(DeflateSettings { inflate_no_context_takeover: false, deflate_no_context_takeover: false }), Some(DeflateSettings { inflate_no_context_takeover: true, deflate_no_context_takeover: true })] {
+    for deflate in [
+        None,
+        Some(DeflateSettings { inflate_no_context_takeover: false, deflate_no_context_takeover: false, deflate_window_bits: 15 }),
+        Some(DeflateSettings { inflate_no_context_takeover: true, deflate_no_context_takeover: true, deflate_window_bits: 10 }),
+    ] {
         let mut sender = MessageSender::new(&WsSettings { role: Role::Client, max_payload: 1 << 20, deflate });
         let messages: Vec<(u8, Vec<u8>)> = vec![
             (OP_TEXT, b"short".to_vec()),
@@ -250,8 +260,12 @@ fn a_server_sends_unmasked_frames_and_a_client_masks_with_fresh_keys() {
 
 #[test]
 fn compressed_data_that_does_not_inflate_fails_with_1007() {
-    let deflate = Some(DeflateSettings { inflate_no_context_takeover: false, deflate_no_context_takeover: false });
-    let frames = feed(&mut MessageFramer::new(WsSettings { role: Role::Server, max_payload: 1 << 20, deflate }), &raw(0xc0 | OP_TEXT, &[0xff, 0xff, 0xff], Some(MASK)), 100);
+    let deflate = Some(DeflateSettings { inflate_no_context_takeover: false, deflate_no_context_takeover: false, deflate_window_bits: 15 });
+    let frames = feed(
+        &mut MessageFramer::new(WsSettings { role: Role::Server, max_payload: 1 << 20, deflate }),
+        &raw(0xc0 | OP_TEXT, &[0xff, 0xff, 0xff], Some(MASK)),
+        100,
+    );
     assert_eq!(error_code(frames[0].0), Some(1007));
     // RSV1 on a continuation frame is an error even with the extension.
     let mut input = raw(0x40 | OP_TEXT, &[], Some(MASK));

@@ -73,9 +73,10 @@ pub struct Deflater {
 }
 
 impl Deflater {
-    /// A compressor; `no_context_takeover`: reset after each message.
-    pub fn new(no_context_takeover: bool) -> Self {
-        Self { state: Compress::new(Compression::fast(), false), no_context_takeover }
+    /// A compressor with a window of `2^window_bits` bytes (9 to 15);
+    /// `no_context_takeover`: reset after each message.
+    pub fn new(no_context_takeover: bool, window_bits: u8) -> Self {
+        Self { state: Compress::new_with_window_bits(Compression::fast(), false, window_bits.clamp(9, 15)), no_context_takeover }
     }
 
     /// Appends `message` compressed, without the trailing `00 00 ff ff`, to `out`.
@@ -110,7 +111,7 @@ mod tests {
     #[test]
     fn round_trip_with_and_without_context_takeover() {
         for no_context in [false, true] {
-            let mut deflater = Deflater::new(no_context);
+            let mut deflater = Deflater::new(no_context, 15);
             let mut inflater = Inflater::new(no_context);
             for round in 0..5 {
                 let message: Vec<u8> = format!("message {round}: {}", "hello websocket ".repeat(200)).into_bytes();
@@ -126,7 +127,7 @@ mod tests {
 
     #[test]
     fn empty_and_incompressible_messages() {
-        let mut deflater = Deflater::new(false);
+        let mut deflater = Deflater::new(false, 15);
         let mut inflater = Inflater::new(false);
         let noise: Vec<u8> = (0..100_000u32).map(|n| (n.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
         for message in [Vec::new(), noise] {
@@ -139,8 +140,20 @@ mod tests {
     }
 
     #[test]
+    fn a_small_window_inflates_with_the_default_one() {
+        let mut deflater = Deflater::new(false, 9);
+        let mut inflater = Inflater::new(false);
+        let message: Vec<u8> = (0..50_000u32).map(|n| b"abcdefghij"[(n % 7 + n / 1000 % 3) as usize]).collect();
+        let mut compressed = Vec::new();
+        deflater.deflate(&message, &mut compressed);
+        let mut inflated = Vec::new();
+        inflater.inflate(&compressed, 1 << 20, &mut inflated).unwrap();
+        assert_eq!(inflated, message);
+    }
+
+    #[test]
     fn the_limit_and_corrupt_data() {
-        let mut deflater = Deflater::new(false);
+        let mut deflater = Deflater::new(false, 15);
         let mut compressed = Vec::new();
         deflater.deflate(&vec![b'a'; 100_000], &mut compressed);
         assert_eq!(Inflater::new(false).inflate(&compressed, 1000, &mut Vec::new()), Err(InflateError::TooBig));

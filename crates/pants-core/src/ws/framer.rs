@@ -15,7 +15,10 @@
 //! nothing more from the connection.
 
 use super::deflate::{InflateError, Inflater};
-use super::{apply_mask, is_valid_close_code, Role, WsSettings, CLOSE_INVALID_DATA, CLOSE_PROTOCOL_ERROR, CLOSE_TOO_BIG, OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING, OP_PONG, OP_TEXT};
+use super::{
+    apply_mask, is_valid_close_code, Role, WsSettings, CLOSE_INVALID_DATA, CLOSE_PROTOCOL_ERROR, CLOSE_TOO_BIG, OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING,
+    OP_PONG, OP_TEXT,
+};
 
 /// Info flag: the frame reports a protocol error (see the module docs).
 pub const INFO_ERROR: u32 = 0x100;

@@ -55,6 +55,10 @@ pub struct DeflateSettings {
     pub inflate_no_context_takeover: bool,
     /// We reset our compressor after each message.
     pub deflate_no_context_takeover: bool,
+    /// Our compressor's window: `2^deflate_window_bits` bytes (9 to 15; the
+    /// peer may ask for less than 15). We inflate with the largest window,
+    /// which reads every smaller one.
+    pub deflate_window_bits: u8,
 }
 
 /// How a stream speaks WebSocket once upgraded.

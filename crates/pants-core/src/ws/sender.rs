@@ -51,7 +51,7 @@ pub fn plain_frame(opcode: u8, payload: &[u8], out: &mut Vec<u8>) {
 impl MessageSender {
     /// A sender for a connection speaking as `settings` say.
     pub fn new(settings: &WsSettings) -> Self {
-        let deflater = settings.deflate.map(|deflate| Deflater::new(deflate.deflate_no_context_takeover));
+        let deflater = settings.deflate.map(|deflate| Deflater::new(deflate.deflate_no_context_takeover, deflate.deflate_window_bits));
         Self { role: settings.role, deflater, random: Vec::new(), random_used: 0, compressed: Vec::new() }
     }
 

@@ -114,12 +114,18 @@ pub fn set_delimiter(engine: u32, token: u32, kind: u32, count: u32, sequence: O
 
 /// WebSocket framing: messages up to `max_payload` bytes; `flags`: 1 this
 /// end is the client, 2 permessage-deflate, 4 the peer resets its
-/// compressor after each message, 8 we reset ours.
+/// compressor after each message, 8 we reset ours; bits 4 to 7 our
+/// compressor's window bits (0: 15).
 fn websocket_settings(max_payload: u32, flags: u8) -> WsSettings {
+    let window_bits = flags >> 4;
     WsSettings {
         role: if flags & 1 != 0 { Role::Client } else { Role::Server },
         max_payload: u64::from(max_payload),
-        deflate: (flags & 2 != 0).then_some(DeflateSettings { inflate_no_context_takeover: flags & 4 != 0, deflate_no_context_takeover: flags & 8 != 0 }),
+        deflate: (flags & 2 != 0).then_some(DeflateSettings {
+            inflate_no_context_takeover: flags & 4 != 0,
+            deflate_no_context_takeover: flags & 8 != 0,
+            deflate_window_bits: if window_bits == 0 { 15 } else { window_bits },
+        }),
     }
 }
 
