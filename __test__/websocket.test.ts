@@ -8,10 +8,10 @@ import { Engine } from 'pants-net';
 import { EntireMessage, HTTPRequest, HTTPServer, WebSocket } from 'pants-net/http';
 import { Application } from 'pants-net/web';
 
-import { closeAtEnd, portOf, recordLog, startedEngine, waitFor } from './helpers.js';
+import { recordLog, startedEngine, waitFor } from './helpers.js';
 import { makeCerts, removeCerts, type TestCerts } from './tls-certs.js';
 import { EchoRecording, firstOpened, instancesOf, Recording, sleep, within, wsClient, wsServe } from './ws-helpers.js';
-import { acceptFor, closeOf, closePayload, newKey, OP, rawConnect, rawRequest, rawServer, rest, upgradeRequest } from './ws-frames.js';
+import { acceptFor, closeOf, closePayload, newKey, OP, parseHead, RawClient, rawConnect, rawRequest, rawServer, upgradeRequest } from './ws-frames.js';
 
 let certs: TestCerts | undefined;
 test.before(() => {
@@ -960,4 +960,95 @@ test('an HTTPServer stays healthy: many clients at once, then more after they al
     await Promise.all(clients.map((client) => within(client.closed.promise, 10_000, 'close')));
   }
   await waitFor(() => http.channels.size === 0, 10_000, 'all connections gone');
+});
+
+test('order: 5,000 small messages each way arrive in order, interleaved with pings', async (t) => {
+  class Server extends EchoRecording {}
+  class Client extends Recording {}
+  const { client } = await pair(t, Server, Client);
+  const sent: (string | Buffer)[] = [];
+  for (let index = 0; index < 5000; index += 1) {
+    const message = index % 3 === 0 ? Buffer.from(`b${index}`) : `t${index}`;
+    sent.push(message);
+    client.write(message);
+    if (index % 500 === 0) client.ping(String(index));
+  }
+  t.deepEqual(await client.messagesUntil(5000, 30_000), sent);
+  await waitFor(() => client.pongs.length === 10, 10_000, 'ten pongs');
+  t.deepEqual(client.pongs.map(String), Array.from({ length: 10 }, (_, index) => String(index * 500)));
+});
+
+test('close() after writes: the queued messages are delivered before the close frame', async (t) => {
+  class Server extends Recording {
+    override onConnect(...args: unknown[]) {
+      super.onConnect(...args);
+      this.write(Buffer.alloc(2 * 1024 * 1024, 1));
+      this.write('last words');
+      this.close(4000, 'done');
+    }
+  }
+  class Client extends Recording {}
+  const { engine, url } = wsServe(t, Server);
+  const client = new Client({ engine }).connect(`${url}/`);
+  t.deepEqual(await within(client.closed.promise, 10_000, 'onClose'), [4000, 'done']);
+  t.is(client.messages.length, 2);
+  t.deepEqual(client.messages[0], Buffer.alloc(2 * 1024 * 1024, 1));
+  t.is(client.messages[1], 'last words');
+  t.deepEqual(client.eventNames.filter((name) => name !== 'write'), ['connect', 'read', 'read', 'close']);
+});
+
+test('an upgrade on a kept-alive connection after plain requests (Application with both kinds of route)', async (t) => {
+  class Chat extends EchoRecording {}
+  const app = new Application();
+  app.route('/hello', () => 'hi there');
+  app.route('/chat', Chat);
+  const { port } = wsServe(t, app);
+  const key = newKey();
+  const { head, socket, leftover } = await rawRequest(t, port, 'GET /hello HTTP/1.1\r\nHost: a\r\n\r\n');
+  t.is(head.status, 200);
+  t.is(head.headers['content-length'], '8');
+  // the body may still be on its way
+  let body = leftover;
+  while (body.length < 8) body = Buffer.concat([body, await new Promise<Buffer>((resolve) => socket.once('data', resolve).resume())]);
+  socket.pause();
+  t.is(body.subarray(0, 8).toString(), 'hi there');
+  socket.write(upgradeRequest('/chat', key));
+  const answer = await new Promise<Buffer>((resolve) => {
+    let got = body.subarray(8);
+    const onData = (chunk: Buffer) => {
+      got = Buffer.concat([got, chunk]);
+      if (got.includes('\r\n\r\n')) {
+        socket.off('data', onData);
+        socket.pause();
+        resolve(got);
+      }
+    };
+    socket.on('data', onData);
+    socket.resume();
+  });
+  const end = answer.indexOf('\r\n\r\n');
+  const upgraded = parseHead(answer.subarray(0, end).toString('latin1'));
+  t.is(upgraded.status, 101);
+  t.is(upgraded.headers['sec-websocket-accept'], acceptFor(key));
+  const raw = new RawClient(socket, answer.subarray(end + 4));
+  socket.resume();
+  raw.sendFrame(OP.TEXT, 'upgraded later');
+  t.is((await raw.message()).payload.toString(), 'upgraded later');
+  raw.destroy();
+});
+
+test('a client without onError: a refused connection is logged with Engine.logger.warn, then onClose(1006, "")', async (t) => {
+  const log = recordLog(t);
+  const engine = startedEngine(t);
+  const closes: [number, string][] = [];
+  class Plain extends WebSocket {
+    override onClose(code: number, reason: string) {
+      closes.push([code, reason]);
+    }
+  }
+  new Plain({ engine }).connect(`ws://127.0.0.1:${await freePort()}/`);
+  await waitFor(() => closes.length === 1, 10_000, 'onClose');
+  t.deepEqual(closes, [[1006, '']]);
+  t.true(log.warn.length >= 1, 'warned');
+  t.is(log.error.length, 0);
 });
