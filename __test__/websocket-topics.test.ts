@@ -3,9 +3,9 @@
 // closing socket leaving its topics.
 import test, { type ExecutionContext } from 'ava';
 import { Engine } from 'pants-net';
-import { WebSocket } from 'pants-net/http';
+import { HTTPServer, WebSocket } from 'pants-net/http';
 
-import { startedEngine, waitFor } from './helpers.js';
+import { portOf, startedEngine, waitFor } from './helpers.js';
 import { firstOpened, instancesOf, Recording, sleep, within, wsClient, wsServe } from './ws-helpers.js';
 import { OP, rawConnect } from './ws-frames.js';
 
@@ -182,4 +182,24 @@ test('topics are per engine: a publish on one engine does not reach subscribers 
     'the server side to get the client’s publish',
   );
   t.deepEqual(serverA.messages, ['to the client engine']);
+});
+
+test.serial('WebSocket.publish without an engine publishes on Engine.instance(), where sockets made without an engine live', async (t) => {
+  const engine = Engine.instance();
+  void engine.start();
+  t.teardown(() => engine.stop());
+  class Server extends Subscriber {}
+  const server = new HTTPServer(Server).listen(['127.0.0.1', 0]);
+  t.teardown(() => server.close());
+  class Client extends Recording {}
+  const client = new Client();
+  t.is(client.engine, engine);
+  client.connect(`ws://127.0.0.1:${portOf(server)}/global`);
+  await within(client.opened.promise, 10_000, 'open');
+  await waitFor(() => instancesOf(Server).some((socket) => socket.connectArgs !== null), 10_000, 'server socket');
+  t.is(instancesOf(Server)[0].engine, engine);
+  t.is(WebSocket.publish('global', 'via the global engine'), 1);
+  t.deepEqual(await client.messagesUntil(1), ['via the global engine']);
+  client.close();
+  await within(client.closed.promise, 10_000, 'close');
 });
