@@ -182,7 +182,7 @@ for (const [scheme, compression] of [['ws', 'off'], ['ws', 'on'], ['wss', 'off']
       closeCode: 4000,
     });
     const server = await firstOpened(Server);
-    t.deepEqual(await within(server.closed.promise, 10_000, 'server onClose'), [4000, 'py bye']);
+    t.deepEqual(await within(server.closed.promise, 20_000, 'server onClose'), [4000, 'py bye']);
     t.is(server.url, '/py/path');
     t.is(server.isSecure, scheme === 'wss');
     t.deepEqual(server.messages.slice(0, 2), ['hello from python ✓', Buffer.from([0, 1, 0xff])]);
@@ -237,13 +237,13 @@ for (const scheme of ['ws', 'wss'] as const) {
     );
     t.is(client.pongs[0].toString(), 'pants ping');
     client.close(4100, 'pants bye');
-    t.is((await within(client.closed.promise, 10_000, 'client onClose'))[0], 4100);
+    t.is((await within(client.closed.promise, 20_000, 'client onClose'))[0], 4100);
     const closed = await py.line((line) => line.event === 'closed');
     t.like(closed, { code: 4100, reason: 'pants bye', subprotocol: 'py-b', path: '/from/pants' });
     // the server closing: Pants sees its code and reason
     const second = await wsClient(t, Client, `${scheme}://${host}:${port}/second`, engine, (c) => (c.protocols = ['py-a']), sslOptions);
     second.write('close please');
-    t.deepEqual(await within(second.closed.promise, 10_000, 'onClose after the server closed'), [4002, 'py server bye']);
+    t.deepEqual(await within(second.closed.promise, 20_000, 'onClose after the server closed'), [4002, 'py server bye']);
     t.deepEqual(second.errors, []);
   });
 }
@@ -317,21 +317,21 @@ for (const scheme of ['ws', 'wss'] as const) {
     socket.send('frag', { fin: false });
     socket.send('ments', { fin: true });
     t.is((await nextWsMessage(socket)).data.toString(), 'fragments');
-    const pong = within(new Promise<Buffer>((resolve) => socket.once('pong', resolve)), 10_000, 'pong');
+    const pong = within(new Promise<Buffer>((resolve) => socket.once('pong', resolve)), 20_000, 'pong');
     socket.ping('ws ping');
     t.is((await pong).toString(), 'ws ping');
     const server = await firstOpened(Server);
-    const ping = within(new Promise<Buffer>((resolve) => socket.once('ping', resolve)), 10_000, 'ping');
+    const ping = within(new Promise<Buffer>((resolve) => socket.once('ping', resolve)), 20_000, 'ping');
     server.ping('pants ping');
     t.is((await ping).toString(), 'pants ping');
     await within((async () => {
       while (server.pongs.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
-    })(), 10_000, 'onPong');
+    })(), 20_000, 'onPong');
     t.is(server.pongs[0].toString(), 'pants ping');
-    const closed = within(new Promise<[number, string]>((resolve) => socket.once('close', (code: number, reason: Buffer) => resolve([code, reason.toString()]))), 10_000, 'ws close');
+    const closed = within(new Promise<[number, string]>((resolve) => socket.once('close', (code: number, reason: Buffer) => resolve([code, reason.toString()]))), 20_000, 'ws close');
     socket.close(4321, 'ws bye');
     t.is((await closed)[0], 4321, 'the answering close frame echoes the code');
-    t.deepEqual(await within(server.closed.promise, 10_000, 'server onClose'), [4321, 'ws bye']);
+    t.deepEqual(await within(server.closed.promise, 20_000, 'server onClose'), [4321, 'ws bye']);
   });
 }
 
@@ -343,10 +343,10 @@ test('ws client → Pants server: the server closes with a code and reason; ws s
   }
   const { url } = wsServe(t, Server);
   const socket = await nodeWsClient(t, `${url}/`);
-  const closed = within(new Promise<[number, string]>((resolve) => socket.once('close', (code: number, reason: Buffer) => resolve([code, reason.toString()]))), 10_000, 'ws close');
+  const closed = within(new Promise<[number, string]>((resolve) => socket.once('close', (code: number, reason: Buffer) => resolve([code, reason.toString()]))), 20_000, 'ws close');
   socket.send('close me');
   t.deepEqual(await closed, [4004, 'as you wish']);
-  t.deepEqual(await within((await firstOpened(Server)).closed.promise, 10_000, 'onClose'), [4004, 'as you wish']);
+  t.deepEqual(await within((await firstOpened(Server)).closed.promise, 20_000, 'onClose'), [4004, 'as you wish']);
 });
 
 test('ws client with perMessageDeflate → Pants server with compression: negotiated, messages intact', async (t) => {
@@ -448,14 +448,14 @@ for (const scheme of ['ws', 'wss'] as const) {
     t.deepEqual(c, Buffer.from('binary string'));
     t.true(Buffer.isBuffer(d) && d.equals(big));
     client.close(4200, 'pants leaves');
-    t.is((await within(client.closed.promise, 10_000, 'onClose'))[0], 4200);
+    t.is((await within(client.closed.promise, 20_000, 'onClose'))[0], 4200);
     await within((async () => {
       while (closes.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
-    })(), 10_000, 'ws close');
+    })(), 20_000, 'ws close');
     t.deepEqual(closes, [[4200, 'pants leaves']]);
     const second = await wsClient(t, Client, `${scheme}://${host}:${port}/`, engine, (c) => (c.protocols = ['wanted']), sslOptions);
     second.write('close please');
-    t.deepEqual(await within(second.closed.promise, 10_000, 'onClose'), [4003, 'ws server bye']);
+    t.deepEqual(await within(second.closed.promise, 20_000, 'onClose'), [4003, 'ws server bye']);
   });
 }
 
@@ -478,7 +478,7 @@ test('Pants client over wss:// without the CA: the ws server is not trusted → 
   const { port } = await nodeWsServer(t, { tls: true });
   class Client extends Recording {}
   const client = new Client({ engine }).connect(`wss://localhost:${port}/`);
-  t.deepEqual(await within(client.closed.promise, 10_000, 'onClose'), [1006, '']);
+  t.deepEqual(await within(client.closed.promise, 20_000, 'onClose'), [1006, '']);
   t.is(client.errors.length, 1);
   t.is(client.connectArgs, null);
 });

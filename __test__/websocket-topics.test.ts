@@ -115,7 +115,7 @@ test('unsubscribe: half of 200 leave, a publish reaches the other half only', as
   const { engine, url } = wsServe(t, Server);
   const clientEngine = startedEngine(t);
   const all = await clients(t, 200, `${url}/half`, clientEngine);
-  await waitFor(() => instancesOf(Server).filter((socket) => socket.connectArgs !== null).length === 200, 10_000, 'server sockets');
+  await waitFor(() => instancesOf(Server).filter((socket) => socket.connectArgs !== null).length === 200, 20_000, 'server sockets');
   const leaving = all.filter((_, index) => index % 2 === 0);
   for (const client of leaving) client.write('unsub:half');
   await Promise.all(leaving.map(async (client) => t.is(await client.nextMessage(), 'unsub:true')));
@@ -132,25 +132,25 @@ test('a socket that closes leaves all its topics: by close(), by the peer closin
   const clientEngine = startedEngine(t);
   const [closer, stayer] = await clients(t, 2, `${url}/t1,t2`, clientEngine);
   const raw = await rawConnect(t, port, '/t1,t2');
-  await waitFor(() => instancesOf(Server).filter((socket) => socket.connectArgs !== null).length === 3, 10_000, 'three sockets');
+  await waitFor(() => instancesOf(Server).filter((socket) => socket.connectArgs !== null).length === 3, 20_000, 'three sockets');
   t.is(WebSocket.publish('t1', 'three', false, engine), 3);
   // the client closes
   closer.close();
-  await within(closer.closed.promise, 10_000, 'close');
-  await waitFor(() => instancesOf(Server).filter((socket) => socket.closeArgs).length === 1, 10_000, 'server onClose');
+  await within(closer.closed.promise, 20_000, 'close');
+  await waitFor(() => instancesOf(Server).filter((socket) => socket.closeArgs).length === 1, 20_000, 'server onClose');
   const [gone] = instancesOf(Server).filter((socket) => socket.closeArgs);
   t.deepEqual([...gone.subscriptions], []);
   t.is(WebSocket.publish('t2', 'two', false, engine), 2);
   // the TCP connection drops
   raw.destroy();
-  await waitFor(() => instancesOf(Server).filter((socket) => socket.closeArgs).length === 2, 10_000, 'the dropped one');
+  await waitFor(() => instancesOf(Server).filter((socket) => socket.closeArgs).length === 2, 20_000, 'the dropped one');
   t.is(WebSocket.publish('t1', 'one', false, engine), 1);
   // the server side closes: it leaves as soon as it is closing
   const last = instancesOf(Server).find((socket) => !socket.closeArgs)!;
   last.close(4000, 'bye');
   t.is(WebSocket.publish('t1', 'nobody', false, engine), 0);
   t.deepEqual([...last.subscriptions], []);
-  await within(stayer.closed.promise, 10_000, 'the last client closes');
+  await within(stayer.closed.promise, 20_000, 'the last client closes');
   t.deepEqual(stayer.messages, ['three', 'two', 'one']);
 });
 
@@ -195,11 +195,11 @@ test.serial('WebSocket.publish without an engine publishes on Engine.instance(),
   const client = new Client();
   t.is(client.engine, engine);
   client.connect(`ws://127.0.0.1:${portOf(server)}/global`);
-  await within(client.opened.promise, 10_000, 'open');
-  await waitFor(() => instancesOf(Server).some((socket) => socket.connectArgs !== null), 10_000, 'server socket');
+  await within(client.opened.promise, 20_000, 'open');
+  await waitFor(() => instancesOf(Server).some((socket) => socket.connectArgs !== null), 20_000, 'server socket');
   t.is(instancesOf(Server)[0].engine, engine);
   t.is(WebSocket.publish('global', 'via the global engine'), 1);
   t.deepEqual(await client.messagesUntil(1), ['via the global engine']);
   client.close();
-  await within(client.closed.promise, 10_000, 'close');
+  await within(client.closed.promise, 20_000, 'close');
 });

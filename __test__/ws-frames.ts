@@ -226,7 +226,7 @@ export class RawClient {
   }
 
   /** The next frame; rejects if the connection ends first or after `timeoutMs`. */
-  async next(timeoutMs = 10_000): Promise<Frame> {
+  async next(timeoutMs = 20_000): Promise<Frame> {
     for (;;) {
       const queued = this.frames.shift();
       if (queued) return queued;
@@ -236,7 +236,7 @@ export class RawClient {
   }
 
   /** The next non-control data message (fragments joined). */
-  async message(timeoutMs = 10_000): Promise<{ opcode: number; payload: Buffer }> {
+  async message(timeoutMs = 20_000): Promise<{ opcode: number; payload: Buffer }> {
     let opcode = -1;
     const parts: Buffer[] = [];
     for (;;) {
@@ -254,7 +254,7 @@ export class RawClient {
    * TCP close; resolves with the close frame's code and reason, or code 1006 if
    * the connection ended without one.
    */
-  async closeFrame(timeoutMs = 10_000): Promise<{ code: number; reason: string; frame: Frame | null; before: Frame[] }> {
+  async closeFrame(timeoutMs = 20_000): Promise<{ code: number; reason: string; frame: Frame | null; before: Frame[] }> {
     const before: Frame[] = [];
     for (;;) {
       let received: Frame;
@@ -274,7 +274,7 @@ export class RawClient {
    * (its code), and then the TCP connection closing (the server closes after
    * failing, RFC 6455 §7.1.7; we do not answer). Rejects if either does not come.
    */
-  async failure(timeoutMs = 10_000): Promise<{ code: number; reason: string; before: Frame[] }> {
+  async failure(timeoutMs = 20_000): Promise<{ code: number; reason: string; before: Frame[] }> {
     const { code, reason, frame: received, before } = await this.closeFrame(timeoutMs);
     // Answer like a well-behaved peer, so a server that waits for our close frame is not slowed down.
     if (received && !this.ended) this.socket.write(frame(OP.CLOSE, received.payload.length >= 2 ? received.payload.subarray(0, 2) : Buffer.alloc(0)));
@@ -327,6 +327,7 @@ export async function rawRequest(t: ExecutionContext, port: number, request: str
   });
   socket.write(request);
   return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no response head within 20 s; got ${JSON.stringify(received.toString('latin1'))}`)), 20_000);
     let received = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
       received = Buffer.concat([received, chunk]);
@@ -334,6 +335,7 @@ export async function rawRequest(t: ExecutionContext, port: number, request: str
       if (end === -1) return;
       socket.off('data', onData);
       socket.off('close', onClose);
+      clearTimeout(timer);
       socket.pause();
       try {
         resolve({ head: parseHead(received.subarray(0, end).toString('latin1')), socket, leftover: received.subarray(end + 4) });
@@ -341,7 +343,10 @@ export async function rawRequest(t: ExecutionContext, port: number, request: str
         reject(error);
       }
     };
-    const onClose = () => reject(new Error(`connection closed before a response head; got ${JSON.stringify(received.toString('latin1'))}`));
+    const onClose = () => {
+      clearTimeout(timer);
+      reject(new Error(`connection closed before a response head; got ${JSON.stringify(received.toString('latin1'))}`));
+    };
     socket.on('data', onData);
     socket.once('close', onClose);
   });

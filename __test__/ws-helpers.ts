@@ -107,7 +107,7 @@ export class Recording extends WebSocket {
   }
 
   /** Waits until `count` messages arrived in all; resolves with them. */
-  async messagesUntil(count: number, ms = 10_000): Promise<(string | Buffer)[]> {
+  async messagesUntil(count: number, ms = 20_000): Promise<(string | Buffer)[]> {
     const start = Date.now();
     while (this.messages.length < count) {
       if (this.closeArgs) throw new Error(`closed ${JSON.stringify(this.closeArgs)} after ${this.messages.length} of ${count} messages`);
@@ -124,7 +124,7 @@ export class Recording extends WebSocket {
   }
 
   /** The next message after those already seen (`messages.length` now). */
-  async nextMessage(ms = 10_000): Promise<string | Buffer> {
+  async nextMessage(ms = 20_000): Promise<string | Buffer> {
     const count = this.messages.length + 1;
     return (await this.messagesUntil(count, ms))[count - 1];
   }
@@ -149,7 +149,7 @@ export function instancesOf<T extends Recording>(Class: abstract new (...args: n
 }
 
 /** Resolves with the first instance of `Class` that has opened. */
-export async function firstOpened<T extends Recording>(Class: abstract new (...args: never[]) => T, ms = 10_000): Promise<T> {
+export async function firstOpened<T extends Recording>(Class: abstract new (...args: never[]) => T, ms = 20_000): Promise<T> {
   const start = Date.now();
   for (;;) {
     const open = instancesOf(Class).find((socket) => socket.connectArgs !== null);
@@ -195,7 +195,7 @@ export async function wsClient<T extends Recording>(
         throw new Error(`closed ${JSON.stringify(args)} before open; errors: ${client.errors.map((error) => `${(error as NodeJS.ErrnoException).code}: ${error.message}`).join('; ')}`);
       }),
     ]),
-    10_000,
+    20_000,
     `the client to open ${url}`,
   );
   return client;
