@@ -14,7 +14,7 @@ import { WebSocket as NodeWs, WebSocketServer, type RawData } from 'ws';
 
 import { startedEngine } from './helpers.js';
 import { makeCerts, removeCerts, type TestCerts } from './tls-certs.js';
-import { EchoRecording, firstOpened, Recording, within, wsClient, wsServe } from './ws-helpers.js';
+import { sameBytes, EchoRecording, firstOpened, Recording, within, wsClient, wsServe } from './ws-helpers.js';
 
 let certs!: TestCerts;
 let scripts!: string;
@@ -263,7 +263,7 @@ test('Pants client with compression → Python websockets server: permessage-def
   client.write(Buffer.alloc(300_000, 1));
   const [a, b] = await client.messagesUntil(2, 20_000);
   t.is(a, text);
-  t.deepEqual(b, Buffer.alloc(300_000, 1));
+  t.true(sameBytes(b, Buffer.alloc(300_000, 1)), 'the bytes arrived intact');
   client.close();
   const closed = await py.line((line) => line.event === 'closed');
   t.regex(String(closed.extensions), /^permessage-deflate/);
@@ -470,7 +470,7 @@ test('Pants client with compression → ws server with perMessageDeflate: negoti
   client.write(Buffer.alloc(100_000, 9));
   const [a, b] = await client.messagesUntil(2, 20_000);
   t.is(a, text);
-  t.deepEqual(b, Buffer.alloc(100_000, 9));
+  t.true(sameBytes(b, Buffer.alloc(100_000, 9)), 'the bytes arrived intact');
 });
 
 test('Pants client over wss:// without the CA: the ws server is not trusted → onError, onClose(1006, "")', async (t) => {

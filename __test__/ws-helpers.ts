@@ -33,6 +33,11 @@ export function within<T>(promise: Promise<T>, ms: number, what: string): Promis
   ]);
 }
 
+/** True when `received` is a Buffer with exactly the bytes of `expected` (ava's deepEqual is very slow on big Buffers). */
+export function sameBytes(received: unknown, expected: Buffer): boolean {
+  return Buffer.isBuffer(received) && received.equals(expected);
+}
+
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Every event, in order, as [name, ...args]. */
