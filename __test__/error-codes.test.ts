@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { Datagram, Engine, InvalidAddressFormatError, NetStruct, Server, Stream, Struct } from 'pants-net';
-import { HTTPRequest, HTTPServer, WebSocket } from 'pants-net/http';
+import { HTTPClient, HTTPRequest, HTTPServer, WebSocket } from 'pants-net/http';
 
 import { closeAtEnd, netClient, portOf, signal, startedEngine, waitFor } from './helpers.js';
 
@@ -331,6 +331,41 @@ codeTest('ERR_PANTS_WS_PROTOCOL', 'a client that sends an unmasked frame', async
   await waitFor(() => socket!.closed !== null, 5000, 'the close');
   t.is(socket!.closed, 1002);
   t.like(socket!.errors[0], { code: 'ERR_PANTS_WS_PROTOCOL', closeCode: 1002 });
+/** A node:net server answering every request head with `answer(n)` (n counts requests from 0), closed at the end. */
+async function answeringServer(t: ExecutionContext, answer: (n: number) => string): Promise<string> {
+  const sockets: net.Socket[] = [];
+  let count = 0;
+  const server = net.createServer((socket) => {
+    sockets.push(socket);
+    socket.on('data', (chunk) => {
+      if (chunk.includes('\r\n\r\n')) socket.write(answer(count++));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    for (const socket of sockets) socket.destroy();
+    server.close();
+  });
+  return `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+}
+
+codeTest('ERR_PANTS_HTTP_PARSE', 'HTTPClient given a malformed response', async (t) => {
+  const base = await answeringServer(t, () => 'HTTP/1.1 20x OK\r\n\r\n');
+  const client = new HTTPClient({ engine: startedEngine(t) });
+  await t.throwsAsync(client.get(base), { instanceOf: Error, code: 'ERR_PANTS_HTTP_PARSE' });
+});
+
+codeTest('ERR_PANTS_TOO_MANY_REDIRECTS', 'HTTPClient redirected in a loop', async (t) => {
+  const base = await answeringServer(t, () => 'HTTP/1.1 302 Found\r\nLocation: /again\r\nContent-Length: 0\r\n\r\n');
+  const client = new HTTPClient({ engine: startedEngine(t), maxRedirects: 3 });
+  t.teardown(() => client.close());
+  await t.throwsAsync(client.get(base), { instanceOf: Error, code: 'ERR_PANTS_TOO_MANY_REDIRECTS' });
+});
+
+codeTest('ERR_PANTS_HTTP_RESPONSE_TOO_LARGE', 'HTTPClient given a body over maxResponseSize', async (t) => {
+  const base = await answeringServer(t, () => 'HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world');
+  const client = new HTTPClient({ engine: startedEngine(t), maxResponseSize: 10 });
+  await t.throwsAsync(client.get(base), { instanceOf: Error, code: 'ERR_PANTS_HTTP_RESPONSE_TOO_LARGE' });
 });
 
 /** Every 'ERR_PANTS_...' string in the TypeScript sources, except ts/tls.ts (its codes are its own). */

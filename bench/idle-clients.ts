@@ -4,9 +4,11 @@
 // killed; with --close it closes them all and exits instead.
 //
 // With --http each connection first makes one keep-alive HTTP request and
-// counts as up once the whole response is in.
+// counts as up once the whole response is in; with --ws it upgrades to a
+// WebSocket and counts as up once the `101` is in (what the server sends
+// after that, pings, is read and dropped).
 //
-//   node build/bench/idle-clients.js --port P --count N [--batch 256] [--close] [--http]
+//   node build/bench/idle-clients.js --port P --count N [--batch 256] [--close] [--http | --ws]
 
 import * as net from 'node:net';
 
@@ -20,10 +22,16 @@ const count = Number(argument('--count', '10000'));
 const batch = Number(argument('--batch', '256'));
 const closeAfter = process.argv.includes('--close');
 const http = process.argv.includes('--http');
+const ws = process.argv.includes('--ws');
 if (!(port > 0) || !(count > 0) || !(batch > 0)) {
-  console.error('usage: idle-clients.js --port P --count N [--batch 256] [--close]');
+  console.error('usage: idle-clients.js --port P --count N [--batch 256] [--close] [--http | --ws]');
   process.exit(2);
 }
+
+/** A WebSocket upgrade request (the key is RFC 6455's example). */
+const UPGRADE =
+  'GET / HTTP/1.1\r\nHost: bench\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+  'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
 
 const sockets: net.Socket[] = [];
 let started = 0;
@@ -39,14 +47,18 @@ function next(): void {
     if (connected === count) done();
     else next();
   };
-  if (http) {
-    socket.once('connect', () => socket.write('GET / HTTP/1.1\r\nHost: bench\r\n\r\n'));
+  if (http || ws) {
+    socket.once('connect', () => socket.write(ws ? UPGRADE : 'GET / HTTP/1.1\r\nHost: bench\r\n\r\n'));
     let response = '';
     const onData = (chunk: Buffer): void => {
       response += chunk.toString('latin1');
       const end = response.indexOf('\r\n\r\n');
+      if (ws && end >= 0 && !response.startsWith('HTTP/1.1 101')) {
+        console.error(`idle-clients: upgrade refused: ${response.slice(0, response.indexOf('\r\n'))}`);
+        process.exit(1);
+      }
       const length = /content-length: *(\d+)/i.exec(response);
-      if (end >= 0 && length !== null && response.length >= end + 4 + Number(length[1])) {
+      if (end >= 0 && (ws || (length !== null && response.length >= end + 4 + Number(length[1])))) {
         socket.off('data', onData);
         up();
       }

@@ -1,7 +1,7 @@
 // Where the time per message goes: runs one server under loadgen and, over
 // loadgen's measured window, samples the server with perf and/or strace.
 //
-//   node build/bench/profile.js --server pants|net|native [--line] [--tool stat|strace|record]...
+//   node build/bench/profile.js --server pants|net|native|ws-pants|ws-node [--line] [--tool stat|strace|record]...
 //                               [--duration S] [--out DIR] [-- loadgen args]
 //
 //   stat     (default) perf stat -e raw_syscalls:sys_enter: syscalls per
@@ -11,15 +11,17 @@
 //   record   perf record -e cpu-clock -g: the hottest symbols and DSOs
 //            (node servers run with --perf-basic-prof so JS frames have names)
 //
-// Loadgen defaults to 50 connections × 64 B, 1 in flight. Example:
+// Loadgen defaults to 50 connections × 64 B, 1 in flight. The WebSocket
+// echo servers (ws-pants.ts, ws-node.ts) need loadgen's `--ws`. Examples:
 //   node build/bench/profile.js --server pants --tool stat --tool record -- --inflight 16
+//   node build/bench/profile.js --server ws-pants --tool record -- --connections 50 --size 64 --ws --text
 
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { ROOT } from './lib/options.js';
+import { TARGET_DIR } from './lib/options.js';
 import { Child, CLIENT_CPU, cpuTimes, startServer, type Command } from './lib/process.js';
 
 type Tool = 'stat' | 'strace' | 'record';
@@ -51,6 +53,8 @@ async function main(): Promise<void> {
     pants: { script: 'pants-echo.js', args: line, nodeFlags: perfFlags },
     net: { script: 'net-echo.js', args: line, nodeFlags: perfFlags },
     native: { binary: 'native-echo', args: line },
+    'ws-pants': { script: 'ws-pants.js', nodeFlags: perfFlags },
+    'ws-node': { script: 'ws-node.js', nodeFlags: perfFlags },
   };
   const command = commands[o.server];
   if (command === undefined) throw new Error(`unknown server ${o.server}`);
@@ -64,7 +68,7 @@ async function main(): Promise<void> {
   let after = { user: 0, system: 0 };
   const loadgen = new Child(
     'loadgen',
-    path.join(ROOT, 'target', 'release', 'loadgen'),
+    path.join(TARGET_DIR, 'release', 'loadgen'),
     ['--port', String(server.port), '--warmup', '1', '--duration', String(o.duration), '--marks', ...loadgenArgs],
     CLIENT_CPU,
   );

@@ -123,7 +123,7 @@ async function runRow(row: Row, ctx: Context): Promise<RowResult> {
 function describeRow(row: Row, opts: Options): string {
   switch (row.kind) {
     case 'loadgen':
-      return `loadgen ${(opts.quick && row.quickArgs ? row.quickArgs : row.args).join(' ')}`;
+      return `loadgen ${[...(opts.quick && row.quickArgs ? row.quickArgs : row.args), ...(row.servers.pants.loadgenArgs ?? [])].join(' ')}`;
     case 'wrk':
       return `wrk ${row.args.join(' ')}`;
     case 'script':

@@ -135,8 +135,9 @@ export declare function setBufferSize(engine: number, token: number, size: numbe
  * `kind` is a `DelimiterKind`: every chunk; `count` bytes; up to
  * `sequence`; framed in JavaScript; records laid out by `sequence` (see
  * `record_layout`); HTTP requests with a body limit of `count` bytes and a
- * head limit given as `sequence`'s 4 little-endian bytes; WebSocket
- * messages up to `count` bytes, `sequence` one byte of flags (see
+ * head limit given as `sequence`'s 4 little-endian bytes; HTTP responses
+ * likewise, with a fifth byte of flags (1: the request was `HEAD`);
+ * WebSocket messages up to `count` bytes, `sequence` one byte of flags (see
  * `websocket_settings`). Arguments that
  * make no delimiter throw a `TypeError`.
  */

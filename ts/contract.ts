@@ -29,6 +29,7 @@ export const enum DelimiterKind {
   Records = 4,
   HttpRequest = 5,
   WebSocket = 6,
+  HttpResponse = 7,
 }
 
 /** `readFrame` / `peekInput` results below zero (`pants_core::FrameRead::encode`). @internal */

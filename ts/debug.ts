@@ -44,42 +44,27 @@ function errorName(negativeErrno: number): string {
   }
 }
 
-/** What an engine event means, in words a user can act on. */
+/** What each engine event says, in words (`a` is an errno for the failures, `b` the accepted fd). */
+const EVENT_WORDS: Partial<Record<EventKind, (a: number, b: number) => string>> = {
+  [EventKind.Accept]: (_a, b) => `accepted a connection (fd ${b})`,
+  [EventKind.Connect]: () => 'connected',
+  [EventKind.ConnectError]: (a) => `connect failed: ${errorName(a)}`,
+  [EventKind.Read]: () => 'data arrived',
+  [EventKind.Hangup]: () => 'the peer ended the connection',
+  [EventKind.Write]: () => 'everything written was sent',
+  [EventKind.Close]: () => 'closed',
+  [EventKind.ReadError]: (a) => `receiving failed: ${errorName(a)}`,
+  [EventKind.WriteError]: (a) => `sending failed: ${errorName(a)}`,
+  [EventKind.AcceptError]: (a) => `accepting failed: ${errorName(a)}`,
+  [EventKind.SslHandshake]: () => 'TLS handshake done',
+  [EventKind.SslHandshakeError]: () => 'TLS handshake failed',
+  [EventKind.SslError]: () => 'TLS failed',
+  [EventKind.SslServername]: () => 'a TLS client named the server it wants',
+  [EventKind.Timeout]: () => 'idle for its timeout',
+};
+
 function eventWords(kind: number, a: number, b: number): string {
-  switch (kind) {
-    case EventKind.Accept:
-      return `accepted a connection (fd ${b})`;
-    case EventKind.Connect:
-      return 'connected';
-    case EventKind.ConnectError:
-      return `connect failed: ${errorName(a)}`;
-    case EventKind.Read:
-      return 'data arrived';
-    case EventKind.Hangup:
-      return 'the peer ended the connection';
-    case EventKind.Write:
-      return 'everything written was sent';
-    case EventKind.Close:
-      return 'closed';
-    case EventKind.ReadError:
-      return `receiving failed: ${errorName(a)}`;
-    case EventKind.WriteError:
-      return `sending failed: ${errorName(a)}`;
-    case EventKind.AcceptError:
-      return `accepting failed: ${errorName(a)}`;
-    case EventKind.SslHandshake:
-      return 'TLS handshake done';
-    case EventKind.SslHandshakeError:
-      return 'TLS handshake failed';
-    case EventKind.SslError:
-      return 'TLS failed';
-    case EventKind.SslServername:
-      return 'a TLS client named the server it wants';
-    case EventKind.Timeout:
-      return 'idle for its timeout';
-    default:
-      return `${EventKind[kind] ?? `event ${kind}`}`;
-  }
+  return EVENT_WORDS[kind as EventKind]?.(a, b) ?? `${EventKind[kind] ?? `event ${kind}`}`;
 }
 
 /** Traces an engine event of `channel`. */

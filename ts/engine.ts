@@ -107,6 +107,8 @@ export class Engine {
    */
   readonly #timers: (TimerFunction | TimedEntry | undefined)[] = [];
   #inIteration = false;
+  /** `latestPollTime` once read during the current iteration. */
+  #iterationTime: number | null = null;
   /** Channels between their first step and their end (see `stopWhenIdle`). */
   #activeChannels = 0;
   #pollTimeoutMs = 200;
@@ -126,6 +128,8 @@ export class Engine {
    * own timers count from its loop's time).
    */
   get latestPollTime(): number {
+    // Constant during an iteration: read once per iteration.
+    if (this.#inIteration) return (this.#iterationTime ??= native.latestPollTime(this.#id));
     return native.latestPollTime(this.#id);
   }
 
@@ -304,6 +308,7 @@ export class Engine {
    */
   #iterate(maxWaitMs: number): number {
     this.#inIteration = true;
+    this.#iterationTime = null;
     try {
       const expired = native.beginIteration(this.#id, this.#expired);
       const ranCallbacks = this.#callbacks.length > 0 || this.#loops.length > 0;

@@ -98,7 +98,13 @@ export type MisuseCode =
   /** `close(code)` with a code an application may not send (`RangeError`): use 1000 or 3000 to 4999. */
   | 'ERR_PANTS_WS_CLOSE_CODE'
   /** The WebSocket peer broke RFC 6455 (`onError`; `closeCode` is the code the connection closes with). */
-  | 'ERR_PANTS_WS_PROTOCOL';
+  | 'ERR_PANTS_WS_PROTOCOL'
+  /** `HTTPClient`: the server sent a malformed response (rejects the request). */
+  | 'ERR_PANTS_HTTP_PARSE'
+  /** `HTTPClient`: a request was redirected more than `maxRedirects` times (rejects it). */
+  | 'ERR_PANTS_TOO_MANY_REDIRECTS'
+  /** `HTTPClient`: a response head over `maxHeaderSize` or body over `maxResponseSize` (rejects the request). */
+  | 'ERR_PANTS_HTTP_RESPONSE_TOO_LARGE';
 
 /** An error with a stable `code`. */
 export type CodedError<E extends Error = Error, C extends string = MisuseCode> = E & {

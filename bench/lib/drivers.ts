@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 
 import type { Options } from './options.js';
-import { ROOT } from './options.js';
+import { TARGET_DIR } from './options.js';
 import { busySeconds, Child, CLIENT_CPU, cpuSeconds } from './process.js';
 
 export interface DriverResult {
@@ -15,6 +15,8 @@ export interface DriverResult {
   seconds: number;
   p50us: number;
   p99us: number;
+  /** Bytes loadgen read from its sockets (NaN if not known): with WebSocket framing and compression. */
+  wireBytes: number;
   /** The server's user + system CPU seconds over the measured window. */
   serverCpu: number;
   /** The load generator's CPU seconds over the window, per second: 1 is a whole core (NaN if unknown). */
@@ -23,7 +25,7 @@ export interface DriverResult {
   otherBusy: number;
 }
 
-const LOADGEN = path.join(ROOT, 'target', 'release', 'loadgen');
+const LOADGEN = path.join(TARGET_DIR, 'release', 'loadgen');
 
 interface LoadgenJson {
   msgs: number;
@@ -32,6 +34,7 @@ interface LoadgenJson {
   p50us: number;
   p99us: number;
   errors: number;
+  wireBytes?: number;
 }
 
 /** CPU seconds of both processes at one instant. */
@@ -101,6 +104,7 @@ export async function runLoadgen(serverPid: number, port: number, args: string[]
     seconds: result.seconds,
     p50us: result.p50us,
     p99us: result.p99us,
+    wireBytes: result.wireBytes ?? NaN,
     serverCpu: a.server - b.server,
     clientBusy: result.seconds > 0 ? (a.client - b.client) / result.seconds : NaN,
     otherBusy:
@@ -163,6 +167,7 @@ export async function runWrk(serverPid: number, port: number, args: string[], op
     seconds,
     p50us: wrkMicroseconds(/^\s+50%\s+(\S+)/m.exec(out)?.[1]),
     p99us: wrkMicroseconds(/^\s+99%\s+(\S+)/m.exec(out)?.[1]),
+    wireBytes: NaN,
     serverCpu,
     clientBusy: NaN,
     // wrk's own CPU time is not known here: this includes it.

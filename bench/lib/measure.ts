@@ -29,6 +29,8 @@ export interface Context {
 function fromDriver(row: Row, r: DriverResult): Sample {
   const mb = r.bytes / 1e6;
   const ops = row.metric.from === 'MB' ? mb : r.msgs;
+  // What compression made of the messages on the wire (headers included).
+  const wire = Number.isFinite(r.wireBytes) && r.wireBytes < r.bytes && r.msgs > 0;
   return {
     value: ops / r.seconds,
     cpuUsPerOp: ops > 0 ? (r.serverCpu * 1e6) / ops : NaN,
@@ -36,7 +38,7 @@ function fromDriver(row: Row, r: DriverResult): Sample {
     p99us: r.p99us,
     clientBusy: r.clientBusy,
     otherBusy: r.otherBusy,
-    details: {},
+    details: wire ? { wireBytesPerMsg: r.wireBytes / r.msgs } : {},
   };
 }
 
@@ -52,7 +54,7 @@ async function networkRun(row: Row & { kind: 'loadgen' | 'wrk' }, command: NonNu
   try {
     if (row.kind === 'wrk') return fromDriver(row, await runWrk(server.child.pid, server.port, row.args, ctx.opts, row.path));
     const args = ctx.opts.quick && row.quickArgs ? row.quickArgs : row.args;
-    return fromDriver(row, await runLoadgen(server.child.pid, server.port, args, ctx.opts));
+    return fromDriver(row, await runLoadgen(server.child.pid, server.port, [...args, ...(command.loadgenArgs ?? [])], ctx.opts));
   } catch (e) {
     throw withServerLog(e, server);
   } finally {

@@ -19,6 +19,8 @@ export interface Options {
 }
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
+/** Where cargo puts the load generator and native-echo: $CARGO_TARGET_DIR, else target/. */
+export const TARGET_DIR = process.env.CARGO_TARGET_DIR ? path.resolve(process.env.CARGO_TARGET_DIR) : path.join(ROOT, 'target');
 /** Where the compiled bench scripts are: build/bench/. */
 export const BENCH_BUILD_DIR = path.resolve(__dirname, '..');
 

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 
-import { BENCH_BUILD_DIR, ROOT } from './options.js';
+import { BENCH_BUILD_DIR, ROOT, TARGET_DIR } from './options.js';
 
 /** Servers run on this CPU, load generators and clients on the other. */
 export const SERVER_CPU = '0';
@@ -16,11 +16,16 @@ export const CLIENT_CPU = '1';
 
 const START_TIMEOUT_MS = 15_000;
 
-/** A process to start: a compiled script in build/bench/ under node, a cargo binary in target/release/, or a shell script of bench/. */
-export type Command =
+/**
+ * A process to start: a compiled script in build/bench/ under node, a cargo
+ * binary in target/release/, or a shell script of bench/. `loadgenArgs`:
+ * what bench/loadgen needs to speak to this server (e.g. `--ws`), after the row's own.
+ */
+export type Command = (
   | { script: string; args?: string[]; nodeFlags?: string[] }
   | { binary: string; args?: string[] }
-  | { shell: string; args?: string[] };
+  | { shell: string; args?: string[] }
+) & { loadgenArgs?: string[] };
 
 /** `$CERT`-style placeholders in arguments, filled in at run time. */
 export type Substitutions = Record<string, string>;
@@ -49,7 +54,7 @@ export function pinned(cpu: string, command: string, args: string[]): [string, s
 
 function commandLine(command: Command, substitutions: Substitutions): [string, string[]] {
   const args = (command.args ?? []).map((a) => substitutions[a] ?? a);
-  if ('binary' in command) return [path.join(ROOT, 'target', 'release', command.binary), args];
+  if ('binary' in command) return [path.join(TARGET_DIR, 'release', command.binary), args];
   if ('shell' in command) return ['/bin/sh', [path.join(ROOT, 'bench', command.shell), ...args]];
   return [process.execPath, [...(command.nodeFlags ?? []), path.join(BENCH_BUILD_DIR, command.script), ...args]];
 }

@@ -141,8 +141,9 @@ function advantageText(v: Verdict): string {
 function ceilingText(row: Row, v: Verdict): string {
   if (!ok(v.ceiling)) return '–';
   const aim = row.target?.ceiling;
-  if (aim === undefined) return fmtRatio(v.ceiling);
-  return `${fmtRatio(v.ceiling)} (aim ≥ ${aim.toFixed(2)}×: ${v.ceiling >= aim ? 'yes' : '**no**'})`;
+  const against = row.nativeLabel ? ` (/ ${row.nativeLabel})` : '';
+  if (aim === undefined) return `${fmtRatio(v.ceiling)}${against}`;
+  return `${fmtRatio(v.ceiling)}${against} (aim ≥ ${aim.toFixed(2)}×: ${v.ceiling >= aim ? 'yes' : '**no**'})`;
 }
 
 export const MAIN_HEADER = [
@@ -269,7 +270,7 @@ export function machineLine({ opts, loadBefore, loadAfter, seconds }: RunInfo, r
 const NOTES = [
   `- † loadgen was at least ${LOADGEN_BOUND * 100}% busy in Pants' runs: on two cores it, not the Pants server, was the limit, so Pants' rate (and its ratios) are lower bounds. ‡ other work on the machine took more than ${DISTURBED * 100}% of a core from the two CPUs during the row's runs (see "other load" below): its rates are unreliable; the CPU µs/op columns much less so.`,
   '- **Times better than node:net** (or the baseline named: node:tls, node:http, setTimeout) reads the same way on every row, above 1 a win: the Pants figure divided by the baseline\'s for rates, the baseline\'s divided by Pants\' for memory and latency.',
-  '- **Pants / native** divides by `native-echo` (bench/loadgen/src/bin/native_echo.rs), a minimal single-threaded epoll echo server: the ceiling for one core.',
+  '- **Pants / native** divides by `native-echo` (bench/loadgen/src/bin/native_echo.rs), a minimal single-threaded epoll echo server: the ceiling for one core. Where another server is named (the WebSocket echo row: Pants\' own raw TCP echo of the same messages in the same run), by that one.',
   '- **CPU µs/op** is the server process\'s user + system CPU time (/proc/PID/stat) over the measured window, divided by the ops done in it: messages, connections (churn) or MB (bulk).',
   '- Every echoed byte is checked by the load generator; a single mismatch fails the run.',
 ];

@@ -49,6 +49,8 @@ export type Row = Kind & {
   servers: { pants: Command; net: Command; native?: Command };
   /** Label of the `net` column for this row when it isn't node:net (node:tls, node:http, setTimeout). */
   netLabel?: string;
+  /** What the `native` server is when it isn't a native ceiling (Pants raw TCP for a WebSocket row). */
+  nativeLabel?: string;
 };
 
 const MSGS: Metric = { unit: 'msgs/s', op: 'msg', higherIsBetter: true, from: 'msgs' };
@@ -74,6 +76,19 @@ function deferreds(mode: 'rate' | 'memory'): Row['servers'] {
 
 const C50 = ['--connections', '50', '--size', '64'];
 
+/** 10,000 connections held idle (2,000 with --quick) against bench/idle-server.ts in two of its `--impl` modes. */
+function idle(pants: string, net: string, clientArgs: string[] = []): Extract<Kind, { kind: 'idle' }> & Pick<Row, 'metric' | 'servers'> {
+  const run = (impl: string): Command => ({ script: 'idle-server.js', nodeFlags: ['--expose-gc'], args: ['--impl', impl] });
+  return {
+    kind: 'idle',
+    connections: 10_000,
+    quickConnections: 2_000,
+    clientArgs,
+    metric: { unit: 'B/conn', op: 'conn', higherIsBetter: false },
+    servers: { pants: run(pants), net: run(net) },
+  };
+}
+
 const REQS: Metric = { unit: 'req/s', op: 'req', higherIsBetter: true };
 const WRK50 = ['--threads', '1', '--connections', '50'];
 /** nginx, one process, its own config (bench/nginx.sh): the native HTTP ceiling. */
@@ -83,6 +98,16 @@ const NGINX: Command = { shell: 'nginx.sh' };
 function http(mode: string, args: string[] = []): Command {
   return { script: 'http-pants.js', args: ['--mode', mode, ...args] };
 }
+
+/** The WebSocket servers: Pants (`HTTPServer(Echo)`) and the npm `ws` package, in a mode of bench/lib/ws-modes.ts. */
+function websocket(modes: string[], loadgenArgs: string[]): Row['servers'] {
+  return {
+    pants: { script: 'ws-pants.js', args: modes, loadgenArgs: ['--ws', ...loadgenArgs] },
+    net: { script: 'ws-node.js', args: modes, loadgenArgs: ['--ws', ...loadgenArgs] },
+  };
+}
+
+const DELIVERIES: Metric = { unit: 'deliveries/s', op: 'delivery', higherIsBetter: true, from: 'msgs' };
 
 export const ROWS: Row[] = [
   {
@@ -243,28 +268,60 @@ export const ROWS: Row[] = [
   },
   {
     name: '10,000 idle connections: RSS per connection',
-    kind: 'idle',
-    connections: 10_000,
-    quickConnections: 2_000,
-    metric: { unit: 'B/conn', op: 'conn', higherIsBetter: false },
+    ...idle('pants', 'net'),
     target: { ratio: 0.5 },
-    servers: {
-      pants: { script: 'idle-server.js', nodeFlags: ['--expose-gc'], args: ['--impl', 'pants'] },
-      net: { script: 'idle-server.js', nodeFlags: ['--expose-gc'], args: ['--impl', 'net'] },
-    },
   },
   {
     name: '10,000 idle HTTP keep-alive connections: RSS per connection',
-    kind: 'idle',
-    connections: 10_000,
-    quickConnections: 2_000,
-    clientArgs: ['--http'],
-    metric: { unit: 'B/conn', op: 'conn', higherIsBetter: false },
+    ...idle('pants-http', 'node-http', ['--http']),
     target: { ratio: 0.5 },
     netLabel: 'node:http',
-    servers: {
-      pants: { script: 'idle-server.js', nodeFlags: ['--expose-gc'], args: ['--impl', 'pants-http'] },
-      net: { script: 'idle-server.js', nodeFlags: ['--expose-gc'], args: ['--impl', 'node-http'] },
-    },
+  },
+  {
+    // Against ws, and (the native column) against Pants' own raw TCP echo of the same 64 B in the same run.
+    name: 'WebSocket echo, 50 conns × 64 B text, 1 in flight',
+    kind: 'loadgen',
+    args: [...C50, '--inflight', '1'],
+    metric: MSGS,
+    target: { ratio: 3.0, ceiling: 0.9 },
+    netLabel: 'ws',
+    nativeLabel: 'Pants raw TCP echo',
+    servers: { ...websocket([], ['--text']), native: { script: 'pants-echo.js' } },
+  },
+  {
+    name: 'WebSocket echo, 50 conns × 64 B text, 16 in flight',
+    kind: 'loadgen',
+    args: [...C50, '--inflight', '16'],
+    metric: MSGS,
+    target: { ratio: 3.0, cpuRatio: 0.3 },
+    netLabel: 'ws',
+    servers: websocket([], ['--text']),
+  },
+  {
+    // loadgen's 1,000 connections subscribe (GET /), one more publishes (GET /publish), keeping 16 messages on their way
+    // (as the 16-in-flight echo row; with fewer the round trip, not the server, sets the rate); a message is one
+    // delivery to one subscriber, checked byte for byte.
+    name: 'WebSocket broadcast: 1 publisher, 1,000 subscribers, 64 B',
+    kind: 'loadgen',
+    args: ['--connections', '1000', '--size', '64', '--inflight', '16', '--broadcast'],
+    metric: DELIVERIES,
+    target: { ratio: 10.0 },
+    netLabel: 'ws',
+    servers: websocket(['--broadcast'], ['--text']),
+  },
+  {
+    // No target: the issue asks for the ratio. Details: bytes on the wire per 4,096-byte message.
+    name: 'WebSocket echo, compression, 50 conns × 4 KiB JSON',
+    kind: 'loadgen',
+    args: ['--connections', '50', '--size', '4096', '--inflight', '1'],
+    metric: MSGS,
+    netLabel: 'ws',
+    servers: websocket(['--compression'], ['--json', '--compress']),
+  },
+  {
+    name: '10,000 idle WebSockets: RSS per connection',
+    ...idle('pants-ws', 'node-ws', ['--ws']),
+    target: { ratio: 0.3 },
+    netLabel: 'ws',
   },
 ];

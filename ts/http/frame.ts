@@ -18,10 +18,20 @@ export const enum FrameFlag {
 /** Words before the header spans. */
 const FIXED_WORDS = 9;
 
+/** Methods most requests use. */
+const COMMON_METHODS = ['GET', 'POST', 'HEAD'];
+
+/** True when the ASCII `text` is at `start` of `bytes`. */
+function isAt(bytes: Buffer, start: number, text: string): boolean {
+  for (let n = 0; n < text.length; n++) if (bytes[start + n] !== text.charCodeAt(n)) return false;
+  return true;
+}
+
 /** A request frame read lazily. @internal */
 export class RequestFrame {
   readonly #frame: Buffer;
   readonly #headStart: number;
+  #method: string | null = null;
   #headers: HTTPHeaders | null = null;
 
   constructor(frame: Buffer) {
@@ -53,7 +63,15 @@ export class RequestFrame {
   }
 
   get method(): string {
-    return this.#span(5);
+    return (this.#method ??= this.#commonMethod() ?? this.#span(5));
+  }
+
+  /** The method when it is one of `COMMON_METHODS`, compared in place: no string is made. */
+  #commonMethod(): string | null {
+    const start = this.#headStart + this.#word(5);
+    const length = this.#word(6);
+    for (const name of COMMON_METHODS) if (name.length === length && isAt(this.#frame, start, name)) return name;
+    return null;
   }
 
   /** The request target as sent. */
@@ -69,6 +87,11 @@ export class RequestFrame {
       this.#headers = headers;
     }
     return this.#headers;
+  }
+
+  /** Forgets the headers made from the frame (they are made again if read): a long-lived request keeps only its bytes. */
+  forgetHeaders(): void {
+    this.#headers = null;
   }
 
   /** The body, a view of the frame. */

@@ -1,10 +1,15 @@
 /**
- * `pants-net/http`: an HTTP/1.1 server on the Pants engine. Request heads
- * and bodies are framed and parsed in Rust; handlers get `HTTPRequest`s and
- * answer through them.
+ * `pants-net/http`: an HTTP/1.1 server and client on the Pants engine.
+ * Request and response heads and bodies are framed and parsed in Rust;
+ * handlers get `HTTPRequest`s and answer through them, and `HTTPClient`
+ * requests resolve with `HTTPResponse`s.
  * @packageDocumentation
  * @module pants-net/http
  */
+export { HTTPClient } from './client.js';
+export type { HeadersInit, HTTPClientOptions, RequestOptions } from './client.js';
+export type { FileField, FormFields } from './request_body.js';
+export { HTTPResponse } from './response.js';
 export { HTTPHeaders } from './headers.js';
 export { HTTPException, HTTPRequest } from './request.js';
 export type { SendFileOptions } from './request.js';

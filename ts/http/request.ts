@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { accessSync, constants, statSync, type Stats } from 'node:fs';
 
 import type { Address } from '../address.js';
+import type { Engine } from '../engine.js';
 import { OUTGOING_HIGH_WATER } from '../contract.js';
 import type { Stream } from '../stream.js';
 import { CookieAttributes, parseCookies, serializeCookie, signCookie, verifyCookie } from './cookies.js';
@@ -56,12 +57,11 @@ export class HTTPException extends Error {
   }
 }
 
-/** The `Date` header, made once per second. */
+/** The `Date` header, made once per second of engine time (the start of the engine's iteration, read once per iteration). */
 let dateSecond = -1;
 let dateText = '';
-function httpDate(): string {
-  const now = Date.now();
-  const second = Math.floor(now / 1000);
+function httpDate(engine: Engine): string {
+  const second = Math.floor(engine.latestPollTime);
   if (second !== dateSecond) {
     dateSecond = second;
     dateText = new Date(second * 1000).toUTCString();
@@ -69,12 +69,32 @@ function httpDate(): string {
   return dateText;
 }
 
+/** The latest content type `sendResponse` found free of line breaks: most responses repeat it. */
+let checkedContentType = '';
+
 /** Random bytes in a `multipart/byteranges` boundary. */
 const MULTIPART_BOUNDARY_BYTES = 12;
 
-/** A weak validator for a file: size and modification time. */
-function etagOf(size: number, mtimeMs: number): string {
-  return `W/"${size.toString(16)}-${Math.floor(mtimeMs).toString(16)}"`;
+/** A file's validators: its weak `ETag` (size and modification time) and its modification time to the second. */
+interface Validators {
+  size: number;
+  mtimeMs: number;
+  etag: string;
+  modified: Date;
+  lastModified: string;
+}
+
+/** The latest file's validators: a file served again and again costs no new strings. */
+let latestValidators: Validators | null = null;
+
+/** The validators of a file of `size` bytes modified at `mtimeMs`. */
+function validatorsOf(size: number, mtimeMs: number): Validators {
+  if (latestValidators?.size !== size || latestValidators.mtimeMs !== mtimeMs) {
+    const modified = new Date(Math.floor(mtimeMs / 1000) * 1000);
+    const etag = `W/"${size.toString(16)}-${Math.floor(mtimeMs).toString(16)}"`;
+    latestValidators = { size, mtimeMs, etag, modified, lastModified: modified.toUTCString() };
+  }
+  return latestValidators;
 }
 
 /** An HTTP request: what came in, and the methods that answer it. */
@@ -92,9 +112,10 @@ export class HTTPRequest {
   #finished = false;
   #chunked = false;
   #closeAfter = false;
-  #outgoingCookies: string[] = [];
-  #onDrain: (() => void)[] = [];
-  #onClose: (() => void)[] = [];
+  /** Made on first use: most responses set no cookie and wait for no drain or close. */
+  #outgoingCookies: string[] | null = null;
+  #onDrain: (() => void)[] | null = null;
+  #onClose: (() => void)[] | null = null;
 
   /** @internal */
   constructor(frame: RequestFrame, host: RequestHost) {
@@ -265,7 +286,7 @@ export class HTTPRequest {
   /** Adds a `Set-Cookie` header to the response; before `sendHeaders`. */
   setCookie(name: string, value: string, attributes?: CookieAttributes): void {
     if (this.#headersSent) throw new Error('setCookie() after the headers were sent');
-    this.#outgoingCookies.push(serializeCookie(name, value, attributes));
+    (this.#outgoingCookies ??= []).push(serializeCookie(name, value, attributes));
   }
 
   /** Sets a cookie signed with the server's `cookieSecret` (HMAC-SHA256), read back with `getSecureCookie`. */
@@ -286,9 +307,9 @@ export class HTTPRequest {
   sendHeaders(headers: HTTPHeaders | Record<string, string | readonly string[] | number> = {}): void {
     if (this.#headersSent) throw new Error('sendHeaders() twice');
     const out = headers instanceof HTTPHeaders ? headers : new HTTPHeaders(headers);
-    if (!out.has('date')) out.set('Date', httpDate());
+    if (!out.has('date')) out.set('Date', httpDate(this.#host.stream.engine));
     if (!out.has('server')) out.set('Server', 'pants-net');
-    for (const cookie of this.#outgoingCookies) out.append('Set-Cookie', cookie);
+    if (this.#outgoingCookies !== null) for (const cookie of this.#outgoingCookies) out.append('Set-Cookie', cookie);
     const noBody = hasNoBody(this.#status);
     if (noBody) {
       out.delete('content-length');
@@ -305,11 +326,7 @@ export class HTTPRequest {
     }
     const wantsClose = /\bclose\b/i.test(out.get('connection') ?? '');
     out.delete('connection');
-    let head = this.#statusLine();
-    for (const [name, value] of out.lines()) {
-      if (/[\r\n]/.test(name) || /[\r\n]/.test(value)) throw new TypeError(`header ${JSON.stringify(name)} holds a line break`);
-      head += `${name}: ${value}\r\n`;
-    }
+    const head = `${this.#statusLine()}${out.toWire()}`;
     this.#headersSent = true;
     this.#host.stream.write(`${head}${this.#connectionLine(wantsClose)}\r\n`);
   }
@@ -352,7 +369,7 @@ export class HTTPRequest {
     if (!this.#headersSent) this.sendHeaders({ 'Content-Length': '0' });
     if (this.#chunked) this.#host.stream.write('0\r\n\r\n');
     this.#finished = true;
-    this.#onClose = [];
+    this.#onClose = null;
     this.#host.responseFinished(this, !this.#closeAfter);
   }
 
@@ -372,13 +389,15 @@ export class HTTPRequest {
     this.#onClose = [];
     this.#host.stream.write(head);
     this.#host.upgrade(sink, maxPayload, flags);
+    // The socket may keep this request for as long as it lives: keep the bytes, not the parsed headers.
+    this.#frame.forgetHeaders();
     return this.#host.stream;
   }
 
   /** The whole response at once, with its exact `Content-Length`. */
   sendResponse(body: string | Uint8Array, code = 200, contentType = 'text/plain; charset=utf-8'): void {
     this.sendStatus(code);
-    if (this.#outgoingCookies.length > 0 || this.#headersSent || hasNoBody(code)) {
+    if (!this.#mayWriteHeadAtOnce()) {
       const bytes = typeof body === 'string' ? Buffer.from(body) : body;
       this.sendHeaders({ 'Content-Type': contentType, 'Content-Length': String(bytes.length) });
       if (!this.#isHead && !hasNoBody(code)) this.#host.stream.write(bytes);
@@ -386,10 +405,12 @@ export class HTTPRequest {
       return;
     }
     // The common case, written directly: one head string, and the body with it when it is a string.
-    if (/[\r\n]/.test(contentType)) throw new TypeError('the content type holds a line break');
+    if (contentType !== checkedContentType) {
+      if (/[\r\n]/.test(contentType)) throw new TypeError('the content type holds a line break');
+      checkedContentType = contentType;
+    }
     const length = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
-    const head = `${this.#statusLine()}Content-Type: ${contentType}\r\nContent-Length: ${length}\r\nDate: ${httpDate()}\r\nServer: pants-net\r\n${this.#connectionLine(false)}\r\n`;
-    this.#headersSent = true;
+    const head = this.#headAtOnce(`Content-Type: ${contentType}\r\nContent-Length: ${length}\r\n`);
     const stream = this.#host.stream;
     if (this.#isHead) stream.write(head);
     else if (typeof body === 'string') stream.write(head + body);
@@ -398,6 +419,25 @@ export class HTTPRequest {
       stream.write(body);
     }
     this.finish();
+  }
+
+  /** True when the head may be written as one string by `#headAtOnce`: no cookies, not sent yet, and a status with a body. */
+  #mayWriteHeadAtOnce(): boolean {
+    return this.#outgoingCookies === null && !this.#headersSent && !hasNoBody(this.#status);
+  }
+
+  /**
+   * The head with `fields` (`Name: value\r\n` lines without line breaks
+   * inside, giving the length), then `Date`, `Server` and the connection's
+   * line, as `sendHeaders` would write it; the headers count as sent.
+   */
+  #headAtOnce(fields: string): string {
+    this.#headersSent = true;
+    return `${this.#statusLine()}${fields}Date: ${httpDate(this.#host.stream.engine)}\r\nServer: pants-net\r\n${this.#connectionLine(false)}\r\n`;
+  }
+
+  #writeHeadAtOnce(fields: string): void {
+    this.#host.stream.write(this.#headAtOnce(fields));
   }
 
   /** `value` as JSON (`application/json`). */
@@ -418,29 +458,44 @@ export class HTTPRequest {
     let stat: Stats;
     try {
       stat = statSync(path);
+    } catch (error) {
+      this.#fileError(error);
+      return;
+    }
+    this.sendStatedFile(path, stat, options);
+  }
+
+  /** `sendFile` of a file already stat'ed: `stat` is what `statSync(path)` gave. @internal */
+  sendStatedFile(path: string, stat: Stats, options: SendFileOptions = {}): void {
+    try {
       if (!stat.isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
       accessSync(path, constants.R_OK);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') this.sendResponse('Not Found', 404);
-      else this.sendResponse('Forbidden', 403);
+      this.#fileError(error);
       return;
     }
     const size = stat.size;
-    const etag = etagOf(size, stat.mtimeMs);
-    const modified = new Date(Math.floor(stat.mtimeMs / 1000) * 1000);
+    const { etag, modified, lastModified } = validatorsOf(size, stat.mtimeMs);
+    const notModified = this.#notModified(etag, modified);
+    const type = options.contentType ?? contentTypeOf(path);
+    const ranges = notModified ? null : this.#rangesWanted(size, etag, modified);
+    // The common case, written directly: the whole file, no headers but ours.
+    if (!notModified && ranges === null && options.headers === undefined && this.#mayWriteHeadAtOnce() && !/[\r\n]/.test(type)) {
+      this.#writeHeadAtOnce(`ETag: ${etag}\r\nLast-Modified: ${lastModified}\r\nAccept-Ranges: bytes\r\nContent-Type: ${type}\r\nContent-Length: ${size}\r\n`);
+      if (!this.#isHead && size > 0) this.#sendFileBytes(path, 0, size);
+      this.finish();
+      return;
+    }
     const headers = new HTTPHeaders({ ...options.headers });
     headers.set('ETag', etag);
-    headers.set('Last-Modified', modified.toUTCString());
+    headers.set('Last-Modified', lastModified);
     headers.set('Accept-Ranges', 'bytes');
-    if (this.#notModified(etag, modified)) {
+    if (notModified) {
       this.sendStatus(304);
       this.sendHeaders(headers);
       this.finish();
       return;
     }
-    const type = options.contentType ?? contentTypeOf(path);
-    const ranges = this.#rangesWanted(size, etag, modified);
     if (ranges === 'unsatisfiable') {
       headers.set('Content-Range', `bytes */${size}`);
       headers.set('Content-Type', 'text/plain; charset=utf-8');
@@ -468,6 +523,13 @@ export class HTTPRequest {
       this.#sendByteRanges(path, ranges, size, type, headers);
     }
     this.finish();
+  }
+
+  /** Answers a file that could not be stat'ed or read: `404` when missing, else `403`. */
+  #fileError(error: unknown): void {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') this.sendResponse('Not Found', 404);
+    else this.sendResponse('Forbidden', 403);
   }
 
   #notModified(etag: string, modified: Date): boolean {
@@ -521,26 +583,26 @@ export class HTTPRequest {
       stream.engine.callback(fn);
       return;
     }
-    this.#onDrain.push(fn);
+    (this.#onDrain ??= []).push(fn);
     this.#host.wantDrain();
   }
 
   /** `fn` runs if the connection closes before `finish()` (the client went away). */
   onClose(fn: () => void): void {
-    if (!this.#finished) this.#onClose.push(fn);
+    if (!this.#finished) (this.#onClose ??= []).push(fn);
   }
 
   /** The connection drained: run the `onDrain` callbacks. @internal */
   drained(): Array<() => void> {
-    const callbacks = this.#onDrain;
-    this.#onDrain = [];
+    const callbacks = this.#onDrain ?? [];
+    this.#onDrain = null;
     return callbacks;
   }
 
   /** The connection closed: the `onClose` callbacks to run (none once finished). @internal */
   closed(): Array<() => void> {
-    const callbacks = this.#onClose;
-    this.#onClose = [];
+    const callbacks = this.#onClose ?? [];
+    this.#onClose = null;
     return callbacks;
   }
 }

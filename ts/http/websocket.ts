@@ -48,6 +48,8 @@ const INFO_ERROR = 0x100;
 
 /** Seconds the close handshake may take before the connection is closed anyway. */
 const CLOSE_TIMEOUT = 5;
+/** The largest `maxPayload`: the engine counts a connection's buffered bytes in 32 bits. */
+const MAX_PAYLOAD_LIMIT = 0xffffffff - 1024;
 /** Largest control frame payload; a close reason gets 2 bytes fewer. */
 const MAX_CONTROL = 125;
 
@@ -56,13 +58,16 @@ export const kOpen = Symbol('pants.wsOpen');
 /** Checks a socket's settings before its handshake is answered. @internal */
 export const kCheckSettings = Symbol('pants.wsCheckSettings');
 
-function invalidSetting(name: string, expected: string, value: unknown): never {
-  throw codedError(TypeError, 'ERR_PANTS_INVALID_SETTING', `${name} must be ${expected}; got ${String(value)}.`);
+/** A setting of the wrong type (`TypeError`), or out of range (`RangeError`). */
+function invalidSetting(name: string, expected: string, value: unknown, ErrorClass: new (message: string) => Error = TypeError): never {
+  throw codedError(ErrorClass, 'ERR_PANTS_INVALID_SETTING', `${name} must be ${expected}; got ${String(value)}.`);
 }
 
 /** Seconds, or `null` for off. */
 function secondsOrNull(name: string, value: unknown): void {
-  if (value !== null && (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)) invalidSetting(name, 'a positive number of seconds or null', value);
+  if (value === null) return;
+  if (typeof value !== 'number') invalidSetting(name, 'a number of seconds or null', value);
+  if (!Number.isFinite(value) || value <= 0) invalidSetting(name, 'a positive number of seconds or null', value, RangeError);
 }
 
 /** A message's opcode and bytes. */
@@ -343,7 +348,10 @@ export class WebSocket {
 
   /** Checks the settings before a connection opens (a bad one throws `ERR_PANTS_INVALID_SETTING`). */
   #checkSettings(): void {
-    if (!Number.isInteger(this.maxPayload) || this.maxPayload < 1 || this.maxPayload > 0xffffffff - 1024) invalidSetting('maxPayload', 'a positive integer below 2**32', this.maxPayload);
+    if (typeof this.maxPayload !== 'number') invalidSetting('maxPayload', 'a number of bytes', this.maxPayload);
+    if (!Number.isInteger(this.maxPayload) || this.maxPayload < 1 || this.maxPayload > MAX_PAYLOAD_LIMIT) {
+      invalidSetting('maxPayload', `an integer from 1 to ${MAX_PAYLOAD_LIMIT}`, this.maxPayload, RangeError);
+    }
     secondsOrNull('idleTimeout', this.idleTimeout);
     secondsOrNull('pingInterval', this.pingInterval);
     if (!Array.isArray(this.protocols) || !this.protocols.every((protocol) => typeof protocol === 'string' && /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(protocol))) {

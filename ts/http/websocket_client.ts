@@ -6,7 +6,8 @@
  */
 import type { Engine } from '../engine.js';
 import { codedError } from '../errors.js';
-import { kUseFraming } from '../internal.js';
+import { kEngineId, kToken, kUseFraming } from '../internal.js';
+import { native } from '../native.js';
 import { Stream } from '../stream.js';
 import { FRAME_SLACK, kCarrierClosed, kDrained, kMessage, messageFraming, MessageSink, WsFlag } from './upgrade.js';
 import { Agreement, checkAnswer, DEFLATE_OFFER, newKey, parseAnswerHead } from './websocket_handshake.js';
@@ -78,6 +79,8 @@ export class ClientCarrier extends Stream {
       return;
     }
     this.#open = true;
+    // Drain notices only after a write above the high-water mark (the socket asks for them).
+    native.setNotifyDrain(this[kEngineId], this[kToken], false);
     this.bufferSize = maxPayload + FRAME_SLACK;
     this[kUseFraming](messageFraming(maxPayload, WsFlag.Client | agreement.flags), null);
     this.#owner[kHandshakeDone](this, agreement);

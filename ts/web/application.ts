@@ -58,7 +58,9 @@ export interface RouteOptions {
 
 interface Route {
   rule: Rule;
-  handler: RouteHandler | WebSocketClass;
+  handler: RouteHandler;
+  /** The WebSocket class the route upgrades to, instead of a handler. */
+  socket: WebSocketClass | null;
   methods: Set<string>;
   headers: Record<string, string>;
   contentType: string | undefined;
@@ -86,7 +88,8 @@ export class Application {
     const compiled = new Rule(rule);
     const methods = new Set((options.methods ?? ['GET', 'HEAD']).map((method) => method.toUpperCase()));
     if (methods.has('GET')) methods.add('HEAD');
-    this.#routes.add({ rule: compiled, handler, methods, headers: options.headers ?? {}, contentType: options.contentType });
+    const socket = isWebSocketClass(handler) ? handler : null;
+    this.#routes.add({ rule: compiled, handler: handler as RouteHandler, socket, methods, headers: options.headers ?? {}, contentType: options.contentType });
     const name = options.name ?? (handler.name || undefined);
     if (name !== undefined && !this.#named.has(name)) this.#named.set(name, compiled);
     return this;
@@ -118,7 +121,9 @@ export class Application {
     const found = this.#find(request);
     const route = Array.isArray(found) ? found[0] : null;
     try {
-      const result = await this.#around(request, 0, () => this.#dispatch(request, found));
+      // Without middleware the handler is called at once, and its result awaited only when it is a promise (or thenable).
+      let result = this.#middleware.length === 0 ? this.#dispatch(request, found) : await this.#around(request, 0, async () => this.#dispatch(request, found));
+      if (isThenable(result)) result = await result;
       if (!request.finished) this.#answer(request, result, route);
     } catch (error) {
       if (!(error instanceof HTTPException) || request.headersSent) throw error;
@@ -128,9 +133,13 @@ export class Application {
   }
 
   #find(request: HTTPRequest): [Route, RouteValue[]] | 'method' | null {
+    const path = request.path;
+    const method = request.method;
     let pathMatched = false;
-    for (const [route, values] of this.#routes.matches(request.path)) {
-      if (route.methods.has(request.method)) return [route, values];
+    for (const route of this.#routes.candidates(path)) {
+      const values = route.rule.match(path);
+      if (values === null) continue;
+      if (route.methods.has(method)) return [route, values];
       pathMatched = true;
     }
     return pathMatched ? 'method' : null;
@@ -142,7 +151,8 @@ export class Application {
     return Promise.resolve(middleware(request, () => this.#around(request, index + 1, innermost)));
   }
 
-  async #dispatch(request: HTTPRequest, found: [Route, RouteValue[]] | 'method' | null): Promise<unknown> {
+  /** The handler's result (a promise when it is `async`); throws the `HTTPException` of a `404` or `405`. */
+  #dispatch(request: HTTPRequest, found: [Route, RouteValue[]] | 'method' | null): unknown {
     if (found === null) abort(404);
     if (found === 'method') {
       const allow = this.#allowed(request.path);
@@ -150,8 +160,8 @@ export class Application {
       throw new HTTPException(405, undefined, { Allow: allow });
     }
     const [route, values] = found;
-    if (isWebSocketClass(route.handler)) {
-      acceptUpgrade(request, route.handler, values);
+    if (route.socket !== null) {
+      acceptUpgrade(request, route.socket, values);
       return undefined;
     }
     return route.handler(request, ...values);
@@ -179,22 +189,39 @@ export class Application {
     else if (Array.isArray(result) && typeof result[1] === 'number' && result.length <= 3) {
       [body, status, headers = {}] = result as [unknown, number, Record<string, string>?];
     }
-    let bytes: Buffer;
+    let text: string | Uint8Array;
     let type: string;
     if (typeof body === 'string') {
-      bytes = Buffer.from(body);
+      text = body;
       type = contentType ?? (body.trimStart().startsWith('<') ? 'text/html; charset=utf-8' : 'text/plain; charset=utf-8');
     } else if (body instanceof Uint8Array) {
-      bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+      text = body;
       type = 'application/octet-stream';
     } else {
-      bytes = Buffer.from(JSON.stringify(body) ?? 'null');
+      text = JSON.stringify(body) ?? 'null';
       type = 'application/json';
     }
+    // No headers of its own: the response goes out as sendResponse writes it, in one piece.
+    if (isEmpty(routeHeaders) && isEmpty(headers)) {
+      request.sendResponse(text, status, type);
+      return;
+    }
+    const bytes = typeof text === 'string' ? Buffer.from(text) : text;
     request.sendStatus(status);
     const all: Record<string, string> = { 'Content-Type': type, ...routeHeaders, ...headers, 'Content-Length': String(bytes.length) };
     request.sendHeaders(all);
     if (request.method !== 'HEAD' && status !== 204 && status !== 304) request.send(bytes);
     request.finish();
   }
+}
+
+/** True for what `await` would wait on: a promise, or any object with a `then` method. */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+/** True when `record` has no enumerable key (own or inherited): nothing to spread into the headers. */
+function isEmpty(record: Record<string, string> | null | undefined): boolean {
+  for (const _ in record) return false;
+  return true;
 }

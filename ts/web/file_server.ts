@@ -1,7 +1,7 @@
 /**
  * `FileServer`: the files under a root directory, and nothing outside it.
  */
-import { promises as fs, realpathSync, statSync, type Stats } from 'node:fs';
+import { promises as fs, lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 
 import type { HTTPRequest } from '../http/request.js';
@@ -53,6 +53,27 @@ export class FileServer {
     return this.serve(request, request.path.slice(1), '/');
   }
 
+  /**
+   * The real path of `segments` under the root, and its stat. Below the
+   * (resolved) root, one `lstat` per segment while none is a symlink, the
+   * common case; at the first symlink, `realpath(3)` of the whole path.
+   */
+  #resolve(segments: string[]): { real: string; stat: Stats } {
+    const realRoot = (this.#realRoot ??= realpathSync.native(this.root));
+    if (segments.length === 0) return { real: realRoot, stat: statSync(realRoot) };
+    let real = realRoot;
+    let stat: Stats | null = null;
+    for (const segment of segments) {
+      real = real.endsWith(sep) ? `${real}${segment}` : `${real}${sep}${segment}`;
+      stat = lstatSync(real);
+      if (stat.isSymbolicLink()) {
+        real = realpathSync.native(join(this.root, ...segments));
+        return { real, stat: statSync(real) };
+      }
+    }
+    return { real, stat: stat as Stats };
+  }
+
   /** Answers with the file at `relative` under the root; `base` is the URL path the root is served at. */
   async serve(request: HTTPRequest, relative: string, base = '/'): Promise<void> {
     if (request.method !== 'GET' && request.method !== 'HEAD') {
@@ -66,21 +87,18 @@ export class FileServer {
       return request.sendResponse('Forbidden', 403);
     }
     if (segments.some((segment) => this.#blacklist.some((pattern) => pattern.test(segment)))) return request.sendResponse('Forbidden', 403);
-    const wanted = join(this.root, ...segments);
     // Synchronous, as nginx does: on a local disk these cost less than thread-pool round trips.
     let real: string;
     let stat: Stats;
     try {
-      real = realpathSync(wanted);
-      stat = statSync(real);
-      this.#realRoot ??= realpathSync(this.root);
+      ({ real, stat } = this.#resolve(segments));
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       return request.sendResponse(code === 'ENOENT' || code === 'ENOTDIR' ? 'Not Found' : 'Forbidden', code === 'ENOENT' || code === 'ENOTDIR' ? 404 : 403);
     }
     const rootReal = this.#realRoot;
     if (real !== rootReal && !real.startsWith(rootReal + sep)) return request.sendResponse('Forbidden', 403);
-    if (!stat.isDirectory()) return request.sendFile(real);
+    if (!stat.isDirectory()) return request.sendStatedFile(real, stat);
     if (!request.path.endsWith('/')) {
       const query = request.query === '' ? '' : `?${request.query}`;
       request.sendStatus(301);
@@ -91,7 +109,8 @@ export class FileServer {
     for (const name of this.#index) {
       const candidate = join(real, name);
       try {
-        if (statSync(candidate).isFile()) return request.sendFile(candidate);
+        const candidateStat = statSync(candidate);
+        if (candidateStat.isFile()) return request.sendStatedFile(candidate, candidateStat);
       } catch {
         // Not this one.
       }

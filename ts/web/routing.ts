@@ -68,6 +68,8 @@ export class Rule {
   readonly firstSegment: string | null;
   readonly #parts: Part[];
   readonly #pattern: RegExp;
+  /** The converter of each value, in order. */
+  readonly #converters: Converter[];
 
   constructor(text: string) {
     if (!text.startsWith('/')) throw new TypeError(`route ${JSON.stringify(text)} must start with '/'`);
@@ -82,6 +84,7 @@ export class Rule {
     }
     if (at < text.length) this.#parts.push({ literal: text.slice(at) });
     this.names = this.#parts.flatMap((part) => ('name' in part ? [part.name] : []));
+    this.#converters = this.#parts.flatMap((part) => ('name' in part ? [part.converter] : []));
     if (new Set(this.names).size !== this.names.length) throw new TypeError(`route ${text}: a value name is used twice`);
     if (/[<>]/.test(this.#parts.map((part) => ('literal' in part ? part.literal : '')).join(''))) {
       throw new TypeError(`route ${text}: malformed <...>`);
@@ -98,8 +101,10 @@ export class Rule {
   match(path: string): RouteValue[] | null {
     const found = this.#pattern.exec(path);
     if (found === null) return null;
-    const converters = this.#parts.flatMap((part) => ('name' in part ? [part.converter] : []));
-    return converters.map((converter, n) => converter.convert(found[n + 1]));
+    const converters = this.#converters;
+    const values: RouteValue[] = new Array<RouteValue>(converters.length);
+    for (let n = 0; n < converters.length; n++) values[n] = converters[n].convert(found[n + 1]);
+    return values;
   }
 
   /** The path for `values`; values the rule does not name go to the query string. */
@@ -141,14 +146,32 @@ export class RouteIndex<R extends { rule: Rule }> {
 
   /** Routes matching `path`, with their values, in the order they were added. */
   *matches(path: string): IterableIterator<[R, RouteValue[]]> {
-    const segment = /^\/([^/]+)\//.exec(path)?.[1];
-    const candidates = [...(this.#static.get(path) ?? []), ...((segment !== undefined && this.#bySegment.get(segment)) || []), ...this.#rest];
-    if (candidates.length > 1) candidates.sort((a, b) => (this.#order.get(a) ?? 0) - (this.#order.get(b) ?? 0));
-    for (const route of candidates) {
+    for (const route of this.candidates(path)) {
       const values = route.rule.match(path);
       if (values !== null) yield [route, values];
     }
   }
+
+  /** The routes that may match `path` (test each with `rule.match`), in the order they were added. */
+  candidates(path: string): readonly R[] {
+    const exact = this.#static.get(path);
+    const segment = segmentOf(path);
+    const bySegment = segment === null ? undefined : this.#bySegment.get(segment);
+    // Usually one list holds them all, already in order.
+    if (exact === undefined && this.#rest.length === 0) return bySegment ?? [];
+    if (bySegment === undefined && this.#rest.length === 0) return exact ?? [];
+    if (exact === undefined && bySegment === undefined) return this.#rest;
+    const candidates = [...(exact ?? []), ...(bySegment ?? []), ...this.#rest];
+    candidates.sort((a, b) => (this.#order.get(a) ?? 0) - (this.#order.get(b) ?? 0));
+    return candidates;
+  }
+}
+
+/** The first segment of `path` when another follows (`'user'` for `/user/7`), else `null`. */
+function segmentOf(path: string): string | null {
+  if (!path.startsWith('/')) return null;
+  const end = path.indexOf('/', 1);
+  return end > 1 ? path.slice(1, end) : null;
 }
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {

@@ -7,6 +7,7 @@ pub const USAGE: &str = "\
 usage: loadgen [--host 127.0.0.1] --port P [--connections 50] [--size 64]
                [--inflight 1] [--duration 5] [--warmup 1] [--messages N]
                [--line] [--tls] [--churn] [--marks]
+               [--ws [--text] [--json] [--compress] [--broadcast]]
 
   --host H          server address (default 127.0.0.1)
   --port P          server port (required)
@@ -24,12 +25,26 @@ usage: loadgen [--host 127.0.0.1] --port P [--connections 50] [--size 64]
                     connects, sends one message, reads its echo, closes, and
                     starts over; a \"message\" is then a whole connection and
                     its latency runs from connect() to the last echoed byte
+  --ws              WebSocket: upgrade each connection (GET /), then send
+                    each message as one masked binary frame and check the
+                    echo's frame header as well as its payload
+  --text            text frames (printable ASCII messages)
+  --json            text frames of JSON records (4 KiB makes a typical API message)
+  --compress        permessage-deflate: messages go out deflated (each on
+                    its own, from 1,024 offsets deflated at start) and the
+                    echo is inflated (with the server's context) and checked
+  --broadcast       fan-out: the --connections are subscribers (GET /), and
+                    one more connection publishes (GET /publish) --inflight
+                    messages at a time; the server sends each to every
+                    subscriber. A \"message\" is then one delivery to one
+                    subscriber; its latency runs from the publish
   --marks           print `loadgen: measuring` and `loadgen: done` lines on
                     stderr when the measured window starts and ends (lets a
                     caller sample the server's CPU time over that window)
 
-Prints one JSON line: {\"msgs\",\"bytes\",\"seconds\",\"msgsPerSec\",\"mbPerSec\",\"p50us\",\"p99us\",\"errors\"}
-(bytes = msgs * size, echoed; MB = 10^6 bytes).
+Prints one JSON line: {\"msgs\",\"bytes\",\"seconds\",\"msgsPerSec\",\"mbPerSec\",\"p50us\",\"p99us\",\"errors\",\"wireBytes\"}
+(bytes = msgs * size, echoed; MB = 10^6 bytes; wireBytes: bytes read from the
+sockets in the window, WebSocket headers and compression included).
 Exits 1 if any echoed byte differed or a connection failed, 2 on bad arguments.";
 
 #[derive(Debug, Clone)]
@@ -47,6 +62,11 @@ pub struct Config {
     pub tls: bool,
     pub churn: bool,
     pub marks: bool,
+    pub ws: bool,
+    pub text: bool,
+    pub json: bool,
+    pub compress: bool,
+    pub broadcast: bool,
 }
 
 #[derive(Debug)]
@@ -94,6 +114,11 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Config, ArgsErro
     let mut tls = false;
     let mut churn = false;
     let mut marks = false;
+    let mut ws = false;
+    let mut text = false;
+    let mut json = false;
+    let mut compress = false;
+    let mut broadcast = false;
 
     let mut it = args.into_iter();
     while let Some(arg) = it.next() {
@@ -118,7 +143,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Config, ArgsErro
             "--duration" => duration = seconds(&flag, &value()?)?,
             "--warmup" => warmup = seconds(&flag, &value()?)?,
             "--messages" => messages = Some(number(&flag, &value()?)?),
-            "--line" | "--tls" | "--churn" | "--marks" => {
+            "--line" | "--tls" | "--churn" | "--marks" | "--ws" | "--text" | "--json" | "--compress" | "--broadcast" => {
                 if inline.is_some() {
                     return Err(invalid(format!("{flag} takes no value")));
                 }
@@ -126,6 +151,11 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Config, ArgsErro
                     "--line" => line = true,
                     "--tls" => tls = true,
                     "--churn" => churn = true,
+                    "--ws" => ws = true,
+                    "--text" => text = true,
+                    "--json" => json = true,
+                    "--compress" => compress = true,
+                    "--broadcast" => broadcast = true,
                     _ => marks = true,
                 }
             }
@@ -152,7 +182,14 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Config, ArgsErro
     if duration.is_zero() {
         return Err(invalid("--duration must be positive"));
     }
-    Ok(Config { host, port, connections, size, inflight, duration, warmup, messages, line, tls, churn, marks })
+    if (text || json || compress || broadcast) && !ws {
+        return Err(invalid("--text, --json, --compress and --broadcast go with --ws"));
+    }
+    if ws && (line || tls || churn) {
+        return Err(invalid("--ws does not go with --line, --tls or --churn"));
+    }
+    let text = text || json;
+    Ok(Config { host, port, connections, size, inflight, duration, warmup, messages, line, tls, churn, marks, ws, text, json, compress, broadcast })
 }
 
 #[cfg(test)]
@@ -177,6 +214,8 @@ mod tests {
         assert_eq!((c.messages, c.churn, c.tls), (None, false, false));
         let c = p("--port 1 --churn --messages 16384 --tls").unwrap();
         assert_eq!((c.messages, c.churn, c.tls), (Some(16384), true, true));
+        let c = p("--port 1 --ws --json --compress --broadcast").unwrap();
+        assert_eq!((c.ws, c.text, c.json, c.compress, c.broadcast), (true, true, true, true, true));
     }
 
     #[test]
@@ -188,6 +227,8 @@ mod tests {
         assert!(p("--port 1 --inflight 0").is_err());
         assert!(p("--port 1 --messages 0").is_err());
         assert!(p("--port 1 --churn --inflight 2").is_err());
+        assert!(p("--port 1 --text").is_err());
+        assert!(p("--port 1 --ws --line").is_err());
         assert!(matches!(p("--help"), Err(ArgsError::Help)));
     }
 }

@@ -52,7 +52,7 @@ pub fn run(cfg: &Config) -> io::Result<Report> {
     let mut poll = Poll::new()?;
     let mut events = Events::with_capacity(1024);
     let mut buf = vec![0u8; READ_BUFFER];
-    let mut dialer = Dialer { cfg, addr: resolve(cfg)?, tls: cfg.tls.then(tls::client_config), pattern: Rc::new(Pattern::new(cfg.size, cfg.line)), serial: 0 };
+    let mut dialer = Dialer { cfg, addr: resolve(cfg)?, tls: cfg.tls.then(tls::client_config), pattern: Rc::new(crate::pattern(cfg)), serial: 0 };
 
     let mut workers = Vec::with_capacity(cfg.connections);
     for index in 0..cfg.connections {

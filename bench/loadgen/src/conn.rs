@@ -10,6 +10,7 @@ use mio::net::TcpStream;
 use rustls::ClientConnection;
 
 use crate::pattern::{Pattern, Rng};
+use crate::ws::{self, Piece, Ws};
 
 /// What happened to a connection during one readiness event.
 #[derive(Debug, Default, Clone, Copy)]
@@ -18,10 +19,16 @@ pub struct Progress {
     pub completed: u64,
     /// Completed messages whose echo differed from what was sent.
     pub mismatched: u64,
+    /// Bytes read from the socket (after TLS).
+    pub bytes: u64,
+    /// The WebSocket upgrade was answered: the connection is open now.
+    pub upgraded: bool,
 }
 
 pub enum State {
     Connecting,
+    /// `--ws`: the upgrade request is sent; what came back of the answer.
+    Upgrading(Vec<u8>),
     Open,
     /// Failed or closed by the peer; ignored from then on.
     Dead,
@@ -47,6 +54,8 @@ pub struct Conn {
     /// Queue a new message for each completed one (steady load); off for
     /// churn, where a connection carries one message and is closed.
     refill: bool,
+    /// With `--ws`: messages go as WebSocket frames.
+    ws: Option<Ws>,
 }
 
 impl Conn {
@@ -64,7 +73,21 @@ impl Conn {
             received: 0,
             bad: false,
             refill: true,
+            ws: None,
         }
+    }
+
+    /// A connection that speaks WebSocket once upgraded.
+    pub fn with_ws(mut self, ws: Ws) -> Self {
+        self.ws = Some(ws);
+        self
+    }
+
+    /// Queues the WebSocket upgrade request (after connecting); messages
+    /// are queued once `read_ready` reports it `upgraded`.
+    pub fn upgrade(&mut self, request: &[u8]) {
+        self.out.extend_from_slice(request);
+        self.state = State::Upgrading(Vec::new());
     }
 
     /// A connection that sends only the messages queued explicitly.
@@ -99,13 +122,29 @@ impl Conn {
 
     /// Queues one fresh message (sent by the next `flush`).
     pub fn queue_message(&mut self, now: Instant) {
+        let offset = self.send_message();
+        self.outstanding.push_back((offset, now));
+    }
+
+    /// Queues one fresh message without expecting it back (the publisher of
+    /// `--broadcast`); returns where in the pattern it starts.
+    pub fn send_message(&mut self) -> usize {
         if self.out_pos == self.out.len() {
             self.out.clear();
             self.out_pos = 0;
         }
         let offset = self.pattern.pick(&mut self.rng);
-        self.pattern.write(offset, &mut self.out);
-        self.outstanding.push_back((offset, now));
+        match &self.ws {
+            Some(ws) => ws.write_message(&self.pattern, offset, &mut self.out),
+            None => self.pattern.write(offset, &mut self.out),
+        }
+        offset
+    }
+
+    /// Expects the message at `offset`, sent at `started` by another
+    /// connection (a `--broadcast` subscriber).
+    pub fn expect(&mut self, offset: usize, started: Instant) {
+        self.outstanding.push_back((offset, started));
     }
 
     /// Writes queued bytes until done or the socket would block.
@@ -150,33 +189,22 @@ impl Conn {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };
-            let size = self.pattern.size();
-            let expected = self.outstanding.len() * size - self.received;
-            if n > expected {
-                return Err(io::Error::new(io::ErrorKind::InvalidData, format!("received {n} bytes but only {expected} were outstanding")));
-            }
-            let mut data = &buf[..n];
+            progress.bytes += n as u64;
             let now = Instant::now();
-            while !data.is_empty() {
-                // Never let one comparison span two messages.
-                let take = data.len().min(size - self.received);
-                let (offset, started) = self.outstanding[0];
-                if !self.pattern.matches(offset, self.received, &data[..take]) {
-                    self.bad = true;
-                }
-                self.received += take;
-                data = &data[take..];
-                if self.received == size {
-                    self.outstanding.pop_front();
-                    on_done(now.saturating_duration_since(started), self.bad);
-                    progress.completed += 1;
-                    progress.mismatched += self.bad as u64;
-                    self.received = 0;
-                    self.bad = false;
-                    if self.refill {
-                        self.queue_message(now);
+            if let State::Upgrading(answer) = &mut self.state {
+                answer.extend_from_slice(&buf[..n]);
+                let compress = self.ws.as_ref().is_some_and(Ws::compresses);
+                if let Some(end) = ws::response(answer, compress)? {
+                    if end != answer.len() {
+                        return Err(io::Error::new(io::ErrorKind::InvalidData, "data after the upgrade response"));
                     }
+                    self.state = State::Open;
+                    progress.upgraded = true;
                 }
+            } else if self.ws.is_some() {
+                self.take_frames(&buf[..n], now, &mut on_done, &mut progress)?;
+            } else {
+                self.take_raw(&buf[..n], now, &mut on_done, &mut progress)?;
             }
             // A short plain read drained the socket: with edge-triggered
             // readiness, more data will bring another event, so don't spend
@@ -191,6 +219,77 @@ impl Conn {
 }
 
 impl Conn {
+    /// Checks echoed bytes of plain messages.
+    fn take_raw(&mut self, mut data: &[u8], now: Instant, on_done: &mut impl FnMut(Duration, bool), progress: &mut Progress) -> io::Result<()> {
+        let size = self.pattern.size();
+        let expected = self.outstanding.len() * size - self.received;
+        if data.len() > expected {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, format!("received {} bytes but only {expected} were outstanding", data.len())));
+        }
+        while !data.is_empty() {
+            // Never let one comparison span two messages.
+            let take = data.len().min(size - self.received);
+            self.check(&data[..take]);
+            data = &data[take..];
+            if self.received == size {
+                self.complete(now, on_done, progress);
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks echoed WebSocket frames: each header, then the payload.
+    fn take_frames(&mut self, mut data: &[u8], now: Instant, on_done: &mut impl FnMut(Duration, bool), progress: &mut Progress) -> io::Result<()> {
+        let size = self.pattern.size();
+        while !data.is_empty() {
+            if self.outstanding.is_empty() {
+                return Err(io::Error::new(io::ErrorKind::InvalidData, format!("received {} bytes with no message outstanding", data.len())));
+            }
+            let ws = self.ws.as_mut().expect("take_frames with --ws");
+            let ended = match ws.next(&mut data, size)? {
+                Piece::Header => false,
+                Piece::Payload(chunk, end) => {
+                    let (offset, _) = self.outstanding[0];
+                    self.bad |= !self.pattern.matches(offset, self.received, chunk);
+                    self.received += chunk.len();
+                    end
+                }
+                Piece::Inflated(message) => {
+                    let (offset, _) = self.outstanding[0];
+                    self.bad |= message.len() != size || !self.pattern.matches(offset, 0, message);
+                    self.received = size;
+                    true
+                }
+            };
+            if ended {
+                self.complete(now, on_done, progress);
+            }
+        }
+        Ok(())
+    }
+
+    /// Compares the next bytes of the oldest outstanding message.
+    fn check(&mut self, chunk: &[u8]) {
+        let (offset, _) = self.outstanding[0];
+        if !self.pattern.matches(offset, self.received, chunk) {
+            self.bad = true;
+        }
+        self.received += chunk.len();
+    }
+
+    /// The oldest outstanding message has come back whole.
+    fn complete(&mut self, now: Instant, on_done: &mut impl FnMut(Duration, bool), progress: &mut Progress) {
+        let (_, started) = self.outstanding.pop_front().expect("a completed message was outstanding");
+        on_done(now.saturating_duration_since(started), self.bad);
+        progress.completed += 1;
+        progress.mismatched += self.bad as u64;
+        self.received = 0;
+        self.bad = false;
+        if self.refill {
+            self.queue_message(now);
+        }
+    }
+
     /// Reads plaintext: from the socket, or decrypted from TLS records.
     fn read_some(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let Some(tls) = &mut self.tls else {

@@ -6,15 +6,19 @@
 //! messages and their round-trip latency for `--duration` seconds (or until
 //! `--messages` completed). `--churn` instead runs connect, one message,
 //! close, over and over, on `--connections` parallel workers (churn.rs).
+//! `--ws` speaks WebSocket on each connection (ws.rs), and `--broadcast`
+//! adds a publisher whose messages every connection receives (broadcast.rs).
 //! Prints one JSON line.
 
 mod args;
+mod broadcast;
 mod churn;
 mod conn;
 mod histogram;
 mod pattern;
 mod tls;
 mod window;
+mod ws;
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -26,8 +30,9 @@ use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 
 use args::{ArgsError, Config};
+use broadcast::Fanout;
 use conn::{Conn, State};
-use pattern::Pattern;
+use pattern::{Content, Pattern};
 use window::{Next, Report, Window};
 
 /// Bytes read per read(2): a few bulk messages at once.
@@ -60,25 +65,52 @@ fn fail(conn: &mut Conn, poll: &Poll, id: usize, what: &str, e: &io::Error, erro
     conn.state = State::Dead;
 }
 
+/// Messages of `--compress` start at one of this many offsets, each
+/// deflated once at start.
+const DEFLATED_OFFSETS: usize = 1024;
+
+/// The messages of a run: what they are made of, and where they may start.
+pub fn pattern(cfg: &Config) -> Pattern {
+    let content = match (cfg.line, cfg.json, cfg.text) {
+        (true, _, _) => Content::Line,
+        (_, true, _) => Content::Json,
+        (_, _, true) => Content::Printable,
+        _ => Content::Binary,
+    };
+    Pattern::new(cfg.size, content, if cfg.compress { DEFLATED_OFFSETS } else { pattern::OFFSETS })
+}
+
 fn run(cfg: &Config) -> io::Result<Report> {
     let addr = resolve(cfg)?;
     let mut poll = Poll::new()?;
     let mut events = Events::with_capacity(1024);
     let mut buf = vec![0u8; READ_BUFFER];
-    let pattern = Rc::new(Pattern::new(cfg.size, cfg.line));
+    let pattern = Rc::new(pattern(cfg));
+    let deflated = cfg.compress.then(|| Rc::new(ws::Deflated::new(&pattern, DEFLATED_OFFSETS)));
+    // With --broadcast, the publisher is one more connection, the last.
+    let mut fanout = cfg.broadcast.then(|| Fanout::new(cfg.connections));
+    let total = cfg.connections + cfg.broadcast as usize;
 
     let tls_config = cfg.tls.then(tls::client_config);
-    let mut conns = Vec::with_capacity(cfg.connections);
-    for id in 0..cfg.connections {
+    let mut conns = Vec::with_capacity(total);
+    for id in 0..total {
         let mut stream = TcpStream::connect(addr)?;
         poll.registry().register(&mut stream, Token(id), Interest::READABLE | Interest::WRITABLE)?;
         let session = tls_config.as_ref().map(|config| tls::session(config, &cfg.host));
-        conns.push(Conn::new(stream, id, pattern.clone(), session));
+        let mut conn = Conn::new(stream, id, pattern.clone(), session);
+        if cfg.ws {
+            conn = conn.with_ws(ws::Ws::new(cfg.text, deflated.clone()));
+        }
+        if fanout.is_some() {
+            conn = conn.without_refill();
+        }
+        conns.push(conn);
     }
 
     let mut errors = 0u64;
-    let mut connecting = cfg.connections;
-    let mut alive = cfg.connections;
+    // Connections not open yet (connected, and upgraded with --ws).
+    let mut connecting = total;
+    let mut alive = total;
     let connect_deadline = Instant::now() + CONNECT_TIMEOUT;
     // The warmup starts once every connection is up.
     let mut window = Window::new(cfg);
@@ -88,7 +120,7 @@ fn run(cfg: &Config) -> io::Result<Report> {
         let timeout = match window.tick(now, errors) {
             Next::Done(report) => return Ok(report),
             Next::Poll(_) if !window.begun() && now >= connect_deadline => {
-                return Err(io::Error::new(io::ErrorKind::TimedOut, format!("{connecting} of {} connections not established", cfg.connections)));
+                return Err(io::Error::new(io::ErrorKind::TimedOut, format!("{connecting} of {total} connections not established")));
             }
             Next::Poll(_) if !window.begun() => connect_deadline - now,
             Next::Poll(t) => t,
@@ -110,17 +142,17 @@ fn run(cfg: &Config) -> io::Result<Report> {
             if conn.is_dead() {
                 continue;
             }
+            // Messages to queue on this connection now that it is open.
+            let mut opened = false;
 
             if let State::Connecting = conn.state {
                 match conn.check_connected(true) {
                     Ok(false) => continue,
-                    Ok(true) => {
-                        connecting -= 1;
-                        let now = Instant::now();
-                        for _ in 0..cfg.inflight {
-                            conn.queue_message(now);
-                        }
+                    Ok(true) if cfg.ws => {
+                        let path = if fanout.as_ref().is_some_and(|f| f.publisher == id) { "/publish" } else { "/" };
+                        conn.upgrade(&ws::request(&cfg.host, path, cfg.compress));
                     }
+                    Ok(true) => opened = true,
                     Err(e) => {
                         fail(conn, &poll, id, "connect", &e, &mut errors);
                         alive -= 1;
@@ -130,6 +162,7 @@ fn run(cfg: &Config) -> io::Result<Report> {
                 }
             }
 
+            let mut fully_delivered = 0;
             if event.is_readable() || event.is_read_closed() || event.is_error() {
                 let hist = window.histogram();
                 let result = conn.read_ready(&mut buf, |round_trip, bad| {
@@ -140,13 +173,32 @@ fn run(cfg: &Config) -> io::Result<Report> {
                 match result {
                     Ok(progress) => {
                         window.count(progress.completed);
+                        window.count_wire(progress.bytes);
                         // Mismatches count whenever they happen, warmup too.
                         errors += progress.mismatched;
+                        opened |= progress.upgraded;
+                        if let Some(fanout) = &mut fanout {
+                            if progress.completed > 0 {
+                                fully_delivered = fanout.delivered(id, progress.completed);
+                            }
+                        }
                     }
                     Err(e) => {
                         fail(conn, &poll, id, "read", &e, &mut errors);
                         alive -= 1;
+                        if matches!(conn.state, State::Upgrading(_)) {
+                            connecting -= 1;
+                        }
                         continue;
+                    }
+                }
+            }
+            if opened {
+                connecting -= 1;
+                if fanout.is_none() {
+                    let now = Instant::now();
+                    for _ in 0..cfg.inflight {
+                        conn.queue_message(now);
                     }
                 }
             }
@@ -157,10 +209,33 @@ fn run(cfg: &Config) -> io::Result<Report> {
                 fail(conn, &poll, id, "write", &e, &mut errors);
                 alive -= 1;
             }
+            if let Some(fanout) = &mut fanout {
+                // Each message that reached every subscriber makes room for one more.
+                publish(fanout, &mut conns, fully_delivered, &poll, &mut errors, &mut alive);
+            }
         }
         if !window.begun() && connecting == 0 {
             window.begin(Instant::now());
+            if let Some(fanout) = &mut fanout {
+                publish(fanout, &mut conns, cfg.inflight, &poll, &mut errors, &mut alive);
+            }
         }
+    }
+}
+
+/// `--broadcast`: the publisher sends `count` more messages.
+fn publish(fanout: &mut Fanout, conns: &mut [Conn], count: usize, poll: &Poll, errors: &mut u64, alive: &mut usize) {
+    if count == 0 || conns[fanout.publisher].is_dead() {
+        return;
+    }
+    let now = Instant::now();
+    for _ in 0..count {
+        fanout.publish(conns, now);
+    }
+    let id = fanout.publisher;
+    if let Err(e) = conns[id].flush() {
+        fail(&mut conns[id], poll, id, "write", &e, errors);
+        *alive -= 1;
     }
 }
 

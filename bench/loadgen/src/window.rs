@@ -13,6 +13,9 @@ pub struct Report {
     pub p50_us: f64,
     pub p99_us: f64,
     pub errors: u64,
+    /// Bytes read from the sockets (framing, compression, and for
+    /// `--broadcast` every delivery included).
+    pub wire_bytes: u64,
 }
 
 impl Report {
@@ -25,7 +28,7 @@ impl Report {
             }
         };
         format!(
-            "{{\"msgs\":{},\"bytes\":{},\"seconds\":{:.3},\"msgsPerSec\":{:.1},\"mbPerSec\":{:.2},\"p50us\":{:.1},\"p99us\":{:.1},\"errors\":{}}}",
+            "{{\"msgs\":{},\"bytes\":{},\"seconds\":{:.3},\"msgsPerSec\":{:.1},\"mbPerSec\":{:.2},\"p50us\":{:.1},\"p99us\":{:.1},\"errors\":{},\"wireBytes\":{}}}",
             self.msgs,
             self.bytes,
             self.seconds,
@@ -33,7 +36,8 @@ impl Report {
             per_second(self.bytes as f64) / 1e6,
             self.p50_us,
             self.p99_us,
-            self.errors
+            self.errors,
+            self.wire_bytes
         )
     }
 }
@@ -52,12 +56,13 @@ pub struct Window<'a> {
     warmup_since: Option<Instant>,
     measuring_since: Option<Instant>,
     msgs: u64,
+    wire_bytes: u64,
     hist: Histogram,
 }
 
 impl<'a> Window<'a> {
     pub fn new(cfg: &'a Config) -> Self {
-        Window { cfg, warmup_since: None, measuring_since: None, msgs: 0, hist: Histogram::new() }
+        Window { cfg, warmup_since: None, measuring_since: None, msgs: 0, wire_bytes: 0, hist: Histogram::new() }
     }
 
     /// Starts the warmup (once every connection is up, or at once for churn).
@@ -77,6 +82,13 @@ impl<'a> Window<'a> {
     pub fn count(&mut self, completed: u64) {
         if self.measuring() {
             self.msgs += completed;
+        }
+    }
+
+    /// Counts bytes read from a socket, if measuring.
+    pub fn count_wire(&mut self, bytes: u64) {
+        if self.measuring() {
+            self.wire_bytes += bytes;
         }
     }
 
@@ -111,6 +123,7 @@ impl<'a> Window<'a> {
                 }
                 self.measuring_since = Some(now);
                 self.msgs = 0;
+                self.wire_bytes = 0;
                 self.hist.clear();
                 Next::Poll(self.cfg.duration)
             }
@@ -130,6 +143,7 @@ impl<'a> Window<'a> {
                     p50_us: self.hist.quantile(0.50) / 1000.0,
                     p99_us: self.hist.quantile(0.99) / 1000.0,
                     errors,
+                    wire_bytes: self.wire_bytes,
                 })
             }
         }

@@ -214,8 +214,8 @@ impl Engine {
 
     /// Sets how the channel frames its input. Takes effect for the next frame.
     pub fn set_delimiter(&mut self, token: usize, delimiter: Delimiter) -> io::Result<()> {
-        if let Delimiter::HttpRequest(_) = delimiter {
-            // Requests are framed on streams only.
+        if let Delimiter::HttpRequest(_) | Delimiter::HttpResponse(_) = delimiter {
+            // Requests and responses are framed on streams only.
             self.stream_mut(token)?;
         }
         let (input, reactor) = self.input_mut(token)?;

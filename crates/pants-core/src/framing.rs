@@ -16,7 +16,7 @@
 use memchr::memmem;
 
 use crate::byte_queue::ByteQueue;
-use crate::http::HeadLimits;
+use crate::http::{HeadLimits, ResponseLimits};
 use crate::ws::WsSettings;
 
 /// How a channel's incoming bytes are cut into frames.
@@ -41,6 +41,9 @@ pub enum Delimiter {
     /// WebSocket messages (streams only, after the upgrade): each frame is a
     /// whole message or control frame, laid out as [`crate::ws::MessageFramer`] says.
     WebSocket(WsSettings),
+    /// HTTP/1.1 responses (client streams only): each frame is a response,
+    /// or its head or a piece of its body, as [`crate::http::ResponseFramer`] says.
+    HttpResponse(ResponseLimits),
 }
 
 /// How a binding names the kinds of [`Delimiter`] (their numbers are part
@@ -62,11 +65,13 @@ pub enum DelimiterKind {
     HttpRequest = 5,
     /// [`Delimiter::WebSocket`].
     WebSocket = 6,
+    /// [`Delimiter::HttpResponse`].
+    HttpResponse = 7,
 }
 
 impl DelimiterKind {
     /// Every kind, in numeric order.
-    pub const ALL: [DelimiterKind; 7] = [
+    pub const ALL: [DelimiterKind; 8] = [
         DelimiterKind::Chunk,
         DelimiterKind::Count,
         DelimiterKind::Sequence,
@@ -74,6 +79,7 @@ impl DelimiterKind {
         DelimiterKind::Records,
         DelimiterKind::HttpRequest,
         DelimiterKind::WebSocket,
+        DelimiterKind::HttpResponse,
     ];
 
     /// The kind numbered `code`.
@@ -241,7 +247,12 @@ impl Framer {
         match &self.delimiter {
             Delimiter::Chunk => 0,
             Delimiter::Sequence(bytes) => bytes.len(),
-            Delimiter::Count(_) | Delimiter::External | Delimiter::Records(_) | Delimiter::HttpRequest(_) | Delimiter::WebSocket(_) => 1,
+            Delimiter::Count(_)
+            | Delimiter::External
+            | Delimiter::Records(_)
+            | Delimiter::HttpRequest(_)
+            | Delimiter::WebSocket(_)
+            | Delimiter::HttpResponse(_) => 1,
         }
     }
 

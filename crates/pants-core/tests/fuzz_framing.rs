@@ -74,8 +74,8 @@ fn reference_frame(delimiter: &Delimiter, buf: &[u8]) -> Option<(usize, usize)> 
         Delimiter::Chunk => (!buf.is_empty()).then_some((buf.len(), buf.len())),
         Delimiter::Count(count) => (buf.len() >= *count).then_some((*count, *count)),
         Delimiter::Sequence(sequence) => buf.windows(sequence.len()).position(|window| window == sequence.as_slice()).map(|at| (at, at + sequence.len())),
-        // Framed by the caller, or by the stream's request or message framer (tests/http.rs, tests/fuzz_http.rs, tests/ws.rs).
-        Delimiter::External | Delimiter::HttpRequest(_) | Delimiter::WebSocket(_) => None,
+        // Framed by the caller, or by the stream's request, response or message framer (tests/http.rs, tests/fuzz_http.rs, tests/http_response.rs, tests/ws.rs).
+        Delimiter::External | Delimiter::HttpRequest(_) | Delimiter::HttpResponse(_) | Delimiter::WebSocket(_) => None,
         Delimiter::Records(segments) => reference_record(segments, buf).map(|len| (len, len)),
     }
 }

@@ -197,21 +197,27 @@ fn write_request(head: &RequestHead, head_bytes: &[u8], body: &[u8], out: &mut [
     if out.len() < size {
         return None;
     }
-    let mut flags = 0;
-    for (on, flag) in [
+    let flags = flags_of(&[
         (head.minor_version == 1, FLAG_HTTP_1_1),
         (head.keep_alive, FLAG_KEEP_ALIVE),
         (head.expect_continue, FLAG_EXPECT_CONTINUE),
         (head.upgrade, FLAG_UPGRADE),
         (head.body == BodyLength::Chunked, FLAG_CHUNKED),
-    ] {
-        if on {
-            flags |= flag;
-        }
-    }
+    ]);
     let fixed = [0, flags, head.headers.len() as u32, head_bytes.len() as u32, body.len() as u32];
     let spans = [head.method, head.target].into_iter().chain(head.headers.iter().flat_map(|&(name, value)| [name, value]));
-    let words = fixed.into_iter().chain(spans.flat_map(|Span { start, len }| [start, len]));
+    Some(write_frame(&fixed, spans, head_bytes, body, out))
+}
+
+/// The flags whose condition holds, or-ed together.
+pub(super) fn flags_of(flags: &[(bool, u32)]) -> u32 {
+    flags.iter().filter(|(on, _)| *on).fold(0, |all, (_, flag)| all | flag)
+}
+
+/// Writes a frame (the `fixed` words, each span as start and length, the
+/// head's bytes, the body's) into `out`, which is large enough; its length.
+pub(super) fn write_frame(fixed: &[u32], spans: impl Iterator<Item = Span>, head_bytes: &[u8], body: &[u8], out: &mut [u8]) -> usize {
+    let words = fixed.iter().copied().chain(spans.flat_map(|Span { start, len }| [start, len]));
     let mut at = 0;
     for word in words {
         out[at..at + 4].copy_from_slice(&word.to_le_bytes());
@@ -220,5 +226,5 @@ fn write_request(head: &RequestHead, head_bytes: &[u8], body: &[u8], out: &mut [
     out[at..at + head_bytes.len()].copy_from_slice(head_bytes);
     at += head_bytes.len();
     out[at..at + body.len()].copy_from_slice(body);
-    Some(at + body.len())
+    at + body.len()
 }

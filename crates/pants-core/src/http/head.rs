@@ -281,13 +281,13 @@ impl<'b> HeaderFacts<'b> {
 }
 
 /// The items of a comma-separated header value, without surrounding whitespace; empty items skipped.
-fn list_items(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+pub(super) fn list_items(value: &[u8]) -> impl Iterator<Item = &[u8]> {
     value.split(|&b| b == b',').map(|item| item.trim_ascii()).filter(|item| !item.is_empty())
 }
 
 /// `1*DIGIT`, and small enough to count bytes with; anything else (a sign, a
 /// list, spaces inside) is `None`.
-fn parse_length(value: &[u8]) -> Option<u64> {
+pub(super) fn parse_length(value: &[u8]) -> Option<u64> {
     if value.is_empty() || value.len() > 19 || !value.iter().all(u8::is_ascii_digit) {
         return None;
     }

@@ -2,7 +2,7 @@
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use pants_core::http::HeadLimits;
+use pants_core::http::{HeadLimits, ResponseLimits};
 use pants_core::ws::{DeflateSettings, Role, WsSettings};
 use pants_core::{Delimiter, DelimiterKind, Engine, LengthField, ListenOptions, RecordSegment, SocketAddress};
 
@@ -91,8 +91,9 @@ pub fn peer_address(engine: u32, token: u32) -> Result<Option<AddressInfo>> {
 /// `kind` is a `DelimiterKind`: every chunk; `count` bytes; up to
 /// `sequence`; framed in JavaScript; records laid out by `sequence` (see
 /// `record_layout`); HTTP requests with a body limit of `count` bytes and a
-/// head limit given as `sequence`'s 4 little-endian bytes; WebSocket
-/// messages up to `count` bytes, `sequence` one byte of flags (see
+/// head limit given as `sequence`'s 4 little-endian bytes; HTTP responses
+/// likewise, with a fifth byte of flags (1: the request was `HEAD`);
+/// WebSocket messages up to `count` bytes, `sequence` one byte of flags (see
 /// `websocket_settings`). Arguments that
 /// make no delimiter throw a `TypeError`.
 #[napi]
@@ -107,6 +108,11 @@ pub fn set_delimiter(engine: u32, token: u32, kind: u32, count: u32, sequence: O
             Delimiter::HttpRequest(HeadLimits { max_head: u32::from_le_bytes([a, b, c, d]) as usize, max_body: u64::from(count) })
         }
         (Some(DelimiterKind::WebSocket), Some(&[flags])) if count > 0 => Delimiter::WebSocket(websocket_settings(count, flags)),
+        (Some(DelimiterKind::HttpResponse), Some(&[a, b, c, d, flags])) if count > 0 => Delimiter::HttpResponse(ResponseLimits {
+            max_head: u32::from_le_bytes([a, b, c, d]) as usize,
+            max_body: u64::from(count),
+            head_request: flags & 1 != 0,
+        }),
         _ => return Err(invalid("a delimiter")),
     };
     operate(engine, |engine| engine.set_delimiter(token as usize, delimiter))?.map_err(misuse)

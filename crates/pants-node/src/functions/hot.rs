@@ -259,21 +259,34 @@ thread_local! {
 /// Bytes of a string kept between calls; longer ones are let go after use.
 const RETAINED_STRING_BYTES: usize = 64 * 1024;
 
+/// UTF-8 bytes per UTF-16 code unit, at most (a surrogate pair's 4 bytes are 2 units).
+const MAX_UTF8_PER_UNIT: usize = 3;
+
 // writeString(engine, token, data: string): buffers a string as UTF-8; see write.
+// A string whose longest encoding fits the retained bytes is read once, into
+// room for that longest encoding (its length is known without reading it);
+// a longer one is measured first, so no more than its bytes are taken.
 hot!(write_string, |call| {
     let engine = call.u32(0)?;
     let token = call.u32(1)? as usize;
-    let mut length = 0;
-    if unsafe { sys::napi_get_value_string_utf8(call.env, call.args[2], ptr::null_mut(), 0, &mut length) } != sys::Status::napi_ok {
+    let mut units = 0;
+    if unsafe { sys::napi_get_value_string_utf16(call.env, call.args[2], ptr::null_mut(), 0, &mut units) } != sys::Status::napi_ok {
         return Err(Thrown::Type(c"expected a string"));
     }
+    let room = if units <= RETAINED_STRING_BYTES / MAX_UTF8_PER_UNIT {
+        MAX_UTF8_PER_UNIT * units + 1
+    } else {
+        let mut length = 0;
+        unsafe { sys::napi_get_value_string_utf8(call.env, call.args[2], ptr::null_mut(), 0, &mut length) };
+        length + 1
+    };
     STRING_BYTES.with(|bytes| {
         let mut bytes = bytes.borrow_mut();
         bytes.clear();
-        bytes.reserve(length + 1);
+        bytes.reserve(room);
         let mut copied = 0;
         unsafe {
-            sys::napi_get_value_string_utf8(call.env, call.args[2], bytes.as_mut_ptr().cast::<c_char>(), length + 1, &mut copied);
+            sys::napi_get_value_string_utf8(call.env, call.args[2], bytes.as_mut_ptr().cast::<c_char>(), room, &mut copied);
             bytes.set_len(copied);
         }
         let status = operate(engine, |engine| write_status(engine.write(token, &bytes)));

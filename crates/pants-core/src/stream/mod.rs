@@ -7,20 +7,23 @@ use std::net::Shutdown;
 
 use mio::{Interest, Token};
 
+mod messages;
+mod tls;
+
 use crate::address::SocketAddress;
 use crate::byte_queue::ByteQueue;
-use crate::errors::{connection_refused, errno, is_disconnect, not_open, not_websocket};
+use crate::errors::{connection_refused, errno, is_disconnect, not_open};
 use crate::event::EventKind;
 use crate::framing::{Delimiter, FrameRead, Framer};
-use crate::http::{Framed, RequestFramer, CONTINUE};
+use crate::http::{RequestFramer, ResponseFramer};
 use crate::input::{FramedInput, DEFAULT_BUFFER_SIZE};
 use crate::outgoing::Outgoing;
 use crate::reactor::{Reactor, Readiness};
 use crate::socket::Connection;
 use crate::sys::{self, RawHandle};
 use crate::timer_wheel::TimerKey;
-use crate::tls::{PeerCertificate, ServerTls, TlsConfig, TlsFailure, TlsOptionError, TlsProgress, TlsSession, TlsVersion};
-use crate::ws::{Cut, WsConnection};
+use crate::tls::{ServerTls, TlsProgress, TlsSession};
+use crate::ws::WsConnection;
 
 /// Default of the unsent bytes above which a stream stops reading until
 /// they drain (see [`Engine::set_high_water`](crate::Engine::set_high_water)):
@@ -116,6 +119,8 @@ pub(crate) struct StreamChannel {
     http: Option<Box<RequestFramer>>,
     /// WebSocket messages are framed instead ([`Delimiter::WebSocket`]), and written as frames.
     ws: Option<Box<WsConnection>>,
+    /// HTTP responses are framed instead of `framer`'s frames ([`Delimiter::HttpResponse`]).
+    http_response: Option<Box<ResponseFramer>>,
     /// Unsent bytes above which writes report it and reading stops.
     high_water: usize,
     /// Reading is paused by the application: the socket is not read.
@@ -153,6 +158,7 @@ impl StreamChannel {
             tls: None,
             http: None,
             ws: None,
+            http_response: None,
             high_water: OUTGOING_HIGH_WATER,
             paused: false,
             ending: false,
@@ -712,157 +718,6 @@ impl StreamChannel {
             }
         }
     }
-
-    /// See [`Engine::start_tls`](crate::Engine::start_tls).
-    pub fn start_tls(&mut self, reactor: &mut Reactor, config: &TlsConfig, server_name: &str) -> Result<(), TlsOptionError> {
-        let mut session = match config {
-            TlsConfig::Client(client) => TlsSession::client(client.clone(), server_name)?,
-            TlsConfig::Server(server) => TlsSession::server(server),
-        };
-        session.start(&mut self.outgoing);
-        // Moved out through `clear`, not swapped for a new queue: the
-        // framer counts positions in this one.
-        let early = self.incoming.as_slice().to_vec();
-        self.incoming.clear();
-        let session = self.tls.insert(Box::new(session));
-        let progress = if early.is_empty() { TlsProgress::default() } else { session.receive(&early, &mut self.incoming, &mut self.outgoing) };
-        if progress.servername {
-            reactor.report(EventKind::SslServername, self.token);
-        }
-        if progress.failed {
-            reactor.report(EventKind::SslHandshakeError, self.token);
-        }
-        if !self.outgoing.is_empty() {
-            self.mark_dirty(reactor);
-        }
-        Ok(())
-    }
-
-    /// The next whole HTTP request ([`Delimiter::HttpRequest`]). A client
-    /// waiting for leave to send its body is told `100 Continue` here, when
-    /// the application asks for the request: after the responses before it.
-    fn read_request(&mut self, reactor: &mut Reactor, out: &mut [u8]) -> FrameRead {
-        let http = self.http.as_deref_mut().expect("read_request is for HTTP framing");
-        let send_continue = loop {
-            match http.frame(self.incoming.as_slice(), out) {
-                Framed::Progress { consumed } => self.incoming.consume(consumed),
-                Framed::Frame { consumed, length } => {
-                    self.incoming.consume(consumed);
-                    return FrameRead::Frame(length);
-                }
-                Framed::NeedSpace(size) => return FrameRead::NeedSpace(size),
-                Framed::Incomplete { send_continue } => break send_continue,
-            }
-        };
-        if send_continue && self.state == StreamState::Open {
-            self.send_interim(reactor, CONTINUE);
-        }
-        if self.incoming.len() > self.buffer_size {
-            FrameRead::Overflow
-        } else {
-            FrameRead::Incomplete
-        }
-    }
-
-    /// The next WebSocket message or control frame ([`Delimiter::WebSocket`]).
-    fn read_message(&mut self, out: &mut [u8]) -> FrameRead {
-        let ws = self.ws.as_deref_mut().expect("read_message is for WebSocket framing");
-        loop {
-            match ws.framer.frame(self.incoming.as_slice(), out) {
-                Cut::Progress { consumed } => self.incoming.consume(consumed),
-                Cut::Frame { consumed, length } => {
-                    self.incoming.consume(consumed);
-                    return FrameRead::Frame(length);
-                }
-                Cut::NeedSpace(size) => return FrameRead::NeedSpace(size),
-                Cut::Incomplete if self.incoming.len() > self.buffer_size => return FrameRead::Overflow,
-                Cut::Incomplete => return FrameRead::Incomplete,
-            }
-        }
-    }
-
-    /// See [`Engine::write_message`](crate::Engine::write_message).
-    pub fn write_message(&mut self, reactor: &mut Reactor, opcode: u8, payload: &[u8]) -> io::Result<bool> {
-        let Some(ws) = self.ws.as_deref_mut() else { return Err(not_websocket()) };
-        let mut frame = std::mem::take(&mut ws.frame);
-        frame.clear();
-        ws.sender.encode(opcode, payload, &mut frame);
-        let written = self.write(reactor, &frame);
-        if let Some(ws) = self.ws.as_deref_mut() {
-            ws.frame = frame;
-        }
-        written
-    }
-
-    /// Queues a frame built for every plain subscriber of a topic (see
-    /// [`Engine::publish`](crate::Engine::publish)); builds its own when this
-    /// stream masks or compresses. False when the stream cannot take it.
-    pub fn write_published(&mut self, reactor: &mut Reactor, opcode: u8, payload: &[u8], plain: &[u8]) -> bool {
-        match self.ws.as_deref() {
-            Some(ws) if ws.sender.is_plain() => self.write(reactor, plain).is_ok(),
-            Some(_) => self.write_message(reactor, opcode, payload).is_ok(),
-            None => false,
-        }
-    }
-
-    /// Queues bytes the engine writes on the application's behalf (an
-    /// interim response): sent like a write, but raising no Write event.
-    fn send_interim(&mut self, reactor: &mut Reactor, bytes: &[u8]) {
-        match &mut self.tls {
-            Some(session) => session.send(bytes, &mut self.outgoing),
-            None => self.outgoing.push_bytes(bytes),
-        }
-        self.mark_dirty(reactor);
-    }
-
-    /// Why the TLS session failed.
-    pub fn tls_failure(&self) -> Option<TlsFailure> {
-        self.tls.as_ref()?.failure().cloned()
-    }
-
-    /// The ALPN protocol the TLS handshake agreed on.
-    pub fn alpn_protocol(&self) -> Option<Vec<u8>> {
-        self.tls.as_ref()?.alpn_protocol().map(<[u8]>::to_vec)
-    }
-
-    /// The TLS version the handshake agreed on, once it is done.
-    pub fn tls_version(&self) -> Option<TlsVersion> {
-        self.tls.as_ref()?.version()
-    }
-
-    /// The certificate the peer presented, once the handshake is done.
-    pub fn peer_certificate(&self) -> Option<PeerCertificate> {
-        self.tls.as_ref()?.peer_certificate()
-    }
-
-    /// The server name a TLS client asked for (SNI), once read.
-    pub fn tls_servername(&self) -> Option<String> {
-        self.tls.as_ref()?.servername().map(str::to_owned)
-    }
-
-    /// See [`Engine::answer_servername`](crate::Engine::answer_servername).
-    pub fn answer_servername(&mut self, reactor: &mut Reactor, answer: Result<Option<&TlsConfig>, ()>) {
-        let config = match answer {
-            Ok(Some(TlsConfig::Server(server))) => Ok(Some(server.config.clone())),
-            Ok(Some(TlsConfig::Client(_))) | Err(()) => Err(()),
-            Ok(None) => Ok(None),
-        };
-        let Some(session) = self.tls.as_mut() else { return };
-        let before = self.incoming.len();
-        let progress = session.answer_servername(config, &mut self.incoming, &mut self.outgoing);
-        if progress.handshake_done {
-            reactor.report(EventKind::SslHandshake, self.token);
-        }
-        if progress.failed {
-            reactor.report(EventKind::SslHandshakeError, self.token);
-        }
-        // Records that came with the ClientHello are application data now.
-        if self.incoming.len() > before && !self.read_queued {
-            self.read_queued = true;
-            reactor.report(EventKind::Read, self.token);
-        }
-        self.mark_dirty(reactor);
-    }
 }
 
 impl FramedInput for StreamChannel {
@@ -875,6 +730,10 @@ impl FramedInput for StreamChannel {
             // Settings that do not change keep the connection's state (a compressor's window).
             Delimiter::WebSocket(settings) if self.ws.as_ref().is_some_and(|ws| *ws.framer.settings() == settings) => self.ws.take(),
             Delimiter::WebSocket(settings) => Some(Box::new(WsConnection::new(settings))),
+            _ => None,
+        };
+        self.http_response = match delimiter {
+            Delimiter::HttpResponse(limits) => Some(Box::new(ResponseFramer::new(limits))),
             _ => None,
         };
         self.framer = Framer::new(delimiter);
@@ -890,6 +749,9 @@ impl FramedInput for StreamChannel {
         }
         if self.ws.is_some() {
             return self.read_message(out);
+        }
+        if self.http_response.is_some() {
+            return self.read_response(out);
         }
         match self.framer.decode(&mut self.incoming, out) {
             FrameRead::Incomplete if self.incoming.len() > self.buffer_size => FrameRead::Overflow,
