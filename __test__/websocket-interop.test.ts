@@ -10,11 +10,13 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Application } from 'pants-net/web';
 import { WebSocket as NodeWs, WebSocketServer, type RawData } from 'ws';
 
 import { startedEngine } from './helpers.js';
 import { makeCerts, removeCerts, type TestCerts } from './tls-certs.js';
-import { sameBytes, EchoRecording, firstOpened, Recording, within, wsClient, wsServe } from './ws-helpers.js';
+
+import { sameBytes, EchoRecording, firstOpened, instancesOf, Recording, within, wsClient, wsServe } from './ws-helpers.js';
 
 let certs!: TestCerts;
 let scripts!: string;
@@ -85,6 +87,31 @@ async def main():
 asyncio.run(main())
 `;
 
+const PY_LIMITS = String.raw`
+import asyncio, json, sys
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+async def main():
+    base = sys.argv[1]
+    out = {}
+    try:
+        async with connect(base + '/refused') as ws:
+            out['refused'] = 'opened'
+    except InvalidStatus as error:
+        out['refused'] = error.response.status_code
+    async with connect(base + '/small', max_size=None) as ws:
+        await ws.send(b'x' * 2000)
+        try:
+            await ws.recv()
+            out['small'] = 'answered'
+        except ConnectionClosed as error:
+            out['small'] = error.rcvd.code if error.rcvd else None
+    print(json.dumps(out), flush=True)
+
+asyncio.run(main())
+`;
+
 test.before(() => {
   const check = spawnSync('python3', ['-c', 'import websockets; print(websockets.__version__)'], { encoding: 'utf8' });
   if (check.status !== 0) {
@@ -94,6 +121,7 @@ test.before(() => {
   scripts = mkdtempSync(join(tmpdir(), 'pants-ws-py-'));
   writeFileSync(join(scripts, 'client.py'), PY_CLIENT);
   writeFileSync(join(scripts, 'server.py'), PY_SERVER);
+  writeFileSync(join(scripts, 'limits.py'), PY_LIMITS);
 });
 
 test.after.always(() => {
@@ -203,6 +231,29 @@ test('Python websockets client (permessage-deflate offered) → Pants server wit
   t.regex(String(out.extensions), /^permessage-deflate/);
   t.like(out, { text: 'hello from python ✓', binary: '0001ff', big: true, fragmented: 'fragmented text', closeCode: 4000 });
   t.regex((await firstOpened(Server)).extensions, /^permessage-deflate/);
+});
+
+test('Python websockets client: refused by onHandshake → status 403; a message over maxPayload → closed 1009', async (t) => {
+  class Refuse extends Recording {
+    override onHandshake(): boolean {
+      return false;
+    }
+  }
+  class Small extends EchoRecording {
+    constructor(...args: any[]) {
+      super(...args);
+      this.maxPayload = 1000;
+    }
+  }
+  const app = new Application();
+  app.route('/refused', Refuse);
+  app.route('/small', Small);
+  const { port } = wsServe(t, app);
+  const py = python(t, 'limits.py', [`ws://127.0.0.1:${port}`]);
+  t.is(await within(py.exited, 30_000, 'the Python client'), 0, py.stderr());
+  t.deepEqual(py.lines[0], { refused: 403, small: 1009 });
+  const [small] = instancesOf(Small);
+  t.is((await within(small.closed.promise, 20_000, 'server onClose'))[0], 1009);
 });
 
 // ----- Python websockets as the server --------------------------------------------------
