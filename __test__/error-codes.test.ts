@@ -331,6 +331,8 @@ codeTest('ERR_PANTS_WS_PROTOCOL', 'a client that sends an unmasked frame', async
   await waitFor(() => socket!.closed !== null, 5000, 'the close');
   t.is(socket!.closed, 1002);
   t.like(socket!.errors[0], { code: 'ERR_PANTS_WS_PROTOCOL', closeCode: 1002 });
+});
+
 /** A node:net server answering every request head with `answer(n)` (n counts requests from 0), closed at the end. */
 async function answeringServer(t: ExecutionContext, answer: (n: number) => string): Promise<string> {
   const sockets: net.Socket[] = [];

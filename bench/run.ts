@@ -150,6 +150,8 @@ async function main(): Promise<number> {
     $CERT: tls.cert,
     $KEY: tls.key,
     $TIMERS: String(opts.quick ? 200_000 : 1_000_000),
+    $DURATION: String(opts.duration),
+    $WARMUP: String(opts.warmup),
   };
   const ctx: Context = { opts, substitutions };
   const loadBefore = fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');

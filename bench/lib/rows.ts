@@ -109,6 +109,24 @@ function websocket(modes: string[], loadgenArgs: string[]): Row['servers'] {
 
 const DELIVERIES: Metric = { unit: 'deliveries/s', op: 'delivery', higherIsBetter: true, from: 'msgs' };
 
+/**
+ * A row of the HTTP client benchmark (bench/http-client.ts): Pants'
+ * HTTPClient against undici, with node:http's request in the ceiling column,
+ * all fetching `what` from one nginx.
+ */
+function httpClientRow(what: string, metric: Metric, ratio: number, args: string[]): Row {
+  const run = (impl: string): Command => ({ script: 'http-client.js', args: ['--impl', impl, '--duration', '$DURATION', '--warmup', '$WARMUP', ...args] });
+  return {
+    name: `HTTP client, 50 requests in flight, ${what} from nginx`,
+    kind: 'script',
+    metric,
+    target: { ratio },
+    netLabel: 'undici',
+    nativeLabel: 'node:http request, keep-alive agent',
+    servers: { pants: run('pants'), net: run('undici'), native: run('node') },
+  };
+}
+
 export const ROWS: Row[] = [
   {
     name: 'Echo, 50 conns × 64 B, 1 in flight',
@@ -250,6 +268,8 @@ export const ROWS: Row[] = [
     netLabel: 'node:http',
     servers: { pants: http('json'), net: { script: 'http-node.js', args: ['--mode', 'json'] } },
   },
+  httpClientRow('small responses', { unit: 'req/s', op: 'req', higherIsBetter: true }, 2, []),
+  httpClientRow('1 MiB responses', { unit: 'MB/s', op: 'MB', higherIsBetter: true }, 1.2, ['--size', '1m']),
   {
     name: '1M deferreds scheduled and fired',
     kind: 'script',

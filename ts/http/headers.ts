@@ -1,13 +1,13 @@
-/**
- * Request and response headers: a case-insensitive map that keeps repeated
- * headers (`getAll`), shaped like the WHATWG `Headers` users know.
- */
 /** The values of one name, and that name as first sent. */
 interface Field {
   name: string;
   values: string[];
 }
 
+/**
+ * Request and response headers: a case-insensitive map that keeps repeated
+ * headers (`getAll`), shaped like the WHATWG `Headers` users know.
+ */
 export class HTTPHeaders implements Iterable<[string, string]> {
   /** By lower-case name, in arrival order. */
   readonly #fields = new Map<string, Field>();

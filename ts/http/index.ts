@@ -8,7 +8,7 @@
  */
 export { HTTPClient } from './client.js';
 export type { HeadersInit, HTTPClientOptions, RequestOptions } from './client.js';
-export type { FileField, FormFields } from './request_body.js';
+export type { FileField, FileUpload, FormFields } from './request_body.js';
 export { HTTPResponse } from './response.js';
 export { HTTPHeaders } from './headers.js';
 export { HTTPException, HTTPRequest } from './request.js';

@@ -10,15 +10,21 @@ import { codedError } from '../errors.js';
 /** Form fields by name; an array repeats the field. */
 export type FormFields = Record<string, string | number | boolean | readonly (string | number | boolean)[]>;
 
+/** A file to upload with its name and type. */
+export interface FileUpload {
+  /** The file name sent (default: the field's name). */
+  filename?: string;
+  /** Its `Content-Type` (default `application/octet-stream`). */
+  type?: string;
+  /** Its contents. */
+  body: string | Uint8Array;
+}
+
 /**
- * A file to upload: bytes or text (named after its field), `{ filename, type, body }`,
+ * A file to upload: bytes or text (named after its field), a `FileUpload`,
  * or, as Python's requests takes them, `[filename, body, type?]`.
  */
-export type FileField =
-  | string
-  | Uint8Array
-  | { filename?: string; type?: string; body: string | Uint8Array }
-  | readonly [filename: string, body: string | Uint8Array, type?: string];
+export type FileField = string | Uint8Array | FileUpload | readonly [filename: string, body: string | Uint8Array, type?: string];
 
 /** True for a `[filename, body, type?]` tuple (not a list of files). */
 function isTuple(value: unknown): value is readonly [string, string | Uint8Array, string?] {
