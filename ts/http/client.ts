@@ -73,6 +73,9 @@ export interface RequestOptions {
   onData?: (piece: Buffer, response: HTTPResponse) => void;
 }
 
+/** Bodies of a known length from this size on are gathered into one buffer as they arrive. */
+const WHOLE_BODY_MIN = 64 * 1024;
+
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const DEFAULT_PORTS: Record<string, number> = { 'http:': 80, 'https:': 443 };
 /** A header value with a line break would end the header early (response splitting). */
@@ -428,6 +431,8 @@ export class HTTPClient {
     return new Promise<HTTPResponse>((resolve, reject) => {
       let response: HTTPResponse | null = null;
       let pieces: Buffer[] = [];
+      /** A body of known length is copied into one buffer as it arrives: no pieces held until the end, no concat. */
+      let whole: Buffer | null = null;
       let received = 0;
       let total: number | null = null;
       let retried = false;
@@ -441,7 +446,10 @@ export class HTTPClient {
           return;
         }
         try {
-          if (options.onData === undefined) response!.body = decode(pieces.length === 1 ? pieces[0] : Buffer.concat(pieces), response!.headers.get('content-encoding'), maxResponseSize);
+          if (options.onData === undefined) {
+            const bytes = whole !== null && received === whole.length ? whole : pieces.length === 1 ? pieces[0] : Buffer.concat(pieces);
+            response!.body = decode(bytes, response!.headers.get('content-encoding'), maxResponseSize);
+          }
           resolve(response!);
         } catch (failure) {
           reject(failure as Error);
@@ -459,6 +467,7 @@ export class HTTPClient {
           response = new HTTPResponse(frame.status, frame.reason, version, headers, url.href, cookies);
           const length = headers.get('content-length');
           total = method === 'HEAD' || length === null || !/^\d+$/.test(length) ? null : Number(length);
+          if (options.onData === undefined && total !== null && total >= WHOLE_BODY_MIN && total <= maxResponseSize) whole = Buffer.allocUnsafe(total);
           this.#callback('onProgress', this.onProgress, response, 0, total);
         },
         data: (piece: Buffer) => {
@@ -470,7 +479,14 @@ export class HTTPClient {
               exchange.fail(error as Error, false);
               return;
             }
+          } else if (whole !== null && received <= whole.length) {
+            piece.copy(whole, received - piece.length);
           } else {
+            if (whole !== null) {
+              // More than Content-Length said (the framer stops at it, so this is defensive): keep it all.
+              pieces = [whole.subarray(0, received - piece.length)];
+              whole = null;
+            }
             pieces.push(piece);
           }
           this.#callback('onProgress', this.onProgress, response!, received, total);
@@ -482,6 +498,7 @@ export class HTTPClient {
             retried = true;
             response = null;
             pieces = [];
+            whole = null;
             received = 0;
             pool.dispatch(exchange);
             return;
