@@ -272,7 +272,7 @@ export class WebSocket {
     }
     if (this.#readyState === WebSocket.CONNECTING) {
       this.#carrier?.close(false);
-      this.#closed(null);
+      this.#closed();
       return;
     }
     if (this.#readyState !== WebSocket.OPEN) return;
@@ -341,7 +341,7 @@ export class WebSocket {
     if (this.#closeReported) return;
     this.#safely('onError', error);
     this.#carrier?.close(false);
-    this.#closed(null);
+    this.#closed();
   }
 
   // ----- the engine's side ---------------------------------------------------------
@@ -422,9 +422,9 @@ export class WebSocket {
     if (this.#readyState === WebSocket.OPEN) this.#sendClose(1001, 'server shutting down');
   }
 
-  /** The carrier stream closed. @internal */
-  [kCarrierClosed](error: Error | null): void {
-    this.#closed(error);
+  /** The carrier stream closed (a reset's error is not reported: `onClose` says 1006). @internal */
+  [kCarrierClosed](): void {
+    this.#closed();
   }
 
   // ----- inside --------------------------------------------------------------------
@@ -531,14 +531,13 @@ export class WebSocket {
     carrier.close(true);
   }
 
-  #closed(error: Error | null): void {
+  #closed(): void {
     if (this.#closeReported) return;
     this.#closeReported = true;
     this.#readyState = WebSocket.CLOSED;
     this.#cancelIdle();
     this.#closeTimer?.cancel();
     this.#closeTimer = null;
-    void error;
     const [code, reason] = this.#peerClose ?? this.#failure ?? [1006, ''];
     try {
       const result = this.onClose(code, reason);
