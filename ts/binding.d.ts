@@ -163,6 +163,9 @@ export declare function setNotifyDrain(engine: number, token: number, on: boolea
 /** Pauses or resumes reading; 0, or `-errno`. */
 export declare function setPaused(engine: number, token: number, paused: boolean): number
 
+/** As `set_timeout`, counting only bytes received as activity. */
+export declare function setReadTimeout(engine: number, token: number, timeoutMs: number): void
+
 /** Bounds a datagram channel's senders with an unfinished frame. */
 export declare function setSenderLimits(engine: number, token: number, maxSenders: number, senderTimeoutMs: number): void
 

@@ -21,7 +21,7 @@ import type { SslOptions } from '../tls.js';
 import { RequestFrame } from './frame.js';
 import { HTTPException, HTTPRequest } from './request.js';
 import { reasonPhrase } from './status.js';
-import { FRAME_SLACK, kCarrierClosed, kDrained, kGoingAway, kMessage, messageFraming, MessageSink } from './upgrade.js';
+import { FRAME_SLACK, kCarrierClosed, kDrained, kGoingAway, kMessage, kQuiet, messageFraming, MessageSink } from './upgrade.js';
 import type { WebSocketClass } from './websocket.js';
 import { acceptUpgrade, isWebSocketClass } from './websocket_server.js';
 
@@ -407,6 +407,11 @@ export class HTTPConnection extends Stream<HTTPServer> {
     } else {
       this.close(false);
     }
+  }
+
+  /** Only a WebSocket's read timeout is set on an HTTP connection. */
+  override onTimeout(): void {
+    this.#socket?.[kQuiet]();
   }
 
   override onWrite(): void {

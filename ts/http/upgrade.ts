@@ -14,6 +14,8 @@ export const kDrained = Symbol('pants.wsDrained');
 /** The stream closed (`error`: why, if it failed). */
 export const kCarrierClosed = Symbol('pants.wsCarrierClosed');
 
+/** The stream's read timeout fired (`native.setReadTimeout`): time to ping, or to give up. */
+export const kQuiet = Symbol('pants.wsQuiet');
 /** The server shuts down: the socket says goodbye (`1001`). */
 export const kGoingAway = Symbol('pants.wsGoingAway');
 
@@ -28,6 +30,7 @@ export interface MessageSink {
   [kDrained](): void;
   [kCarrierClosed](error: Error | null): void;
   [kGoingAway](): void;
+  [kQuiet](): void;
 }
 
 /** Flags of the WebSocket framing (`websocket_settings` in the binding). */

@@ -17,7 +17,7 @@ import type { Stream } from '../stream.js';
 import type { Timer } from '../timer.js';
 import type { SslOptions } from '../tls.js';
 import type { HTTPRequest } from './request.js';
-import { kCarrierClosed, kDrained, kGoingAway, kMessage } from './upgrade.js';
+import { kCarrierClosed, kDrained, kGoingAway, kMessage, kQuiet } from './upgrade.js';
 import { Agreement } from './websocket_handshake.js';
 import { ClientCarrier, kHandshakeDone, kHandshakeFailed } from './websocket_client.js';
 
@@ -138,7 +138,6 @@ export class WebSocket {
   /** The code and reason we failed the connection with (or closed it idle). */
   #failure: [number, string] | null = null;
   #closeTimer: Timer | null = null;
-  #idleTimer: Timer | null = null;
   #lastReceived = 0;
   #lastPing = 0;
   #closeReported = false;
@@ -422,6 +421,11 @@ export class WebSocket {
     if (this.#readyState === WebSocket.OPEN) this.#sendClose(1001, 'server shutting down');
   }
 
+  /** Nothing was received for the read timeout set by `#armIdle`. @internal */
+  [kQuiet](): void {
+    this.#idleCheck();
+  }
+
   /** The carrier stream closed (a reset's error is not reported: `onClose` says 1006). @internal */
   [kCarrierClosed](): void {
     this.#closed();
@@ -549,9 +553,15 @@ export class WebSocket {
 
   // ----- idle timeout and pings ----------------------------------------------------
 
+  /**
+   * Asks the engine for a `Timeout` when the next ping or the idle timeout
+   * is due: the stream's read timeout, in the engine's idle wheel (no
+   * JavaScript timer per socket), counting only what is received.
+   */
   #armIdle(): void {
     const next = this.#nextIdleCheck();
-    if (next !== null) this.#idleTimer = this.engine.defer(Math.max(next, 0.001), () => this.#idleCheck());
+    const carrier = this.#carrier;
+    if (carrier !== null && carrier[kToken] >= 0) native.setReadTimeout(carrier[kEngineId], carrier[kToken], next === null ? 0 : Math.max(next, 0.001) * 1000);
   }
 
   /** Seconds until the idle timeout or the next ping is due; `null` when neither is set. */
@@ -566,12 +576,11 @@ export class WebSocket {
   }
 
   #cancelIdle(): void {
-    this.#idleTimer?.cancel();
-    this.#idleTimer = null;
+    const carrier = this.#carrier;
+    if (carrier !== null && carrier[kToken] >= 0) native.setReadTimeout(carrier[kEngineId], carrier[kToken], 0);
   }
 
   #idleCheck(): void {
-    this.#idleTimer = null;
     if (!this.#open()) return;
     const now = this.engine.latestPollTime;
     const { idleTimeout, pingInterval } = this;

@@ -9,7 +9,7 @@ import { codedError } from '../errors.js';
 import { kEngineId, kToken, kUseFraming } from '../internal.js';
 import { native } from '../native.js';
 import { Stream } from '../stream.js';
-import { FRAME_SLACK, kCarrierClosed, kDrained, kMessage, messageFraming, MessageSink, WsFlag } from './upgrade.js';
+import { FRAME_SLACK, kCarrierClosed, kDrained, kMessage, kQuiet, messageFraming, MessageSink, WsFlag } from './upgrade.js';
 import { Agreement, checkAnswer, DEFLATE_OFFER, newKey, parseAnswerHead } from './websocket_handshake.js';
 
 /** The handshake is done: the socket opens. */
@@ -88,6 +88,10 @@ export class ClientCarrier extends Stream {
 
   override onWrite(): void {
     if (this.#open) this.#owner[kDrained]();
+  }
+
+  override onTimeout(): void {
+    if (this.#open) this.#owner[kQuiet]();
   }
 
   override onClose(error: Error | null): void {

@@ -296,12 +296,24 @@ impl Engine {
     /// long without a byte read or written, a `Timeout` event. Each idle
     /// stretch raises one. The time counts from now.
     pub fn set_timeout(&mut self, token: usize, timeout_ms: u64) -> io::Result<()> {
+        self.set_idle_timeout(token, timeout_ms, false)
+    }
+
+    /// As [`Engine::set_timeout`], but only bytes received count as activity:
+    /// a `Timeout` follows `timeout_ms` without any, whatever the stream sent
+    /// meanwhile (a WebSocket's pings and idle timeout).
+    pub fn set_read_timeout(&mut self, token: usize, timeout_ms: u64) -> io::Result<()> {
+        self.set_idle_timeout(token, timeout_ms, true)
+    }
+
+    fn set_idle_timeout(&mut self, token: usize, timeout_ms: u64, reads_only: bool) -> io::Result<()> {
         let now = self.clock.time();
         let stream = self.channels.get_mut(token).and_then(Channel::stream_mut).ok_or_else(not_a_stream)?;
         if let Some(key) = stream.idle.key.take() {
             self.clock.cancel_idle(key);
         }
         stream.idle.timeout = timeout_ms;
+        stream.idle.reads_only = reads_only;
         stream.idle.last_active = now;
         stream.idle.reported_for = None;
         if timeout_ms > 0 {

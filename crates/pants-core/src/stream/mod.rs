@@ -39,18 +39,31 @@ pub(crate) enum FailedCall {
 }
 
 /// A stream's idle timeout: one timer in the clock's idle wheel per stream,
-/// stamped (not rescheduled) by every byte read or written. When it fires
-/// it is scheduled again for what is left, or raises a `Timeout` event.
+/// stamped (not rescheduled) by every byte read or written (only read, with
+/// `reads_only`). When it fires it is scheduled again for what is left, or
+/// raises a `Timeout` event.
 #[derive(Debug, Default)]
 pub(crate) struct IdleTimeout {
     /// Milliseconds of inactivity allowed; 0: no timeout.
     pub timeout: u64,
-    /// Engine time of the latest byte read or written.
+    /// Only bytes received count as activity (a WebSocket's pings and idle
+    /// timeout count from the latest frame received, whatever it sends).
+    pub reads_only: bool,
+    /// Engine time of the latest byte read (or written, without `reads_only`).
     pub last_active: u64,
     /// `last_active` when the latest `Timeout` was raised: one idle stretch raises one.
     pub reported_for: Option<u64>,
     /// The pending timer.
     pub key: Option<TimerKey>,
+}
+
+impl IdleTimeout {
+    /// Bytes went out at `now`: activity, unless only reads count.
+    fn written(&mut self, now: u64) {
+        if !self.reads_only {
+            self.last_active = now;
+        }
+    }
 }
 
 /// Writes at least this large go to the socket at once when nothing is
@@ -379,7 +392,7 @@ impl StreamChannel {
             return Err(not_open());
         }
         self.bytes_written += bytes.len() as u64;
-        self.idle.last_active = reactor.now;
+        self.idle.written(reactor.now);
         let mut sent_directly = 0;
         match (&mut self.tls, &mut self.connection) {
             (Some(session), _) => session.send(bytes, &mut self.outgoing),
@@ -407,7 +420,7 @@ impl StreamChannel {
         let available = size.saturating_sub(offset);
         let length = if length == 0 { available } else { length.min(available) };
         self.bytes_written += length;
-        self.idle.last_active = reactor.now;
+        self.idle.written(reactor.now);
         match &mut self.tls {
             // Encrypted in the engine, a chunk at a time as the socket drains.
             Some(session) => session.send_file(file, offset, length),
@@ -447,7 +460,7 @@ impl StreamChannel {
             let progress = before.saturating_sub(self.outgoing.len());
             if progress > 0 {
                 reactor.stats.bytes_out += progress as u64;
-                self.idle.last_active = reactor.now;
+                self.idle.written(reactor.now);
             }
             match sent {
                 Ok(true) => {}

@@ -212,6 +212,13 @@ pub fn set_timeout(engine: u32, token: u32, timeout_ms: f64) -> Result<()> {
     operate(engine, |engine| engine.set_timeout(token as usize, timeout_ms.max(0.0).ceil() as u64))?.map_err(misuse)
 }
 
+/// As `set_timeout`, counting only bytes received as activity.
+#[napi]
+pub fn set_read_timeout(engine: u32, token: u32, timeout_ms: f64) -> Result<()> {
+    crate::native_engine::driver(engine)?.refresh_time();
+    operate(engine, |engine| engine.set_read_timeout(token as usize, timeout_ms.max(0.0).ceil() as u64))?.map_err(misuse)
+}
+
 /// `[bytesRead, bytesWritten]` of a stream.
 #[napi]
 pub fn byte_counts(engine: u32, token: u32) -> Result<Vec<f64>> {
