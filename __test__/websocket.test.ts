@@ -580,6 +580,28 @@ test('idleTimeout: nothing received for idleTimeout seconds → close 1001 (ping
   t.is((await within(server.closed.promise, 20_000, 'onClose'))[0], 1001);
 });
 
+test('idleTimeout counts what is received, not what is sent: a server writing to a silent peer still closes it with 1001', async (t) => {
+  class Server extends Recording {
+    constructor(...args: any[]) {
+      super(...args);
+      this.idleTimeout = 1;
+      this.pingInterval = null;
+    }
+  }
+  const { port } = wsServe(t, Server);
+  const before = Date.now();
+  const raw = await rawConnect(t, port);
+  const server = await firstOpened(Server);
+  // News every 100 ms: the server keeps sending, the peer never answers.
+  const news = setInterval(() => {
+    if (server.readyState === WebSocket.OPEN) server.write('news');
+  }, 100);
+  t.teardown(() => clearInterval(news));
+  const { code } = await raw.closeFrame(15_000);
+  t.is(code, 1001);
+  t.true(Date.now() - before >= 900, `closed ${Date.now() - before} ms after the connection began`);
+});
+
 test('idleTimeout: frames received keep the connection alive; null turns it off', async (t) => {
   class Server extends EchoRecording {
     constructor(...args: any[]) {
