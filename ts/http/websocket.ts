@@ -482,17 +482,23 @@ export class WebSocket {
     }
   }
 
-  /** Sends a close frame (`code` `null`: an empty one) and waits for the peer's, at most `CLOSE_TIMEOUT`. */
-  #sendClose(code: number | null, reason: string): void {
+  /** Queues a close frame (`code` `null`: an empty one); the socket leaves its topics and takes no more writes. */
+  #writeClose(code: number | null, reason: string): Stream {
     const carrier = this.#carrier!;
-    const payload = code === null ? Buffer.alloc(0) : Buffer.concat([Buffer.of(code >> 8, code & 0xff), Buffer.from(reason)]);
     this.#readyState = WebSocket.CLOSING;
     this.#closeSent = true;
     this.#cancelIdle();
     if (carrier[kToken] >= 0) {
+      const payload = code === null ? Buffer.alloc(0) : Buffer.concat([Buffer.of(code >> 8, code & 0xff), Buffer.from(reason)]);
       native.unsubscribeAll(carrier[kEngineId], carrier[kToken]);
       native.writeMessage(carrier[kEngineId], carrier[kToken], OP_CLOSE, payload);
     }
+    return carrier;
+  }
+
+  /** Sends a close frame (`code` `null`: an empty one) and waits for the peer's, at most `CLOSE_TIMEOUT`. */
+  #sendClose(code: number | null, reason: string): void {
+    const carrier = this.#writeClose(code, reason);
     if (this.#peerClose !== null) {
       carrier.close(true);
       return;
@@ -523,15 +529,7 @@ export class WebSocket {
     this.#safely('onError', error);
     const carrier = this.#carrier;
     if (carrier === null) return;
-    if (this.#readyState === WebSocket.OPEN) {
-      this.#readyState = WebSocket.CLOSING;
-      this.#closeSent = true;
-      this.#cancelIdle();
-      if (carrier[kToken] >= 0) {
-        native.unsubscribeAll(carrier[kEngineId], carrier[kToken]);
-        native.writeMessage(carrier[kEngineId], carrier[kToken], OP_CLOSE, Buffer.concat([Buffer.of(code >> 8, code & 0xff), Buffer.from(reason.slice(0, MAX_CONTROL - 2))]));
-      }
-    }
+    if (this.#readyState === WebSocket.OPEN) this.#writeClose(code, reason);
     carrier.close(true);
   }
 

@@ -1,0 +1,195 @@
+//! What the poller reports for a stream: a connect settling, the socket
+//! becoming writable (send what is queued) or readable (read into the
+//! buffer, under TLS through the session, up to the buffer's limit).
+
+use std::io::ErrorKind;
+
+use super::{FailedCall, StreamChannel, StreamState, DIRECT_READ_MIN};
+use crate::errors::{connection_refused, errno, is_disconnect};
+use crate::event::EventKind;
+use crate::reactor::{Reactor, Readiness};
+use crate::sys;
+use crate::tls::TlsProgress;
+
+impl StreamChannel {
+    /// What the poller reported for the stream.
+    pub fn ready(&mut self, reactor: &mut Reactor, readiness: Readiness) {
+        match self.state {
+            StreamState::Connecting => {
+                if !self.finish_connect(reactor, readiness) {
+                    return;
+                }
+            }
+            StreamState::Open | StreamState::Closing => {}
+            StreamState::ConnectFailed | StreamState::Closed => return,
+        }
+        if readiness.writable {
+            self.send(reactor);
+        }
+        if readiness.readable || readiness.read_closed || readiness.failed {
+            self.receive(reactor, readiness.read_closed);
+        }
+    }
+
+    /// Settles a connect on its first readiness; true once connected.
+    fn finish_connect(&mut self, reactor: &mut Reactor, readiness: Readiness) -> bool {
+        let Some(connection) = self.connection.as_ref() else { return false };
+        let outcome = match connection.take_error() {
+            Ok(Some(error)) | Err(error) => Err(error),
+            Ok(None) => match connection.peer_address() {
+                Ok(peer) => Ok(peer),
+                Err(_) if !readiness.failed && !readiness.read_closed => return false, // spurious wake-up
+                Err(_) => Err(connection_refused()),
+            },
+        };
+        match outcome {
+            Ok(peer) => {
+                let _ = connection.set_no_delay(true);
+                let fd = sys::handle_number(connection.raw_handle());
+                self.peer = Some(peer);
+                self.state = StreamState::Open;
+                reactor.report_with(EventKind::Connect, self.token, fd, 0);
+                true
+            }
+            Err(error) => {
+                if let Some(mut connection) = self.connection.take() {
+                    let _ = reactor.registry().deregister(&mut connection);
+                }
+                self.state = StreamState::ConnectFailed;
+                reactor.report_with(EventKind::ConnectError, self.token, errno(&error), 0);
+                false
+            }
+        }
+    }
+
+    /// Reads what the kernel has, up to the stream's buffer limit (with
+    /// `to_end`, on to WouldBlock or end-of-stream even after a short read).
+    pub fn receive(&mut self, reactor: &mut Reactor, to_end: bool) {
+        let token = self.token;
+        // A stream closing with flush still reads until its TLS handshake is done (its data waits for it).
+        let handshaking = self.tls.as_ref().is_some_and(|tls| tls.handshaking());
+        let reading = self.state == StreamState::Open || (self.state == StreamState::Closing && handshaking);
+        if !reading || (self.paused && !handshaking) || self.peer_closed || self.tls.as_ref().is_some_and(|tls| tls.failure().is_some()) {
+            return;
+        }
+        // Unsent bytes do not change while reading: room depends on the read buffer only.
+        let limit = if self.outgoing.len() > self.high_water { 0 } else { self.read_limit() };
+        let StreamChannel { connection, tls, incoming, outgoing, .. } = self;
+        let Some(connection) = connection.as_mut() else { return };
+        let before = incoming.len();
+        let mut progress = TlsProgress::default();
+        let mut failure = None;
+        let mut ended = false;
+        loop {
+            let room = limit.saturating_sub(incoming.len());
+            if room == 0 {
+                self.read_blocked = true;
+                break;
+            }
+            // Plain bytes go straight into a read buffer that has grown large
+            // (it keeps up to 64 KiB), saving a copy; others pass through scratch.
+            let spare = if tls.is_none() { incoming.spare() } else { Default::default() };
+            let direct = spare.len() >= DIRECT_READ_MIN;
+            let (read, wanted) = if direct {
+                let wanted = room.min(spare.len());
+                (connection.read_uninit(&mut spare[..wanted]), wanted)
+            } else {
+                let wanted = room.min(reactor.scratch.len());
+                (connection.read(&mut reactor.scratch[..wanted]), wanted)
+            };
+            match read {
+                Ok(0) => {
+                    ended = true;
+                    break;
+                }
+                Ok(count) => {
+                    reactor.stats.bytes_in += count as u64;
+                    match tls {
+                        // SAFETY: the read wrote these `count` bytes of the spare room.
+                        _ if direct => unsafe { incoming.commit(count) },
+                        Some(session) => {
+                            let step = session.receive(&reactor.scratch[..count], incoming, outgoing);
+                            progress.handshake_done |= step.handshake_done;
+                            progress.closed |= step.closed;
+                            progress.failed |= step.failed;
+                            progress.servername |= step.servername;
+                            if step.failed || step.closed {
+                                break;
+                            }
+                        }
+                        None => incoming.extend(&reactor.scratch[..count]),
+                    }
+                    if count < wanted && !to_end {
+                        break;
+                    }
+                }
+                Err(error) if error.kind() == ErrorKind::Interrupted => {}
+                Err(error) if error.kind() == ErrorKind::WouldBlock => break,
+                Err(error) => {
+                    failure = Some(error);
+                    break;
+                }
+            }
+        }
+        let hung_up = ended || progress.closed;
+        if hung_up && !progress.failed {
+            // The peer left in the middle of the handshake: that fails it.
+            progress.failed = tls.as_mut().is_some_and(|session| session.peer_left_handshake());
+        }
+        // Records to send, or (the handshake just done) plaintext that waited for it.
+        let wrote = tls.is_some() && (!outgoing.is_empty() || progress.handshake_done);
+        if progress.handshake_done {
+            reactor.report(EventKind::SslHandshake, token);
+        }
+        if progress.servername {
+            reactor.report(EventKind::SslServername, token);
+        }
+        let stop_watching = progress.handshake_done && self.paused;
+        if progress.failed {
+            let during_handshake = tls.as_ref().and_then(|session| session.failure()).is_some_and(|failure| failure.during_handshake);
+            let kind = if during_handshake { EventKind::SslHandshakeError } else { EventKind::SslError };
+            reactor.report(kind, token);
+        }
+        if incoming.len() > before {
+            self.bytes_read += (incoming.len() - before) as u64;
+            self.idle.last_active = reactor.now;
+            if !self.read_queued {
+                self.read_queued = true;
+                reactor.report(EventKind::Read, token);
+            }
+        }
+        if hung_up {
+            self.peer_closed = true;
+            if self.state == StreamState::Open {
+                reactor.report(EventKind::Hangup, token);
+            }
+        }
+        if wrote {
+            self.mark_dirty(reactor);
+        }
+        if stop_watching {
+            let _ = self.watch_readable(reactor, false);
+        }
+        if progress.failed {
+            // Send the alert now: the error handler usually closes without flushing.
+            self.send(reactor);
+        }
+        if hung_up && self.state == StreamState::Closing {
+            // Closing while waiting for a handshake the peer has given up on.
+            self.close_now(reactor, false, None);
+            return;
+        }
+        if hung_up && self.write_shut && self.state == StreamState::Open {
+            // Both sides have ended.
+            self.close_now(reactor, true, None);
+            return;
+        }
+        if let Some(error) = failure {
+            if is_disconnect(&error) {
+                self.close_now(reactor, false, Some((&error, FailedCall::Read)));
+            } else {
+                reactor.report_with(EventKind::ReadError, token, errno(&error), 0);
+            }
+        }
+    }
+}
