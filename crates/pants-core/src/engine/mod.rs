@@ -43,6 +43,9 @@ use std::time::{Duration, Instant};
 
 use slab::Slab;
 
+mod idle;
+mod websocket;
+
 use crate::address::SocketAddress;
 use crate::channel::Channel;
 use crate::clock::Clock;
@@ -58,7 +61,7 @@ use crate::stream::{StreamChannel, StreamState};
 use crate::sys::RawHandle;
 use crate::timer_wheel::TimerKey;
 use crate::tls::{PeerCertificate, TlsConfig, TlsFailure, TlsOptionError, TlsVersion};
-use crate::ws::{plain_frame, Topics};
+use crate::ws::Topics;
 
 /// How often polls look for idle datagram senders.
 const SENDER_SWEEP_INTERVAL: Duration = Duration::from_millis(100);
@@ -292,68 +295,6 @@ impl Engine {
         self.stream(token).map_or((0, 0), StreamChannel::byte_counts)
     }
 
-    /// Sets a stream's idle timeout in milliseconds (0: none): after that
-    /// long without a byte read or written, a `Timeout` event. Each idle
-    /// stretch raises one. The time counts from now.
-    pub fn set_timeout(&mut self, token: usize, timeout_ms: u64) -> io::Result<()> {
-        self.set_idle_timeout(token, timeout_ms, false)
-    }
-
-    /// As [`Engine::set_timeout`], but only bytes received count as activity:
-    /// a `Timeout` follows `timeout_ms` without any, whatever the stream sent
-    /// meanwhile (a WebSocket's pings and idle timeout).
-    pub fn set_read_timeout(&mut self, token: usize, timeout_ms: u64) -> io::Result<()> {
-        self.set_idle_timeout(token, timeout_ms, true)
-    }
-
-    fn set_idle_timeout(&mut self, token: usize, timeout_ms: u64, reads_only: bool) -> io::Result<()> {
-        let now = self.clock.time();
-        let stream = self.channels.get_mut(token).and_then(Channel::stream_mut).ok_or_else(not_a_stream)?;
-        if let Some(key) = stream.idle.key.take() {
-            self.clock.cancel_idle(key);
-        }
-        stream.idle.timeout = timeout_ms;
-        stream.idle.reads_only = reads_only;
-        stream.idle.last_active = now;
-        stream.idle.reported_for = None;
-        if timeout_ms > 0 {
-            stream.idle.key = Some(self.clock.schedule_idle(now + timeout_ms, token));
-        }
-        Ok(())
-    }
-
-    /// Runs the streams' idle timers due now: each is scheduled again for
-    /// the rest of its timeout when its stream was active meanwhile, else
-    /// raises `Timeout` (once per idle stretch) and checks again a timeout later.
-    fn run_idle_timers(&mut self) {
-        let mut due = std::mem::take(&mut self.idle_due);
-        self.clock.take_idle_expired(&mut due);
-        let now = self.clock.time();
-        for (key, token) in due.drain(..) {
-            let Some(stream) = self.channels.get_mut(token).and_then(Channel::stream_mut) else { continue };
-            if stream.idle.key != Some(key) {
-                continue;
-            }
-            stream.idle.key = None;
-            if stream.state() != StreamState::Open || stream.idle.timeout == 0 {
-                continue;
-            }
-            let idle = &mut stream.idle;
-            let deadline = idle.last_active + idle.timeout;
-            let next = if now < deadline {
-                deadline
-            } else {
-                if idle.reported_for != Some(idle.last_active) {
-                    idle.reported_for = Some(idle.last_active);
-                    self.reactor.report(EventKind::Timeout, token);
-                }
-                now + idle.timeout
-            };
-            stream.idle.key = Some(self.clock.schedule_idle(next, token));
-        }
-        self.idle_due = due;
-    }
-
     // ----- reading --------------------------------------------------------
 
     /// Takes the next frame by the channel's current delimiter, copying its
@@ -439,55 +380,6 @@ impl Engine {
     /// as plaintext while they wait to be encrypted, then as records).
     pub fn pending_output(&self, token: usize) -> usize {
         self.stream(token).map_or(0, StreamChannel::unsent)
-    }
-
-    // ----- WebSocket -----------------------------------------------------
-
-    /// Queues one WebSocket message or control frame (`opcode`) on a
-    /// stream framed by [`Delimiter::WebSocket`]: masked on the client side,
-    /// compressed when negotiated. As [`Engine::write`]: true when more than
-    /// the high-water mark waits to be sent; `ENOTCONN` unless it is open.
-    pub fn write_message(&mut self, token: usize, opcode: u8, payload: &[u8]) -> io::Result<bool> {
-        let (stream, reactor) = self.stream_mut(token)?;
-        stream.write_message(reactor, opcode, payload)
-    }
-
-    /// Subscribes a stream to a topic; false when it already was.
-    pub fn subscribe(&mut self, token: usize, topic: &str) -> io::Result<bool> {
-        self.stream(token).ok_or_else(not_a_stream)?;
-        Ok(self.topics.subscribe(token, topic))
-    }
-
-    /// Unsubscribes a stream from a topic; false when it was not subscribed.
-    pub fn unsubscribe(&mut self, token: usize, topic: &str) -> bool {
-        self.topics.unsubscribe(token, topic)
-    }
-
-    /// Unsubscribes a stream from every topic (it also happens on release).
-    pub fn unsubscribe_all(&mut self, token: usize) {
-        self.topics.leave_all(token);
-    }
-
-    /// The topics a stream is subscribed to.
-    pub fn subscriptions(&self, token: usize) -> &[Box<str>] {
-        self.topics.subscriptions(token)
-    }
-
-    /// Queues one message on every stream subscribed to `topic`, in one
-    /// call: the frame is built once for every server-side stream without
-    /// compression. Returns how many streams took it.
-    pub fn publish(&mut self, topic: &str, opcode: u8, payload: &[u8]) -> usize {
-        let mut frame = std::mem::take(&mut self.published);
-        frame.clear();
-        plain_frame(opcode, payload, &mut frame);
-        let mut queued = 0;
-        for token in self.topics.subscribers(topic) {
-            if let Some(stream) = self.channels.get_mut(token).and_then(Channel::stream_mut) {
-                queued += usize::from(stream.write_published(&mut self.reactor, opcode, payload, &frame));
-            }
-        }
-        self.published = frame;
-        queued
     }
 
     /// Queues a packet to `peer`; it is sent at the end of the dispatch (at
