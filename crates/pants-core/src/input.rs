@@ -32,6 +32,12 @@ pub(crate) trait FramedInput {
     /// Bytes received and not yet taken as frames.
     fn pending_input(&self) -> usize;
 
+    /// Another frame may be ready now: bytes are buffered, or (a stream
+    /// reading on demand) the socket may hold more.
+    fn more_input(&self) -> bool {
+        self.pending_input() > 0
+    }
+
     /// After input was taken: a channel that stopped reading at its limit
     /// reads again on the next poll once there is room.
     fn resume_if_room(&mut self, reactor: &mut Reactor);

@@ -63,10 +63,14 @@ fn peer_reset_closes_the_stream_without_an_error_event() {
     set_linger_zero(&client);
     drop(client); // RST
     let mut kinds = Vec::new();
-    drive(&mut engine, "Close after the reset", TIMEOUT, |_, events| {
+    drive(&mut engine, "Close after the reset", TIMEOUT, |engine, events| {
         for event in events {
             assert_eq!(event.token, server);
             kinds.push(event.kind);
+            if event.kind == EventKind::Read {
+                // The reset surfaces where the stream is read.
+                assert!(take_frames(engine, server).is_empty());
+            }
         }
         kinds.contains(&EventKind::Close)
     });

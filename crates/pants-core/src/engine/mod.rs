@@ -344,6 +344,12 @@ impl Engine {
         self.channels.get(token).and_then(Channel::input).map_or(0, FramedInput::pending_input)
     }
 
+    /// Another frame may be ready now (see [`Engine::read_frame`]): bytes
+    /// are buffered, or a stream reading on demand may find more in its socket.
+    pub fn more_input(&self, token: usize) -> bool {
+        self.channels.get(token).and_then(Channel::input).is_some_and(FramedInput::more_input)
+    }
+
     // ----- writing --------------------------------------------------------
 
     /// Appends to the stream's send buffer; sent at the end of the dispatch

@@ -75,8 +75,13 @@ pub const DIRECT_SEND_MIN: usize = 16 * 1024;
 const CLOSE_DRAIN_LIMIT: usize = 1 << 20;
 
 /// Reads go straight into a stream's read buffer when it has at least
-/// this much room allocated (see [`StreamChannel::receive`]).
+/// this much room allocated (see [`StreamChannel::receive`]), and straight
+/// into the application's memory when that has at least this much room
+/// (see [`StreamChannel::read_on_demand`]).
 const DIRECT_READ_MIN: usize = 16 * 1024;
+
+/// The most one read on demand asks room for (the scratch buffer's size).
+const DIRECT_READ_MAX: usize = 64 * 1024;
 
 /// How often one `send` refills the socket from a TLS backlog before the
 /// stream waits for the next poll, so that one fast reader of a large
@@ -119,6 +124,20 @@ pub(crate) struct StreamChannel {
     read_blocked: bool,
     /// A Read event for this stream is waiting in the queue.
     read_queued: bool,
+    /// The socket was reported readable and reading waits for the
+    /// application's next frame, which is read straight into its memory
+    /// (see [`StreamChannel::reads_on_demand`]).
+    readable: bool,
+    /// With `readable`: the peer's end was reported too, so read on to it
+    /// even after a short read.
+    readable_to_end: bool,
+    /// Bytes the application may still read on demand in this poll: as
+    /// the poller reads at most the buffer's limit per stream and poll, so
+    /// that one fast sender cannot hold the engine.
+    read_budget: usize,
+    /// The latest read on demand filled at least [`DIRECT_READ_MIN`]: the
+    /// next is likely large too, so it asks for room for a whole read first.
+    large_reads: bool,
     /// The stream is in the reactor's list of channels to send at the end of the dispatch.
     dirty: bool,
     /// Report a Write event whenever the send buffer empties.
@@ -166,6 +185,10 @@ impl StreamChannel {
             peer_closed: false,
             read_blocked: false,
             read_queued: false,
+            readable: false,
+            readable_to_end: false,
+            read_budget: 0,
+            large_reads: false,
             dirty: false,
             notify_drain: false,
             unreported_write: false,
@@ -570,6 +593,12 @@ impl FramedInput for StreamChannel {
             _ => None,
         };
         self.framer = Framer::new(delimiter);
+        if self.readable && !self.reads_on_demand() {
+            // The socket's bytes are read by the poller again: from where
+            // the engine resumes reads that stopped (`resume_if_room`).
+            self.readable = false;
+            self.read_blocked = true;
+        }
     }
 
     fn set_buffer_size(&mut self, size: usize) {
@@ -588,6 +617,7 @@ impl FramedInput for StreamChannel {
         }
         match self.framer.decode(&mut self.incoming, out) {
             FrameRead::Incomplete if self.incoming.len() > self.buffer_size => FrameRead::Overflow,
+            FrameRead::Incomplete if self.readable && self.reads_on_demand() => self.read_on_demand(reactor, out),
             read => read,
         }
     }
@@ -606,6 +636,10 @@ impl FramedInput for StreamChannel {
 
     fn pending_input(&self) -> usize {
         self.incoming.len()
+    }
+
+    fn more_input(&self) -> bool {
+        !self.incoming.is_empty() || (self.readable && self.read_budget > 0 && self.reads_on_demand() && !self.paused)
     }
 
     fn resume_if_room(&mut self, reactor: &mut Reactor) {

@@ -4,9 +4,11 @@
 
 use std::io::ErrorKind;
 
-use super::{FailedCall, StreamChannel, StreamState, DIRECT_READ_MIN};
+use super::{FailedCall, StreamChannel, StreamState, DIRECT_READ_MAX, DIRECT_READ_MIN};
 use crate::errors::{connection_refused, errno, is_disconnect};
 use crate::event::EventKind;
+use crate::framing::{Delimiter, FrameRead};
+use crate::input::FramedInput;
 use crate::reactor::{Reactor, Readiness};
 use crate::sys;
 use crate::tls::TlsProgress;
@@ -72,6 +74,15 @@ impl StreamChannel {
         if !reading || (self.paused && !handshaking) || self.peer_closed || self.tls.as_ref().is_some_and(|tls| tls.failure().is_some()) {
             return;
         }
+        if self.reads_on_demand() && self.incoming.is_empty() {
+            // Read when the application takes its next frame, straight into its memory.
+            self.readable = true;
+            self.readable_to_end |= to_end;
+            self.read_budget = self.read_limit();
+            self.report_read(reactor);
+            return;
+        }
+        self.readable = false;
         // Unsent bytes do not change while reading: room depends on the read buffer only.
         let limit = if self.outgoing.len() > self.high_water { 0 } else { self.read_limit() };
         let StreamChannel { connection, tls, incoming, outgoing, .. } = self;
@@ -153,16 +164,10 @@ impl StreamChannel {
         if incoming.len() > before {
             self.bytes_read += (incoming.len() - before) as u64;
             self.idle.last_active = reactor.now;
-            if !self.read_queued {
-                self.read_queued = true;
-                reactor.report(EventKind::Read, token);
-            }
+            self.report_read(reactor);
         }
         if hung_up {
-            self.peer_closed = true;
-            if self.state == StreamState::Open {
-                reactor.report(EventKind::Hangup, token);
-            }
+            self.peer_hung_up(reactor);
         }
         if wrote {
             self.mark_dirty(reactor);
@@ -185,11 +190,127 @@ impl StreamChannel {
             return;
         }
         if let Some(error) = failure {
-            if is_disconnect(&error) {
-                self.close_now(reactor, false, Some((&error, FailedCall::Read)));
-            } else {
-                reactor.report_with(EventKind::ReadError, token, errno(&error), 0);
+            self.read_failed(reactor, &error);
+        }
+    }
+
+    /// A plain stream framing chunks reads on demand: the poller only notes
+    /// that the socket is readable, and the socket is read when the
+    /// application asks for its next frame, straight into the application's
+    /// memory (one copy fewer than through the read buffer).
+    pub(super) fn reads_on_demand(&self) -> bool {
+        self.state == StreamState::Open
+            && self.tls.is_none()
+            && self.http.is_none()
+            && self.ws.is_none()
+            && self.http_response.is_none()
+            && matches!(self.framer.delimiter(), Delimiter::Chunk)
+    }
+
+    /// Reading on demand ends (TLS started): the poller reads what the
+    /// socket holds from now on.
+    pub(super) fn stop_reading_on_demand(&mut self, reactor: &mut Reactor) {
+        if std::mem::take(&mut self.readable) {
+            self.read_blocked = true;
+            self.resume_if_room(reactor);
+        }
+    }
+
+    /// Reads the socket for the application's next frame, into `out` when
+    /// it has room for a large read, else through the scratch buffer (see
+    /// [`StreamChannel::reads_on_demand`]).
+    pub(super) fn read_on_demand(&mut self, reactor: &mut Reactor, out: &mut [u8]) -> FrameRead {
+        if self.read_budget == 0 {
+            return FrameRead::Incomplete; // read on in the next poll
+        }
+        let room = self.read_room().min(self.read_budget);
+        if room == 0 {
+            // Resumed, still readable, once unsent bytes drain.
+            self.read_blocked = true;
+            return FrameRead::Incomplete;
+        }
+        let whole = room.min(DIRECT_READ_MAX);
+        if self.large_reads && out.len() < whole {
+            // Room first: one more call instead of a copy of a large read.
+            return FrameRead::NeedSpace(whole);
+        }
+        let Some(connection) = self.connection.as_mut() else { return FrameRead::Incomplete };
+        let direct = out.len() >= DIRECT_READ_MIN.min(room);
+        let wanted = if direct { room.min(out.len()) } else { room.min(reactor.scratch.len()) };
+        let read = loop {
+            let read = if direct { connection.read(&mut out[..wanted]) } else { connection.read(&mut reactor.scratch[..wanted]) };
+            if !matches!(&read, Err(error) if error.kind() == ErrorKind::Interrupted) {
+                break read;
             }
+        };
+        match read {
+            Ok(0) => {
+                self.readable = false;
+                self.peer_hung_up(reactor);
+                if self.write_shut && self.state == StreamState::Open {
+                    self.close_now(reactor, true, None);
+                }
+                FrameRead::Incomplete
+            }
+            Ok(count) => {
+                // A short read took what the kernel had (its next bytes raise a new edge).
+                if count < wanted && !self.readable_to_end {
+                    self.readable = false;
+                }
+                self.large_reads = count >= DIRECT_READ_MIN;
+                self.read_budget -= count;
+                if self.read_budget == 0 && self.readable {
+                    // This poll's share is read: the rest in the next, after the other channels.
+                    reactor.resumed.push(self.token);
+                }
+                reactor.stats.bytes_in += count as u64;
+                self.bytes_read += count as u64;
+                self.idle.last_active = reactor.now;
+                if direct {
+                    return FrameRead::Frame(count);
+                }
+                if count <= out.len() {
+                    out[..count].copy_from_slice(&reactor.scratch[..count]);
+                    return FrameRead::Frame(count);
+                }
+                self.incoming.extend(&reactor.scratch[..count]);
+                FrameRead::NeedSpace(count)
+            }
+            Err(error) if error.kind() == ErrorKind::WouldBlock => {
+                self.readable = false;
+                self.readable_to_end = false;
+                FrameRead::Incomplete
+            }
+            Err(error) => {
+                self.readable = false;
+                self.read_failed(reactor, &error);
+                FrameRead::Incomplete
+            }
+        }
+    }
+
+    /// A Read event is due, unless one waits in the queue.
+    fn report_read(&mut self, reactor: &mut Reactor) {
+        if !self.read_queued {
+            self.read_queued = true;
+            reactor.report(EventKind::Read, self.token);
+        }
+    }
+
+    /// The peer sent its end: nothing more will be read.
+    fn peer_hung_up(&mut self, reactor: &mut Reactor) {
+        self.peer_closed = true;
+        if self.state == StreamState::Open {
+            reactor.report(EventKind::Hangup, self.token);
+        }
+    }
+
+    /// Reading failed: a disconnect closes the stream, another error is reported.
+    fn read_failed(&mut self, reactor: &mut Reactor, error: &std::io::Error) {
+        if is_disconnect(error) {
+            self.close_now(reactor, false, Some((error, FailedCall::Read)));
+        } else {
+            reactor.report_with(EventKind::ReadError, self.token, errno(error), 0);
         }
     }
 }

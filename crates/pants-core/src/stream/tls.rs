@@ -29,6 +29,8 @@ impl StreamChannel {
         if !self.outgoing.is_empty() {
             self.mark_dirty(reactor);
         }
+        // What the socket holds now goes through the session.
+        self.stop_reading_on_demand(reactor);
         Ok(())
     }
 

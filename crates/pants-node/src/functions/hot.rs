@@ -238,7 +238,7 @@ hot!(read_frame, |call| {
     let out = &mut pool[offset..];
     let frame = operate(call.u32(0)?, |engine| {
         let read = engine.read_frame(token, out).unwrap_or(FrameRead::Incomplete);
-        read.encode(engine.pending_input(token) > 0)
+        read.encode(engine.more_input(token))
     })?;
     Ok(Value::Number(frame))
 });
