@@ -34,6 +34,20 @@ pub struct Outgoing {
     rest: VecDeque<Part>,
 }
 
+/// [`Outgoing::writer`]: appends whatever is written.
+struct QueueWriter<'a>(&'a mut Outgoing);
+
+impl io::Write for QueueWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.0.push_bytes(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 impl Outgoing {
     /// True when nothing waits.
     pub fn is_empty(&self) -> bool {
@@ -64,6 +78,11 @@ impl Outgoing {
                 self.rest.push_back(Part::Bytes(tail));
             }
         }
+    }
+
+    /// Queues what `write` writes (TLS records, written straight into the queue).
+    pub fn writer(&mut self) -> impl io::Write + '_ {
+        QueueWriter(self)
     }
 
     /// Queues `length` bytes of `file` from `offset`, after everything queued so far.

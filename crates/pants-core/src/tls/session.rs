@@ -1,7 +1,7 @@
 //! One stream's TLS session, between the socket (ciphertext) and the
 //! stream's buffers (plaintext).
 
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, Write};
 use std::sync::Arc;
 
 use rustls::pki_types::ServerName;
@@ -261,7 +261,6 @@ impl TlsSession {
             _ => {}
         }
         let Stage::Connected(connection) = &mut self.stage else { return progress };
-        let mut buffer = [0u8; 16 * 1024];
         // rustls takes records only while its plaintext buffer has room:
         // alternate feeding records and draining plaintext until all is fed.
         while self.failure.is_none() && !progress.closed {
@@ -277,13 +276,19 @@ impl TlsSession {
                 self.handshaking = false;
                 progress.handshake_done = true;
             }
+            // Plaintext straight from the session's buffer (no copy through ours).
+            let mut reader = connection.reader();
             loop {
-                match connection.reader().read(&mut buffer) {
-                    Ok(0) => {
+                match reader.fill_buf() {
+                    Ok([]) => {
                         progress.closed = true;
                         break;
                     }
-                    Ok(count) => plaintext.extend(&buffer[..count]),
+                    Ok(chunk) => {
+                        let count = chunk.len();
+                        plaintext.extend(chunk);
+                        reader.consume(count);
+                    }
                     Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
                     Err(_) => {
                         progress.closed = true; // the connection ended without close_notify
@@ -390,15 +395,13 @@ impl TlsSession {
         }
     }
 
+    /// Moves the records rustls has ready into `outgoing`, with no buffer between.
     fn output_of(connection: &mut rustls::Connection, outgoing: &mut Outgoing) {
-        let mut records = Vec::new();
+        let mut queue = outgoing.writer();
         while connection.wants_write() {
-            if connection.write_tls(&mut records).is_err() {
+            if connection.write_tls(&mut queue).is_err() {
                 break;
             }
-        }
-        if !records.is_empty() {
-            outgoing.push_bytes(&records);
         }
     }
 }
