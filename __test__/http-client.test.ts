@@ -563,6 +563,92 @@ test('onData streams a large body without keeping it', async (t) => {
   t.is(hash.digest('hex'), createHash('sha256').update(body).digest('hex'));
 });
 
+/** `size` bytes that differ from offset to offset (and from `seed` to `seed`). */
+function numbered(size: number, seed: number): Buffer {
+  const bytes = Buffer.alloc(size);
+  for (let i = 0; i + 4 <= size; i += 4) bytes.writeUInt32LE((i * 2654435761 + seed) >>> 0, i);
+  return bytes;
+}
+
+const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
+
+/** Writes `body` in `piece`-byte writes, each after the last has drained and a turn of the event loop. */
+function trickle(socket: net.Socket, body: Buffer, piece: number): void {
+  let at = 0;
+  const next = (): void => {
+    if (socket.destroyed || at >= body.length) return;
+    const end = Math.min(at + piece, body.length);
+    const flushed = socket.write(body.subarray(at, end));
+    at = end;
+    if (flushed) setImmediate(next);
+    else socket.once('drain', next);
+  };
+  next();
+}
+
+test('large bodies of known length arrive whole and in step on one kept-alive connection, sent fast or in pieces', async (t) => {
+  const bodies = [numbered(5 * 1024 * 1024 + 3, 1), numbered(70000, 2), numbered(1 << 20, 3)];
+  let requests = 0;
+  const served = await raw(t, (socket) =>
+    onHead(socket, (head) => {
+      const index = Number(/^GET \/(\d+)/.exec(head)![1]);
+      requests++;
+      if (index === 3) {
+        socket.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nsmall');
+        return;
+      }
+      const body = bodies[index];
+      socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`);
+      // The head alone first; then the body all at once, or in pieces that arrive one poll at a time.
+      if (requests % 2 === 1) socket.write(body);
+      else trickle(socket, body, 9000);
+    }),
+  );
+  const http = client(t);
+  for (let round = 0; round < 2; round++) {
+    for (const [index, body] of bodies.entries()) {
+      const response = await http.get(`${served.base}/${index}`);
+      t.is(response.body.length, body.length);
+      t.is(sha256(response.body), sha256(body), `body ${index}, round ${round}`);
+    }
+    t.is((await http.get(`${served.base}/3`)).text(), 'small');
+  }
+  t.is(served.accepted(), 1, 'one connection for every response');
+  // Over TLS the same.
+  const certs = makeCerts();
+  t.teardown(() => removeCerts(certs));
+  const tlsBody = numbered(3 * 1024 * 1024 + 1, 4);
+  const server = https.createServer({ cert: certs.cert, key: certs.key }, (request, response) => {
+    response.setHeader('content-length', tlsBody.length);
+    response.end(tlsBody);
+  });
+  const secure = track(t, server, 'https', await listen(server));
+  const trusted = client(t, { sslOptions: { ca: certs.ca } });
+  for (let round = 0; round < 3; round++) t.is(sha256((await trusted.get(secure.base)).body), sha256(tlsBody));
+  t.is(secure.accepted(), 1);
+});
+
+test('a server closing in the middle of a large body of known length: ECONNRESET, and the pool stays healthy', async (t) => {
+  const body = numbered(400000, 5);
+  let calls = 0;
+  const served = await raw(t, (socket) =>
+    onHead(socket, () => {
+      calls++;
+      if (calls === 1) {
+        socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length + 1}\r\n\r\n`);
+        socket.end(body);
+      } else {
+        socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`);
+        trickle(socket, body, 65536);
+      }
+    }),
+  );
+  const http = client(t);
+  await t.throwsAsync(http.get(served.base), { code: 'ECONNRESET' });
+  t.is(sha256((await http.get(served.base)).body), sha256(body));
+  t.is(http.connectionCount, 1);
+});
+
 test('https: verified by default against sslOptions.ca; an untrusted server fails with a TLS code', async (t) => {
   const certs = makeCerts();
   t.teardown(() => removeCerts(certs));

@@ -40,6 +40,10 @@ export const FRAME_OVERFLOW = -2;
 export const NEED_SPACE = -3;
 /** Added to a frame's length when more bytes remain buffered (another frame may follow). @internal */
 export const MORE_INPUT = 4294967296;
+/** `readBody`: no body of known length comes next, take frames (`pants_core::http::BodyRead::encode`). @internal */
+export const NOT_BODY = -1;
+/** Added to a body piece's length when it is the body's last. @internal */
+export const BODY_ENDED = 4294967296;
 
 /** Default `bufferSize` of streams and datagram channels, in bytes. @internal */
 export const DEFAULT_BUFFER_SIZE = 65536;

@@ -29,6 +29,7 @@ interface HotFunctions {
   cancelTimer(engine: number, key: number): boolean;
   latestPollTime(engine: number): number;
   readFrame(engine: number, token: number, out: Uint8Array, offset: number): number;
+  readBody(engine: number, token: number, body: Uint8Array, offset: number): number;
   write(engine: number, token: number, data: Uint8Array): number;
   writeString(engine: number, token: number, data: string): number;
 }

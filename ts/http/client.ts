@@ -431,7 +431,7 @@ export class HTTPClient {
     return new Promise<HTTPResponse>((resolve, reject) => {
       let response: HTTPResponse | null = null;
       let pieces: Buffer[] = [];
-      /** A body of known length is copied into one buffer as it arrives: no pieces held until the end, no concat. */
+      /** A body of known length is read into one buffer as it arrives (in place: see ClientConnection): no pieces held until the end, no concat. */
       let whole: Buffer | null = null;
       let received = 0;
       let total: number | null = null;
@@ -469,6 +469,11 @@ export class HTTPClient {
           total = method === 'HEAD' || length === null || !/^\d+$/.test(length) ? null : Number(length);
           if (options.onData === undefined && total !== null && total >= WHOLE_BODY_MIN && total <= maxResponseSize) whole = Buffer.allocUnsafe(total);
           this.#callback('onProgress', this.onProgress, response, 0, total);
+        },
+        bodyTarget: () => (whole !== null && received < whole.length ? { buffer: whole, offset: received } : null),
+        filled: (count: number) => {
+          received += count;
+          this.#callback('onProgress', this.onProgress, response!, received, total);
         },
         data: (piece: Buffer) => {
           received += piece.length;

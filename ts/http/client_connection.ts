@@ -6,7 +6,8 @@
  */
 import type { Engine } from '../engine.js';
 import type { MisuseCode, StreamConnectError } from '../errors.js';
-import { kEngineId, kReading, kToken, kUseFraming } from '../internal.js';
+import { BODY_ENDED, NOT_BODY } from '../contract.js';
+import { kEngineId, kReadFrames, kReading, kToken, kUseFraming } from '../internal.js';
 import { native } from '../native.js';
 import { Stream } from '../stream.js';
 import type { Timer } from '../timer.js';
@@ -32,6 +33,13 @@ export interface Exchange {
   head(frame: ResponseFrame): void;
   /** A piece of the body arrived. */
   data(piece: Buffer): void;
+  /**
+   * Where the body is read in place, or null (it comes to `data`): a body
+   * of known length kept whole, the buffer holding it and how far it is filled.
+   */
+  bodyTarget(): { buffer: Buffer; offset: number } | null;
+  /** `count` bytes of body were read into the target at its offset. */
+  filled(count: number): void;
   /** The body ended; the connection has gone back to its pool. */
   end(): void;
   /**
@@ -66,6 +74,8 @@ export class ClientConnection extends Stream {
   /** A response was read before on this connection. */
   #reused = false;
   #keepAlive = false;
+  /** The response's body is read in place, into the exchange's memory, not as frames. */
+  #inPlace = false;
   /** Closes the connection after it has idled in the pool. */
   idleTimer: Timer | null = null;
 
@@ -91,6 +101,7 @@ export class ClientConnection extends Stream {
     this.idleTimer = null;
     this.#exchange = exchange;
     this.#answered = false;
+    this.#inPlace = false;
     if (this.#state === ConnectionState.Ready) this.#send();
   }
 
@@ -125,9 +136,46 @@ export class ClientConnection extends Stream {
     if (this.#exchange !== null) this.#send();
   }
 
-  /** Frames are taken only while a response is awaited. @internal */
+  /** Frames are taken only while a response is awaited, and its body is not read in place. @internal */
   override get [kReading](): boolean {
-    return super[kReading] && this.#exchange !== null;
+    return super[kReading] && this.#exchange !== null && !this.#inPlace;
+  }
+
+  /** Frames, and bodies read in place between them. @internal */
+  override [kReadFrames](): void {
+    do super[kReadFrames]();
+    while (this.#inPlace && this.#readBodyInPlace());
+  }
+
+  /**
+   * Reads the body into the exchange's memory, one copy from the socket
+   * (none through a frame), while bytes come. True when frames go on (the
+   * body ended, or the engine has none of known length to give).
+   */
+  #readBodyInPlace(): boolean {
+    for (;;) {
+      const exchange = this.#exchange;
+      const target = super[kReading] ? exchange?.bodyTarget() : null;
+      if (exchange == null || target == null) {
+        this.#inPlace = false;
+        return exchange != null;
+      }
+      const result = native.readBody(this[kEngineId], this[kToken], target.buffer, target.offset);
+      if (result === NOT_BODY) {
+        this.#inPlace = false;
+        return true;
+      }
+      const ended = result >= BODY_ENDED;
+      const count = ended ? result - BODY_ENDED : result;
+      if (count > 0) exchange.filled(count);
+      if (this.#exchange !== exchange) return false;
+      if (ended) {
+        this.#inPlace = false;
+        this.#finish(exchange);
+        return true;
+      }
+      if (count === 0) return false; // the next Read event goes on
+    }
   }
 
   override onRead(frame: Buffer): void {
@@ -149,6 +197,7 @@ export class ClientConnection extends Stream {
         const response = new ResponseFrame(frame);
         this.#keepAlive = (response.flags & ResponseFlag.KeepAlive) !== 0;
         exchange.head(response);
+        this.#inPlace = this.#exchange === exchange && exchange.bodyTarget() !== null;
         return;
       }
       case ResponseFrameKind.Body:

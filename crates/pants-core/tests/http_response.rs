@@ -135,6 +135,29 @@ fn content_length_bodies_one_after_another() {
 }
 
 #[test]
+fn a_body_of_known_length_may_be_taken_unframed_between_frames() {
+    let mut framer = ResponseFramer::new(limits());
+    let mut out = vec![0u8; 256];
+    assert_eq!(framer.body_left(), None, "no head yet");
+    let head = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n";
+    let Framed::Frame { consumed, length } = framer.frame(head, false, &mut out) else { panic!("a head frame") };
+    assert_eq!((consumed, word(&out[..length], 0)), (head.len(), KIND_HEAD));
+    assert_eq!(framer.body_left(), Some(10));
+    assert!(!framer.take_body(4));
+    assert_eq!(framer.body_left(), Some(6));
+    // Framed and unframed pieces mix: two bytes framed, the rest taken.
+    let Framed::Frame { consumed: 2, length } = framer.frame(b"ab", false, &mut out) else { panic!("a body frame") };
+    assert_eq!(&out[..length], [&KIND_BODY.to_le_bytes()[..], b"ab"].concat());
+    assert!(framer.take_body(4), "the last byte ends the body");
+    assert_eq!(framer.body_left(), None);
+    // And the next response is framed from its head.
+    let next = b"HTTP/1.1 204 No Content\r\n\r\n";
+    let Framed::Frame { length, .. } = framer.frame(next, false, &mut out) else { panic!("a response frame") };
+    assert_eq!(word(&out[..length], 0), KIND_RESPONSE);
+    assert!(!framer.take_body(1), "nothing to take outside a body of known length");
+}
+
+#[test]
 fn chunked_bodies_are_decoded_with_extensions_and_trailers() {
     let input = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\n6\r\n world\r\n0\r\nTrailer: t\r\n\r\n";
     assert_eq!(at_every_chunk_size(limits(), input, false), vec![response(200, ALIVE | FLAG_CHUNKED, &[("Transfer-Encoding", "chunked")], b"hello world")]);

@@ -7,6 +7,7 @@
 use std::fmt::Write;
 use std::path::Path;
 
+use pants_core::http::BodyRead;
 use pants_core::{DelimiterKind, EventKind, FrameRead, DEFAULT_BUFFER_SIZE, DIRECT_SEND_MIN, OUTGOING_HIGH_WATER};
 
 /// `ts/contract.ts` as pants-core defines it.
@@ -41,6 +42,13 @@ fn contract() -> String {
         FrameRead::MORE_INPUT
     )
     .unwrap();
+    writeln!(
+        out,
+        "/** `readBody`: no body of known length comes next, take frames (`pants_core::http::BodyRead::encode`). @internal */\nexport const NOT_BODY = {};",
+        BodyRead::NOT_BODY
+    )
+    .unwrap();
+    writeln!(out, "/** Added to a body piece's length when it is the body's last. @internal */\nexport const BODY_ENDED = {};", BodyRead::BODY_ENDED).unwrap();
     out.push('\n');
     writeln!(
         out,

@@ -53,6 +53,7 @@ use crate::datagram::DatagramChannel;
 use crate::errors::{errno, not_a_datagram_channel, not_a_listener, not_a_stream};
 use crate::event::{Event, EventKind};
 use crate::framing::{Delimiter, FrameRead};
+use crate::http::BodyRead;
 use crate::input::FramedInput;
 use crate::listener::ListenerChannel;
 use crate::reactor::{EngineStats, Reactor};
@@ -307,6 +308,21 @@ impl Engine {
             input.resume_if_room(reactor);
         }
         Ok(result)
+    }
+
+    /// On a stream framing HTTP responses, in the body of one of known
+    /// length: takes its next bytes into the start of `out` unframed (the
+    /// caller holds the whole body's memory, so nothing passes through a
+    /// frame), from the read buffer or straight from the socket. After
+    /// [`BodyRead::NotBody`], frames go on with [`Engine::read_frame`].
+    pub fn read_body(&mut self, token: usize, out: &mut [u8]) -> io::Result<BodyRead> {
+        let (stream, reactor) = self.stream_mut(token)?;
+        let read = stream.read_body(reactor, out);
+        if matches!(read, BodyRead::Piece { count: 0, .. } | BodyRead::Piece { ended: true, .. }) {
+            // The socket is left to the poller again (under TLS it always is).
+            stream.resume_if_room(reactor);
+        }
+        Ok(read)
     }
 
     /// Copies the bytes framing would look at next to `out` without taking

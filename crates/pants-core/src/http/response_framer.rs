@@ -48,6 +48,38 @@ pub const RESPONSE_FIXED_WORDS: usize = 8;
 /// Most body bytes per body frame.
 pub const MAX_BODY_FRAME: usize = 256 * 1024;
 
+/// What taking a body in place ([`Engine::read_body`](crate::Engine::read_body)) did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyRead {
+    /// No body of known length comes next (or the output is full, or the
+    /// peer has closed): take frames instead.
+    NotBody,
+    /// `count` bytes of the body were written (0: none has arrived yet); `ended`: it is complete.
+    Piece {
+        /// Bytes written to the start of the output.
+        count: usize,
+        /// That was the body's last byte.
+        ended: bool,
+    },
+}
+
+impl BodyRead {
+    /// [`BodyRead::encode`] of `NotBody`.
+    pub const NOT_BODY: f64 = -1.0;
+    /// Added to a piece's length by [`BodyRead::encode`] when it ends the body.
+    pub const BODY_ENDED: f64 = 4294967296.0;
+
+    /// The result as one number: a piece's length, plus [`BodyRead::BODY_ENDED`]
+    /// for the last, or [`BodyRead::NOT_BODY`].
+    pub fn encode(self) -> f64 {
+        match self {
+            BodyRead::NotBody => Self::NOT_BODY,
+            BodyRead::Piece { count, ended: true } => count as f64 + Self::BODY_ENDED,
+            BodyRead::Piece { count, ended: false } => count as f64,
+        }
+    }
+}
+
 #[derive(Debug)]
 enum State {
     /// Waiting for a complete head.
@@ -78,6 +110,27 @@ impl ResponseFramer {
     /// True while a response is partly read.
     pub fn mid_response(&self) -> bool {
         !matches!(self.state, State::Head | State::Failed)
+    }
+
+    /// Bytes left of the body of known length being read, when that is
+    /// what comes next: they may be taken unframed ([`ResponseFramer::take_body`]).
+    pub fn body_left(&self) -> Option<u64> {
+        match self.state {
+            State::Length(left) => Some(left),
+            _ => None,
+        }
+    }
+
+    /// `count` bytes of the body of known length were taken unframed (at
+    /// most [`ResponseFramer::body_left`]); true when that ends the body.
+    pub fn take_body(&mut self, count: usize) -> bool {
+        let State::Length(left) = &mut self.state else { return false };
+        *left = left.saturating_sub(count as u64);
+        if *left > 0 {
+            return false;
+        }
+        self.state = State::Head;
+        true
     }
 
     /// Frames the next piece of response from `input` into `out`; `eof`: the peer has closed and `input` is all there will be.

@@ -10,7 +10,7 @@ use std::io;
 use super::{StreamChannel, StreamState};
 use crate::errors::not_websocket;
 use crate::framing::FrameRead;
-use crate::http::{Framed, CONTINUE};
+use crate::http::{BodyRead, Framed, CONTINUE};
 use crate::reactor::Reactor;
 use crate::ws::Cut;
 
@@ -57,6 +57,32 @@ impl StreamChannel {
                 Framed::Incomplete { .. } => return FrameRead::Incomplete,
             }
         }
+    }
+
+    /// Takes the next bytes of a response body of known length into the
+    /// start of `out`, unframed: from the read buffer, else (a plain stream
+    /// whose poller left bytes in the socket) straight from the socket.
+    pub(crate) fn read_body(&mut self, reactor: &mut Reactor, out: &mut [u8]) -> BodyRead {
+        let Some(left) = self.http_response.as_deref().and_then(|framer| framer.body_left()) else { return BodyRead::NotBody };
+        let wanted = left.min(out.len() as u64) as usize;
+        if wanted == 0 || (self.peer_closed && self.incoming.is_empty()) {
+            // Full, or truncated: the framer says which in a frame.
+            return BodyRead::NotBody;
+        }
+        let out = &mut out[..wanted];
+        let count = if self.incoming.is_empty() {
+            match self.read_in_place(reactor, out) {
+                Some(count) => count,
+                None => return BodyRead::NotBody, // the peer has closed
+            }
+        } else {
+            let count = self.incoming.len().min(wanted);
+            out[..count].copy_from_slice(&self.incoming.as_slice()[..count]);
+            self.incoming.consume(count);
+            count
+        };
+        let ended = self.http_response.as_deref_mut().is_some_and(|framer| framer.take_body(count));
+        BodyRead::Piece { count, ended }
     }
 
     /// The next WebSocket message or control frame ([`Delimiter::WebSocket`](crate::Delimiter::WebSocket)).

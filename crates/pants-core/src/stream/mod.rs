@@ -83,6 +83,11 @@ const DIRECT_READ_MIN: usize = 16 * 1024;
 /// The most one read on demand asks room for (the scratch buffer's size).
 const DIRECT_READ_MAX: usize = 64 * 1024;
 
+/// Bytes of a response body the application may read from the socket
+/// itself per poll (see [`StreamChannel::read_in_place`]), so that one fast
+/// server cannot hold the engine.
+const IN_PLACE_READ_BUDGET: usize = 1 << 20;
+
 /// How often one `send` refills the socket from a TLS backlog before the
 /// stream waits for the next poll, so that one fast reader of a large
 /// file cannot hold the engine.
@@ -131,9 +136,9 @@ pub(crate) struct StreamChannel {
     /// With `readable`: the peer's end was reported too, so read on to it
     /// even after a short read.
     readable_to_end: bool,
-    /// Bytes the application may still read on demand in this poll: as
-    /// the poller reads at most the buffer's limit per stream and poll, so
-    /// that one fast sender cannot hold the engine.
+    /// Bytes the application may still read on demand, or in place, in
+    /// this poll: as the poller reads at most the buffer's limit per stream
+    /// and poll, so that one fast sender cannot hold the engine.
     read_budget: usize,
     /// The latest read on demand filled at least [`DIRECT_READ_MIN`]: the
     /// next is likely large too, so it asks for room for a whole read first.

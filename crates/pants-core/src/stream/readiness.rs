@@ -4,12 +4,13 @@
 
 use std::io::ErrorKind;
 
-use super::{FailedCall, StreamChannel, StreamState, DIRECT_READ_MAX, DIRECT_READ_MIN};
+use super::{FailedCall, StreamChannel, StreamState, DIRECT_READ_MAX, DIRECT_READ_MIN, IN_PLACE_READ_BUDGET};
 use crate::errors::{connection_refused, errno, is_disconnect};
 use crate::event::EventKind;
 use crate::framing::{Delimiter, FrameRead};
 use crate::input::FramedInput;
 use crate::reactor::{Reactor, Readiness};
+use crate::socket::Connection;
 use crate::sys;
 use crate::tls::TlsProgress;
 
@@ -95,6 +96,7 @@ impl StreamChannel {
             let room = limit.saturating_sub(incoming.len());
             if room == 0 {
                 self.read_blocked = true;
+                self.read_budget = IN_PLACE_READ_BUDGET;
                 break;
             }
             // Plain bytes go straight into a read buffer that has grown large
@@ -237,12 +239,7 @@ impl StreamChannel {
         let Some(connection) = self.connection.as_mut() else { return FrameRead::Incomplete };
         let direct = out.len() >= DIRECT_READ_MIN.min(room);
         let wanted = if direct { room.min(out.len()) } else { room.min(reactor.scratch.len()) };
-        let read = loop {
-            let read = if direct { connection.read(&mut out[..wanted]) } else { connection.read(&mut reactor.scratch[..wanted]) };
-            if !matches!(&read, Err(error) if error.kind() == ErrorKind::Interrupted) {
-                break read;
-            }
-        };
+        let read = read_uninterrupted(connection, if direct { &mut out[..wanted] } else { &mut reactor.scratch[..wanted] });
         match read {
             Ok(0) => {
                 self.readable = false;
@@ -263,9 +260,7 @@ impl StreamChannel {
                     // This poll's share is read: the rest in the next, after the other channels.
                     reactor.resumed.push(self.token);
                 }
-                reactor.stats.bytes_in += count as u64;
-                self.bytes_read += count as u64;
-                self.idle.last_active = reactor.now;
+                self.took_from_socket(reactor, count);
                 if direct {
                     return FrameRead::Frame(count);
                 }
@@ -287,6 +282,53 @@ impl StreamChannel {
                 FrameRead::Incomplete
             }
         }
+    }
+
+    /// Reads the socket straight into `out` (a response body taken in
+    /// place) when the poller stopped at the read buffer's limit with bytes
+    /// left in it, up to [`IN_PLACE_READ_BUDGET`] per poll. The bytes read
+    /// (0: none now), or `None` when the peer has closed.
+    pub(super) fn read_in_place(&mut self, reactor: &mut Reactor, out: &mut [u8]) -> Option<usize> {
+        let can_read = self.state == StreamState::Open && self.tls.is_none() && !self.paused && self.outgoing.len() <= self.high_water;
+        if !self.read_blocked || !can_read {
+            return Some(0);
+        }
+        let wanted = out.len().min(self.read_budget);
+        let Some(connection) = self.connection.as_mut().filter(|_| wanted > 0) else { return Some(0) };
+        let read = read_uninterrupted(connection, &mut out[..wanted]);
+        match read {
+            Ok(0) => {
+                self.read_blocked = false;
+                self.peer_hung_up(reactor);
+                None
+            }
+            Ok(count) => {
+                self.took_from_socket(reactor, count);
+                self.read_budget -= count;
+                if count < wanted {
+                    self.read_blocked = false; // the socket is empty: its next bytes raise a new edge
+                } else if self.read_budget == 0 {
+                    // This poll's share is read: the poller reads on in the next, after the other channels.
+                    self.read_blocked = false;
+                    reactor.resumed.push(self.token);
+                }
+                Some(count)
+            }
+            Err(error) => {
+                self.read_blocked = false;
+                if error.kind() != ErrorKind::WouldBlock {
+                    self.read_failed(reactor, &error);
+                }
+                Some(0)
+            }
+        }
+    }
+
+    /// `count` bytes read from the socket by the application's call (not the poller).
+    fn took_from_socket(&mut self, reactor: &mut Reactor, count: usize) {
+        reactor.stats.bytes_in += count as u64;
+        self.bytes_read += count as u64;
+        self.idle.last_active = reactor.now;
     }
 
     /// A Read event is due, unless one waits in the queue.
@@ -311,6 +353,16 @@ impl StreamChannel {
             self.close_now(reactor, false, Some((error, FailedCall::Read)));
         } else {
             reactor.report_with(EventKind::ReadError, self.token, errno(error), 0);
+        }
+    }
+}
+
+/// One `read`, retried when a signal interrupts it.
+fn read_uninterrupted(connection: &mut Connection, buffer: &mut [u8]) -> std::io::Result<usize> {
+    loop {
+        let read = connection.read(buffer);
+        if !matches!(&read, Err(error) if error.kind() == ErrorKind::Interrupted) {
+            return read;
         }
     }
 }

@@ -16,6 +16,7 @@ use std::time::Duration;
 use napi::bindgen_prelude::{Env, JsValue, Object};
 use napi::sys;
 use napi_derive::napi;
+use pants_core::http::BodyRead;
 use pants_core::{FrameRead, TimerKey};
 
 use super::io::write_status;
@@ -243,6 +244,18 @@ hot!(read_frame, |call| {
     Ok(Value::Number(frame))
 });
 
+// readBody(engine, token, body: Uint8Array, offset): the next bytes of a
+// response body of known length, into `body` at `offset`; see
+// `Engine::read_body` and `BodyRead::encode`.
+hot!(read_body, |call| {
+    let token = call.u32(1)? as usize;
+    let body = unsafe { call.bytes(2) }?;
+    let offset = (call.u32(3)? as usize).min(body.len());
+    let out = &mut body[offset..];
+    let read = operate(call.u32(0)?, |engine| engine.read_body(token, out).unwrap_or(BodyRead::NotBody).encode())?;
+    Ok(Value::Number(read))
+});
+
 // write(engine, token, data: Uint8Array): buffers bytes for sending; 0, 1
 // above the high-water mark, or -errno.
 hot!(write, |call| {
@@ -301,7 +314,7 @@ hot!(write_string, |call| {
 #[napi(module_exports)]
 pub fn export_hot_functions(exports: Object, env: Env) -> napi::Result<()> {
     type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
-    let functions: [(&CStr, Callback); 10] = [
+    let functions: [(&CStr, Callback); 11] = [
         (c"beginIteration", begin_iteration),
         (c"takeExpiredTimers", take_expired_timers),
         (c"pollIo", poll_io),
@@ -310,6 +323,7 @@ pub fn export_hot_functions(exports: Object, env: Env) -> napi::Result<()> {
         (c"cancelTimer", cancel_timer),
         (c"latestPollTime", latest_poll_time),
         (c"readFrame", read_frame),
+        (c"readBody", read_body),
         (c"write", write),
         (c"writeString", write_string),
     ];
