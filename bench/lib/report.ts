@@ -80,6 +80,9 @@ export function judge({ row, servers }: RowResult): Verdict {
     missed.push(`CPU ${ok(cpuRatio) ? `${cpuRatio.toFixed(2)}×` : 'n/a'}`);
   }
   if (t.p50 && !(pants && net && ok(pants.p50us) && ok(net.p50us) && pants.p50us <= net.p50us)) missed.push('p50');
+  if (t.p99Slack !== undefined && !(pants && native && ok(pants.p99us) && ok(native.p99us) && pants.p99us <= native.p99us + t.p99Slack)) {
+    missed.push(`p99 > native + ${t.p99Slack} µs`);
+  }
   return {
     ratio,
     cpuRatio,
@@ -125,6 +128,7 @@ function targetText(row: Row, v: Verdict): string {
   const parts = [`${t.strict ? '>' : '≥'} ${v.targetAdvantage.toFixed(2)}×`];
   if (t.cpuRatio !== undefined) parts.push(`CPU ≤ ${t.cpuRatio.toFixed(2)}×`);
   if (t.p50) parts.push('p50 ≤');
+  if (t.p99Slack !== undefined) parts.push(`p99 ≤ native + ${t.p99Slack} µs`);
   return parts.join(', ');
 }
 
