@@ -153,14 +153,11 @@ export class ClientConnection extends Stream {
    * body ended, or the engine has none of known length to give).
    */
   #readBodyInPlace(): boolean {
-    for (;;) {
-      const exchange = this.#exchange;
-      const target = super[kReading] ? exchange?.bodyTarget() : null;
-      if (exchange == null || target == null) {
-        this.#inPlace = false;
-        return exchange != null;
-      }
-      const result = native.readBody(this[kEngineId], this[kToken], target.buffer, target.offset);
+    const exchange = this.#exchange;
+    // While paused or closed, the body waits where it is.
+    while (exchange !== null && this.#exchange === exchange && super[kReading]) {
+      const target = exchange.bodyTarget();
+      const result = target === null ? NOT_BODY : native.readBody(this[kEngineId], this[kToken], target.buffer, target.offset);
       if (result === NOT_BODY) {
         this.#inPlace = false;
         return true;
@@ -168,14 +165,14 @@ export class ClientConnection extends Stream {
       const ended = result >= BODY_ENDED;
       const count = ended ? result - BODY_ENDED : result;
       if (count > 0) exchange.filled(count);
-      if (this.#exchange !== exchange) return false;
       if (ended) {
         this.#inPlace = false;
-        this.#finish(exchange);
+        if (this.#exchange === exchange) this.#finish(exchange);
         return true;
       }
       if (count === 0) return false; // the next Read event goes on
     }
+    return false;
   }
 
   override onRead(frame: Buffer): void {

@@ -36,14 +36,15 @@
 //! operation, except for a ready listener, which the engine handles
 //! itself (accepting adds streams to the slab).
 
-use std::fs::File;
 use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use slab::Slab;
 
+mod bytes;
 mod idle;
+mod tls;
 mod websocket;
 
 use crate::address::SocketAddress;
@@ -52,8 +53,7 @@ use crate::clock::Clock;
 use crate::datagram::DatagramChannel;
 use crate::errors::{errno, not_a_datagram_channel, not_a_listener, not_a_stream};
 use crate::event::{Event, EventKind};
-use crate::framing::{Delimiter, FrameRead};
-use crate::http::BodyRead;
+use crate::framing::Delimiter;
 use crate::input::FramedInput;
 use crate::listener::ListenerChannel;
 use crate::reactor::{EngineStats, Reactor};
@@ -61,7 +61,7 @@ use crate::socket::ListenOptions;
 use crate::stream::{StreamChannel, StreamState};
 use crate::sys::RawHandle;
 use crate::timer_wheel::TimerKey;
-use crate::tls::{PeerCertificate, TlsConfig, TlsFailure, TlsOptionError, TlsVersion};
+use crate::tls::TlsConfig;
 use crate::ws::Topics;
 
 /// How often polls look for idle datagram senders.
@@ -294,184 +294,6 @@ impl Engine {
     /// (plaintext under TLS): received, and accepted for sending.
     pub fn byte_counts(&self, token: usize) -> (u64, u64) {
         self.stream(token).map_or((0, 0), StreamChannel::byte_counts)
-    }
-
-    // ----- reading --------------------------------------------------------
-
-    /// Takes the next frame by the channel's current delimiter, copying its
-    /// bytes to the start of `out`. For a datagram channel,
-    /// [`Engine::peer_address`] then tells whose frame it was.
-    pub fn read_frame(&mut self, token: usize, out: &mut [u8]) -> io::Result<FrameRead> {
-        let (input, reactor) = self.input_mut(token)?;
-        let result = input.read_frame(reactor, out);
-        if let FrameRead::Frame(_) = result {
-            input.resume_if_room(reactor);
-        }
-        Ok(result)
-    }
-
-    /// On a stream framing HTTP responses, in the body of one of known
-    /// length: takes its next bytes into the start of `out` unframed (the
-    /// caller holds the whole body's memory, so nothing passes through a
-    /// frame), from the read buffer or straight from the socket. After
-    /// [`BodyRead::NotBody`], frames go on with [`Engine::read_frame`].
-    pub fn read_body(&mut self, token: usize, out: &mut [u8]) -> io::Result<BodyRead> {
-        let (stream, reactor) = self.stream_mut(token)?;
-        let read = stream.read_body(reactor, out);
-        if matches!(read, BodyRead::Piece { count: 0, .. } | BodyRead::Piece { ended: true, .. }) {
-            // The socket is left to the poller again (under TLS it always is).
-            stream.resume_if_room(reactor);
-        }
-        Ok(read)
-    }
-
-    /// Copies the bytes framing would look at next to `out` without taking
-    /// them (for framing done by the caller): a stream's whole buffer, or a
-    /// datagram sender's. `Err(needed)` when `out` is too small.
-    pub fn peek_input(&mut self, token: usize, out: &mut [u8]) -> Result<usize, usize> {
-        let Ok((input, _)) = self.input_mut(token) else { return Ok(0) };
-        let bytes = input.peek_input();
-        if bytes.len() > out.len() {
-            return Err(bytes.len());
-        }
-        out[..bytes.len()].copy_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    /// Drops `count` peeked bytes (after framing done by the caller). For a
-    /// datagram channel, 0 means "no frame in them": move to the next packet.
-    pub fn consume_input(&mut self, token: usize, count: usize) -> io::Result<()> {
-        let (input, reactor) = self.input_mut(token)?;
-        input.consume_input(count);
-        input.resume_if_room(reactor);
-        Ok(())
-    }
-
-    /// Drops unframed input: all of a stream's, or the current datagram sender's.
-    pub fn discard_input(&mut self, token: usize) {
-        if let Ok((input, reactor)) = self.input_mut(token) {
-            input.discard_input();
-            input.resume_if_room(reactor);
-        }
-    }
-
-    /// Bytes received but not yet taken as frames.
-    pub fn pending_input(&self, token: usize) -> usize {
-        self.channels.get(token).and_then(Channel::input).map_or(0, FramedInput::pending_input)
-    }
-
-    /// Another frame may be ready now (see [`Engine::read_frame`]): bytes
-    /// are buffered, or a stream reading on demand may find more in its socket.
-    pub fn more_input(&self, token: usize) -> bool {
-        self.channels.get(token).and_then(Channel::input).is_some_and(FramedInput::more_input)
-    }
-
-    // ----- writing --------------------------------------------------------
-
-    /// Appends to the stream's send buffer; sent at the end of the dispatch
-    /// (at once outside an iteration) or by [`Engine::flush`]. `ENOTCONN` unless the stream is open. Returns
-    /// true when more than [`OUTGOING_HIGH_WATER`](crate::OUTGOING_HIGH_WATER) bytes now wait: the
-    /// writer should wait for the `Write` event (the stream stops reading).
-    ///
-    /// A write of at least [`DIRECT_SEND_MIN`](crate::DIRECT_SEND_MIN) bytes to a stream with
-    /// nothing waiting is sent at once instead: batching gains nothing at
-    /// that size, and the bytes are not copied into the buffer first. The
-    /// stream is still flushed with the others, and its `Write` event (when
-    /// asked for) comes from that flush, as for buffered bytes.
-    pub fn write(&mut self, token: usize, bytes: &[u8]) -> io::Result<bool> {
-        let (stream, reactor) = self.stream_mut(token)?;
-        stream.write(reactor, bytes)
-    }
-
-    /// Queues `length` bytes of `file` from `offset` (0: to the end of the
-    /// file) after what was written before; sent with `sendfile` on Linux.
-    /// Returns the number of bytes queued. `ENOTCONN` unless the stream is open.
-    pub fn write_file(&mut self, token: usize, file: File, offset: u64, length: u64) -> io::Result<u64> {
-        let (stream, reactor) = self.stream_mut(token)?;
-        stream.write_file(reactor, file, offset, length)
-    }
-
-    /// Sends the stream's buffered bytes now, as far as the kernel takes them.
-    pub fn flush(&mut self, token: usize) {
-        if let Ok((stream, reactor)) = self.stream_mut(token) {
-            stream.send(reactor);
-        }
-    }
-
-    /// Bytes written but not yet handed to the kernel (under TLS, counted
-    /// as plaintext while they wait to be encrypted, then as records).
-    pub fn pending_output(&self, token: usize) -> usize {
-        self.stream(token).map_or(0, StreamChannel::unsent)
-    }
-
-    /// Queues a packet to `peer`; it is sent at the end of the dispatch (at
-    /// once outside an iteration). A datagram channel that is not bound yet
-    /// is bound to an ephemeral port.
-    pub fn send_datagram(&mut self, token: usize, peer: SocketAddr, bytes: &[u8]) -> io::Result<()> {
-        let (datagram, reactor) = self.datagram_mut(token)?;
-        datagram.send_to(reactor, peer, bytes)
-    }
-
-    /// Sends what every channel written to since the last call has buffered.
-    fn flush_dirty(&mut self) {
-        let mut dirty = std::mem::take(&mut self.reactor.dirty);
-        for &token in &dirty {
-            if let Some(channel) = self.channels.get_mut(token) {
-                channel.send_corked(&mut self.reactor);
-            }
-        }
-        dirty.clear();
-        if self.reactor.dirty.is_empty() {
-            self.reactor.dirty = dirty;
-        }
-    }
-
-    // ----- TLS ------------------------------------------------------------
-
-    /// Starts TLS on a stream (before or after it connects; on an open
-    /// stream, after the data already written). Bytes already received are
-    /// taken as the first TLS records.
-    pub fn start_tls(&mut self, token: usize, config: &TlsConfig, server_name: &str) -> Result<(), TlsOptionError> {
-        let Ok((stream, reactor)) = self.stream_mut(token) else {
-            return Err(TlsOptionError { option: "stream", message: "not a stream".into(), code: None });
-        };
-        stream.start_tls(reactor, config, server_name)
-    }
-
-    /// Why a stream's TLS session failed.
-    pub fn tls_failure(&self, token: usize) -> Option<TlsFailure> {
-        self.stream(token)?.tls_failure()
-    }
-
-    /// The ALPN protocol a stream's TLS handshake agreed on.
-    pub fn alpn_protocol(&self, token: usize) -> Option<Vec<u8>> {
-        self.stream(token)?.alpn_protocol()
-    }
-
-    /// The TLS version a stream's handshake agreed on, once it is done.
-    pub fn tls_version(&self, token: usize) -> Option<TlsVersion> {
-        self.stream(token)?.tls_version()
-    }
-
-    /// The certificate the peer of a stream presented, once the handshake is done.
-    pub fn peer_certificate(&self, token: usize) -> Option<PeerCertificate> {
-        self.stream(token)?.peer_certificate()
-    }
-
-    /// The server name a TLS client asked a stream for (SNI), once read.
-    pub fn tls_servername(&self, token: usize) -> Option<String> {
-        self.stream(token)?.tls_servername()
-    }
-
-    /// Answers [`EventKind::SslServername`](crate::EventKind::SslServername):
-    /// the handshake goes on with `Ok(Some(config))` (a server
-    /// configuration), or with the stream's default with `Ok(None)`;
-    /// `Err(())` fails it (`SslHandshakeError`). Does nothing when the stream
-    /// no longer waits for an answer.
-    pub fn answer_servername(&mut self, token: usize, answer: Result<Option<&TlsConfig>, ()>) {
-        if let Ok((stream, reactor)) = self.stream_mut(token) {
-            stream.answer_servername(reactor, answer);
-        }
     }
 
     // ----- closing --------------------------------------------------------
