@@ -305,6 +305,28 @@ test('16 MiB each way through a Pants TLS server echoing to a node:tls client (s
   t.is(sha256(received), sha256(payload));
 });
 
+test('4 MiB through a Pants TLS server whose echo reads plaintext into one readBuffer (sha256)', async (t) => {
+  const engine = startedEngine(t);
+  const memory = Buffer.alloc(64 * 1024);
+  let inMemory = 0;
+  class ReusingEcho extends Stream {
+    override onConnect() {
+      this.readBuffer = memory;
+    }
+    override onRead(data: Buffer) {
+      if (data.buffer === memory.buffer) inMemory++;
+      this.write(data);
+    }
+  }
+  const server = closeAtEnd(t, new Server(ReusingEcho, { engine, sslOptions: serverOptions() }).listen(['127.0.0.1', 0]));
+  const client = await nodeTlsClient(t, portOf(server));
+  const payload = pattern(4 * MiB, 11);
+  const echoed = readBytes(client, payload.length);
+  for (let offset = 0; offset < payload.length; offset += 256 * 1024) client.write(payload.subarray(offset, offset + 256 * 1024));
+  t.is(sha256(await echoed), sha256(payload));
+  t.true(inMemory > 0);
+});
+
 // Library bug: as above (the Pants client's reads are corrupted the same way).
 test('16 MiB each way between a Pants TLS client and a node:tls server (sha256 of both directions)', async (t) => {
   const engine = startedEngine(t);

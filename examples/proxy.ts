@@ -4,10 +4,15 @@
 //   npm run build && node build/examples/proxy.js   then   connect to port 4041; it forwards to localhost:4040
 import { Address, Engine, Server, ServerOptions, Stream } from 'pants-net';
 
+// Every chunk is done with once onRead has written it on (write() copies
+// what it cannot send at once), so all streams read into the same memory.
+const CHUNKS = Buffer.allocUnsafe(64 * 1024);
+
 /** The connection to the upstream server, made for one client. */
 class Upstream extends Stream {
   constructor(readonly client: ProxyClient) {
     super({ engine: client.engine });
+    this.readBuffer = CHUNKS;
   }
 
   override onConnect(): void {
@@ -33,6 +38,7 @@ export class ProxyClient extends Stream {
   #upstream: Upstream | null = null;
 
   override onConnect(): void {
+    this.readBuffer = CHUNKS;
     this.pause(); // until the upstream connection is made
     this.#upstream = new Upstream(this).connect((this.server as ProxyServer).upstream);
   }

@@ -3,7 +3,7 @@ import { lookup } from 'node:dns';
 import { Address, formatAddress, parseAddress } from './address.js';
 import { ChannelOptions, ChannelState } from './channel.js';
 import { codedError, DatagramBufferOverflow, InvalidAddressFormatError, systemError } from './errors.js';
-import { FramedChannel } from './framed_channel.js';
+import { FramedChannel, FRAMING_SETTINGS } from './framed_channel.js';
 import { kAdoptFieldSettings, kBindToken, kClosing, kEngineId, kFinishClose, kFinishing, kFrameArrived, kHandleEvent, kLogAndClose, kOpened, kOverflowError, kReadFrames, kReading, kSafely, kState, kToken } from './internal.js';
 import { EventKind, native } from './native.js';
 
@@ -13,7 +13,7 @@ const DEFAULT_MAX_SENDERS = 1024;
 const DEFAULT_SENDER_TIMEOUT = 30;
 
 /** Settings a subclass may declare as class fields; they are moved onto the accessors. */
-const FIELD_SETTINGS = ['readDelimiter', 'regexSearch', 'bufferSize', 'encoding', 'maxSenders', 'senderTimeout'] as const;
+const FIELD_SETTINGS = [...FRAMING_SETTINGS, 'maxSenders', 'senderTimeout'] as const;
 
 /** Options of `new Datagram()`. */
 export type DatagramOptions = ChannelOptions;

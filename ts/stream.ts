@@ -5,7 +5,7 @@ import { Address, formatAddress, parseAddress, ParsedAddress } from './address.j
 import { ChannelOptions, ChannelState } from './channel.js';
 import { describeChannel, trace, TRACING } from './debug.js';
 import { codedError, ErrorTarget, StreamBufferOverflow, StreamConnectError, systemError } from './errors.js';
-import { FramedChannel } from './framed_channel.js';
+import { FramedChannel, FRAMING_SETTINGS } from './framed_channel.js';
 import { kAdoptFieldSettings, kAttach, kBindToken, kClosing, kEngineId, kFinishClose, kFinishing, kHandleEvent, kLogAndClose, kOpened, kOverflowError, kReadFrames, kReading, kReleaseToken, kSafely, kState, kToken, kWarnAndClose } from './internal.js';
 import type { NetStruct } from './netstruct.js';
 import { packerFor } from './packing.js';
@@ -39,7 +39,7 @@ export interface StreamOptions extends ChannelOptions {
 const GONE = -constants.errno.ENOTCONN;
 
 /** Settings a subclass may declare as class fields; they are moved onto the accessors. */
-const FIELD_SETTINGS = ['readDelimiter', 'regexSearch', 'bufferSize', 'encoding', 'noDelay', 'timeout', 'allowHalfOpen', 'keepAlive', 'highWaterMark'] as const;
+const FIELD_SETTINGS = [...FRAMING_SETTINGS, 'noDelay', 'timeout', 'allowHalfOpen', 'keepAlive', 'highWaterMark'] as const;
 
 /** Default `highWaterMark`: 1 MiB. */
 const DEFAULT_HIGH_WATER_MARK = 1048576;

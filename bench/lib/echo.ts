@@ -7,8 +7,15 @@ import { Stream } from 'pants-net';
 
 const NEWLINE = 0x0a;
 
+/** The memory every Pants echo stream reads into: done with each read once it is written back. */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
 /** Echoes every read back as it comes. */
 export class Echo extends Stream {
+  override onConnect(): void {
+    this.readBuffer = READ_BUFFER;
+  }
+
   override onRead(data: Buffer): void {
     this.write(data);
   }
@@ -17,6 +24,7 @@ export class Echo extends Stream {
 /** Echoes every read back, with an idle timeout on the stream: what that machinery costs. */
 export class TimedEcho extends Echo {
   override onConnect(): void {
+    super.onConnect();
     this.timeout = 60;
   }
 }
@@ -24,6 +32,7 @@ export class TimedEcho extends Echo {
 /** Echoes '\n'-delimited lines. */
 export class LineEcho extends Stream {
   override onConnect(): void {
+    this.readBuffer = READ_BUFFER;
     this.readDelimiter = '\n';
   }
 
