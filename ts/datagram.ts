@@ -5,7 +5,8 @@ import { ChannelOptions, ChannelState } from './channel.js';
 import { codedError, DatagramBufferOverflow, InvalidAddressFormatError, systemError } from './errors.js';
 import { FramedChannel, FRAMING_SETTINGS } from './framed_channel.js';
 import { kAdoptFieldSettings, kBindToken, kClosing, kEngineId, kFinishClose, kFinishing, kFrameArrived, kHandleEvent, kLogAndClose, kOpened, kOverflowError, kReadFrames, kReading, kSafely, kState, kToken } from './internal.js';
-import { EventKind, native } from './native.js';
+import { EventKind } from './contract.js';
+import { native } from './native.js';
 
 /** Default of `Datagram.maxSenders`. */
 const DEFAULT_MAX_SENDERS = 1024;

@@ -4,7 +4,8 @@ import { codedError } from './errors.js';
 import { FramePool } from './frame_pool.js';
 import { EventTarget, kActiveChannels, kFramePool, kHandleEvent, kNative, kRegister, kUnregister } from './internal.js';
 import { Logger, logger, setLogger } from './logger.js';
-import { EventKind, native, NativeEngine } from './native.js';
+import { EventKind } from './contract.js';
+import { native, NativeEngine } from './native.js';
 import { IterationEntry, makeTimer, TimedEntry, Timer, TimerFunction } from './timer.js';
 
 /** Events copied per native call: (kind, token, a, b) each. */

@@ -5,9 +5,9 @@ import { framingOf, Framing, ReadDelimiter } from './delimiter.js';
 import { frameArguments, nextRegexFrame } from './frame_codec.js';
 import { kAdoptFieldSettings, kBindToken, kEngineId, kFrameArrived, kFramePool, kLogAndClose, kOverflowError, kReadFrames, kReading, kSafely, kToken, kUseFraming, kWarnAndClose } from './internal.js';
 import { codedError, isPeerError } from './errors.js';
-import { DEFAULT_BUFFER_SIZE } from './contract.js';
+import { DEFAULT_BUFFER_SIZE, DelimiterKind } from './contract.js';
 import { frameReadKind, FrameReadKind, frameReadLength, moreInputAfter } from './frame_read.js';
-import { DelimiterKind, native } from './native.js';
+import { native } from './native.js';
 
 
 /** Settings a subclass may declare as class fields; they are moved onto the accessors. @internal */

@@ -8,8 +8,6 @@ import { join } from 'node:path';
 
 import type * as Binding from './binding.js';
 
-export { DelimiterKind, EventKind } from './contract.js';
-
 /** An address as the native side reports it. */
 export type NativeAddress = Binding.AddressInfo;
 
@@ -66,4 +64,10 @@ function load(): NativeFunctions {
   }
 }
 
-export const native = load();
+/**
+ * The functions, copied into an object of V8's fast kind: the addon's own
+ * exports object holds its 65 properties in dictionary mode, where every
+ * `native.readFrame` in optimized code is a generic property lookup (the
+ * `LoadIC` builtin: 5.7% of a line echo's samples) instead of a constant.
+ */
+export const native: NativeFunctions = { ...load() };

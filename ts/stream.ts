@@ -12,7 +12,8 @@ import { packerFor } from './packing.js';
 import type { Struct } from './struct.js';
 import type { Timer } from './timer.js';
 import { PeerCertificate, peerCertificateOf, SniContext, sniContext, SslOptions, TlsContext, tlsContext, TlsVersion } from './tls.js';
-import { EventKind, native } from './native.js';
+import { EventKind } from './contract.js';
+import { native } from './native.js';
 import type { AcceptingServer } from './accepting_server.js';
 
 /** Options of `new Stream()`. */
