@@ -1,17 +1,17 @@
-import { lookup, LookupAddress } from 'node:dns';
 import { constants } from 'node:os';
 
-import { Address, formatAddress, parseAddress, ParsedAddress } from './address.js';
+import { Address, formatAddress, parseAddress } from './address.js';
 import { ChannelOptions, ChannelState } from './channel.js';
 import { describeChannel, trace, TRACING } from './debug.js';
-import { codedError, ErrorTarget, StreamBufferOverflow, StreamConnectError, systemError } from './errors.js';
+import { codedError, StreamBufferOverflow, StreamConnectError, systemError } from './errors.js';
 import { FramedChannel, FRAMING_SETTINGS } from './framed_channel.js';
-import { kAdoptFieldSettings, kAttach, kBindToken, kClosing, kEngineId, kFinishClose, kFinishing, kHandleEvent, kLogAndClose, kOpened, kOverflowError, kReadFrames, kReading, kReleaseToken, kSafely, kState, kToken, kWarnAndClose } from './internal.js';
+import { kAdoptFieldSettings, kAttach, kBindToken, kClosing, kEngineId, kFinishClose, kFinishing, kHandleEvent, kLogAndClose, kOpened, kOverflowError, kReadFrames, kReading, kSafely, kState, kToken, kWarnAndClose } from './internal.js';
 import type { NetStruct } from './netstruct.js';
 import { packerFor } from './packing.js';
 import type { Struct } from './struct.js';
-import type { Timer } from './timer.js';
-import { PeerCertificate, peerCertificateOf, SniContext, sniContext, SslOptions, TlsContext, tlsContext, TlsVersion } from './tls.js';
+import { PeerCertificate, SslOptions, TlsContext, tlsContext, TlsVersion } from './tls.js';
+import { StreamConnector } from './stream_connect.js';
+import { StreamTls } from './stream_tls.js';
 import { EventKind } from './contract.js';
 import { native } from './native.js';
 import type { AcceptingServer } from './accepting_server.js';
@@ -55,9 +55,6 @@ function isSecondsOrNull(value: unknown): value is number | null {
   return value === null || (typeof value === 'number' && value > 0 && Number.isFinite(value));
 }
 
-/** A resolved address to try connecting to. */
-type Candidate = { kind: 'unix'; path: string } | { kind: 'inet'; host: string; port: number; flowinfo: number; scopeId: number };
-
 /**
  * A TCP or UNIX socket connection, with callbacks to override (`onConnect`,
  * `onRead`, `onClose`, ...).
@@ -70,7 +67,7 @@ type Candidate = { kind: 'unix'; path: string } | { kind: 'inet'; host: string; 
  *
  * Incoming bytes are framed by `readDelimiter` before `onRead`. A frame
  * `Buffer` stays valid for as long as you keep it (the engine never reuses
- * its memory). Writes are buffered and sent together once the engine
+ * its memory), unless you give the stream a `readBuffer` to reuse. Writes are buffered and sent together once the engine
  * iteration has dispatched its I/O (at once when made outside an
  * iteration); a write of 16 KiB or more with nothing waiting goes out at
  * once.
@@ -89,22 +86,14 @@ export class Stream<TServer extends AcceptingServer<any> = any> extends FramedCh
   #server: AcceptingServer<Stream> | null = null;
   #remoteAddress: Address | null = null;
   #localAddress: Address | null = null;
-  #candidates: Candidate[] = [];
-  /** The address the latest connect attempt was for, named by its error. */
-  #attempt: ErrorTarget | null = null;
   #noDelay = true;
   /** TLS for this stream, once `startSSL()` was called (or the server speaks TLS). */
-  #tls: TlsContext | null = null;
-  /** The peer's certificate, once read after the handshake. */
-  #peerCertificate: PeerCertificate | null | undefined = undefined;
-  /** The error an `SNICallback` answered with, for `onSslHandshakeError`. */
-  #servernameError: Error | null = null;
+  #tls: StreamTls | null = null;
   /** The host given to `connect()`: the default TLS server name. */
   #host = '';
   #connectTimeout: number | null = null;
-  #connectTimer: Timer | null = null;
-  /** Ends a TLS handshake that takes longer than `handshakeTimeout`. */
-  #handshakeTimer: Timer | null = null;
+  /** Resolves and tries addresses while `connect()` runs. */
+  #connector: StreamConnector | null = null;
   #timeout: number | null = null;
   #keepAlive: number | null = null;
   #highWaterMark = DEFAULT_HIGH_WATER_MARK;
@@ -317,15 +306,8 @@ export class Stream<TServer extends AcceptingServer<any> = any> extends FramedCh
     const parsed = parseAddress(address);
     this[kAdoptFieldSettings](FIELD_SETTINGS);
     this.#host = parsed.kind === 'inet' ? parsed.host : 'localhost';
-    if (this.#connectTimeout !== null) this.#connectTimer = this.engine.defer(this.#connectTimeout, () => this.#connectTimedOut());
-    if (parsed.kind === 'inet' && parsed.resolve) {
-      this[kState] = ChannelState.Resolving;
-      this.#resolve(parsed);
-    } else {
-      this[kState] = ChannelState.Connecting;
-      this.#candidates = [parsed.kind === 'unix' ? parsed : { ...parsed }];
-      this.#connectNext();
-    }
+    this.#connector = new StreamConnector(this, (token) => this.#bind(token), this.#connectTimeout);
+    this.#connector.start(parsed);
     return this;
   }
 
@@ -361,14 +343,14 @@ export class Stream<TServer extends AcceptingServer<any> = any> extends FramedCh
   startSSL(sslOptions: SslOptions = {}): this {
     if (this[kClosing]) throw codedError(Error, 'ERR_PANTS_CHANNEL_CLOSED', 'The stream is closed.');
     if (this.#tls !== null) throw codedError(Error, 'ERR_PANTS_TLS_ALREADY_STARTED', 'TLS has already been started on this stream.');
-    this.#tls = tlsContext(sslOptions, this.#server !== null ? 'server' : 'client');
-    if (this[kToken] >= 0) this.#beginTls();
+    this.#tls = new StreamTls(this, tlsContext(sslOptions, this.#server !== null ? 'server' : 'client'));
+    if (this[kToken] >= 0) this.#tls.begin(this.#host);
     return this;
   }
 
   /** The protocol ALPN agreed on during the TLS handshake, else `null`. */
   get alpnProtocol(): string | null {
-    return this.#tls !== null && this[kToken] >= 0 ? native.alpnProtocol(this[kEngineId], this[kToken]) : null;
+    return this.#tls?.alpnProtocol ?? null;
   }
 
   /**
@@ -376,7 +358,7 @@ export class Stream<TServer extends AcceptingServer<any> = any> extends FramedCh
    * once it is done, else `null`.
    */
   get tlsVersion(): TlsVersion | null {
-    return this.#tls !== null && this[kToken] >= 0 ? (native.tlsVersion(this[kEngineId], this[kToken]) as TlsVersion | null) : null;
+    return this.#tls?.version ?? null;
   }
 
   /**
@@ -385,12 +367,7 @@ export class Stream<TServer extends AcceptingServer<any> = any> extends FramedCh
    * when it sent none (or before the handshake, or after the close).
    */
   get peerCertificate(): PeerCertificate | null {
-    if (this.#peerCertificate !== undefined) return this.#peerCertificate;
-    if (this.#tls === null || this[kToken] < 0) return null;
-    if (native.tlsVersion(this[kEngineId], this[kToken]) === null) return null; // the handshake runs
-    const fields = native.peerCertificate(this[kEngineId], this[kToken]);
-    this.#peerCertificate = fields === null ? null : peerCertificateOf(fields);
-    return this.#peerCertificate;
+    return this.#tls?.peerCertificate ?? null;
   }
 
   /** True once TLS has been started on this stream. */
@@ -555,7 +532,7 @@ export class Stream<TServer extends AcceptingServer<any> = any> extends FramedCh
   /** Adopts a connection accepted by `server`. @internal */
   [kAttach](token: number, fd: number, server: AcceptingServer<Stream>, tls: TlsContext | null): void {
     this.#server = server;
-    this.#tls ??= tls;
+    if (tls !== null) this.#tls ??= new StreamTls(this, tls);
     this[kAdoptFieldSettings](FIELD_SETTINGS);
     this.#bind(token);
     this.#opened(fd);
@@ -575,7 +552,7 @@ export class Stream<TServer extends AcceptingServer<any> = any> extends FramedCh
         if (this[kState] === ChannelState.Open) this[kSafely]('onConnect', this.onConnect);
         break;
       case EventKind.ConnectError:
-        this.#connectFailed(-a);
+        this.#connector?.failed(-a);
         break;
       case EventKind.Hangup:
         // While paused, the end waits: resuming reports it again.
@@ -596,18 +573,18 @@ export class Stream<TServer extends AcceptingServer<any> = any> extends FramedCh
         this[kSafely]('onReadError', this.onReadError, systemError(-a, 'read'));
         break;
       case EventKind.SslHandshake:
-        this.#cancelHandshakeTimer();
+        this.#tls?.cancelHandshakeTimer();
         this[kSafely]('onSslHandshake', this.onSslHandshake);
         break;
       case EventKind.SslHandshakeError:
-        this.#cancelHandshakeTimer();
-        this[kSafely]('onSslHandshakeError', this.onSslHandshakeError, this.#tlsError());
+        this.#tls?.cancelHandshakeTimer();
+        this[kSafely]('onSslHandshakeError', this.onSslHandshakeError, this.#tls!.takeError());
         break;
       case EventKind.SslError:
-        this[kSafely]('onSslError', this.onSslError, this.#tlsError());
+        this[kSafely]('onSslError', this.onSslError, this.#tls!.takeError());
         break;
       case EventKind.SslServername:
-        this.#askServername();
+        this.#tls?.askServername();
         break;
       case EventKind.WriteError:
         this[kSafely]('onWriteError', this.onWriteError, systemError(-a, 'write'));
@@ -619,138 +596,25 @@ export class Stream<TServer extends AcceptingServer<any> = any> extends FramedCh
     this[kBindToken](token);
     if (this.#highWaterMark !== DEFAULT_HIGH_WATER_MARK) native.setHighWater(this[kEngineId], token, this.#highWaterMark);
     if (this.onWrite !== Stream.prototype.onWrite) native.setNotifyDrain(this[kEngineId], token, true);
-    if (this.#tls !== null) this.#beginTls();
-  }
-
-  #beginTls(): void {
-    const context = this.#tls!;
-    native.startTls(this[kEngineId], this[kToken], context.id, context.servername ?? this.#host);
-    if (this[kState] === ChannelState.Open) this.#armHandshakeTimer();
-  }
-
-  /** Starts the handshake's clock (once connected: connecting has its own timeout). */
-  #armHandshakeTimer(): void {
-    this.#handshakeTimer = this.engine.defer(this.#tls!.handshakeTimeout, () => this.#handshakeTimedOut());
-  }
-
-  #cancelHandshakeTimer(): void {
-    this.#handshakeTimer?.cancel();
-    this.#handshakeTimer = null;
-  }
-
-  #handshakeTimedOut(): void {
-    this.#handshakeTimer = null;
-    if (this[kState] !== ChannelState.Open) return;
-    const error = Object.assign(new Error('TLS handshake timeout'), { code: 'ERR_TLS_HANDSHAKE_TIMEOUT' });
-    this[kSafely]('onSslHandshakeError', this.onSslHandshakeError, error);
-    this.close(false);
-  }
-
-  /** The client named a server: `SNICallback` chooses the certificate; the handshake waits for its answer. */
-  #askServername(): void {
-    const engineId = this[kEngineId];
-    const token = this[kToken];
-    const context = this.#tls!;
-    let answered = false;
-    const answer = (error: Error | null, chosen?: SniContext | null): void => {
-      if (answered || this[kToken] !== token) return;
-      answered = true;
-      try {
-        if (error) {
-          this.#servernameError = error instanceof Error ? error : new Error(String(error));
-          native.answerServername(engineId, token, null, true);
-        } else {
-          native.answerServername(engineId, token, chosen == null ? null : sniContext(context, chosen).id, false);
-        }
-      } catch (failure) {
-        this.#servernameError = failure instanceof Error ? failure : new Error(String(failure));
-        native.answerServername(engineId, token, null, true);
-      }
-    };
-    try {
-      context.sniCallback!(native.tlsServername(engineId, token) ?? '', answer);
-    } catch (error) {
-      answer(error instanceof Error ? error : new Error(String(error)));
-    }
-  }
-
-  #tlsError(): Error {
-    if (this.#servernameError !== null) {
-      const error = this.#servernameError;
-      this.#servernameError = null;
-      return error;
-    }
-    const [code, message] = native.tlsFailure(this[kEngineId], this[kToken]) ?? ['ERR_SSL_HANDSHAKE_FAILURE', 'TLS failed'];
-    return Object.assign(new Error(message), { code });
-  }
-
-  #connectTimedOut(): void {
-    if (!this.connecting) return;
-    const error = new StreamConnectError(`connect ETIMEDOUT after ${this.#connectTimeout} s`, { code: 'ETIMEDOUT', errno: -110, syscall: 'connect' });
-    this.#candidates = [];
-    this.#reportConnectError(error);
+    this.#tls?.begin(this.#host);
   }
 
   #opened(fd: number): void {
-    this.#connectTimer?.cancel();
-    this.#connectTimer = null;
+    this.#connector?.finish();
     if (this[kClosing]) return;
     this[kOpened](fd);
-    this.#candidates = [];
     if (!this.#noDelay) native.setNoDelay(this[kEngineId], this[kToken], false);
     if (this.#timeout !== null) native.setTimeout(this[kEngineId], this[kToken], this.#timeout * 1000);
     if (this.#keepAlive !== null) native.setKeepAlive(this[kEngineId], this[kToken], this.#keepAlive);
     if (this.#paused) native.setPaused(this[kEngineId], this[kToken], true);
     if (this.#ended) native.end(this[kEngineId], this[kToken]);
-    if (this.#tls !== null) this.#armHandshakeTimer();
-  }
-
-  #resolve(parsed: Extract<ParsedAddress, { kind: 'inet' }>): void {
-    lookup(parsed.host, { all: true, family: parsed.family === 6 ? 6 : 0 }, (error, addresses: LookupAddress[]) => {
-      if (this[kState] !== ChannelState.Resolving) return;
-      if (error || addresses.length === 0) {
-        const code = (error as NodeJS.ErrnoException | null)?.code ?? 'ENOTFOUND';
-        const failure = new StreamConnectError(`getaddrinfo ${code} ${parsed.host}`, {
-          code,
-          errno: (error as NodeJS.ErrnoException | null)?.errno,
-          syscall: 'getaddrinfo',
-          hostname: parsed.host,
-        });
-        this.engine.callback(() => this.#reportConnectError(failure));
-        return;
-      }
-      this[kState] = ChannelState.Connecting;
-      this.#candidates = addresses.map(({ address }) => ({ kind: 'inet', host: address, port: parsed.port, flowinfo: parsed.flowinfo, scopeId: parsed.scopeId }));
-      this.#connectNext();
-    });
-  }
-
-  #connectNext(): void {
-    const next = this.#candidates.shift()!;
-    this.#attempt = next.kind === 'unix' ? { path: next.path } : { host: next.host, port: next.port };
-    const token = next.kind === 'unix' ? native.connectUnix(this[kEngineId], next.path) : native.connect(this[kEngineId], next.host, next.port, next.flowinfo, next.scopeId);
-    this.#bind(token);
-  }
-
-  #connectFailed(negativeErrno: number): void {
-    if (this.#candidates.length > 0 && this[kState] === ChannelState.Connecting) {
-      this[kReleaseToken]();
-      this.#connectNext();
-      return;
-    }
-    this.#reportConnectError(systemError(negativeErrno, 'connect', StreamConnectError, this.#attempt ?? undefined));
-  }
-
-  #reportConnectError(error: StreamConnectError): void {
-    if (this[kClosing]) return;
-    this[kSafely]('onConnectError', this.onConnectError, error);
-    this.close(false);
+    this.#tls?.armHandshakeTimer();
   }
 
   /** Stops the clocks and keeps the addresses for after the close. @internal */
   override [kFinishing](): void {
-    this.#connectTimer?.cancel();
-    this.#cancelHandshakeTimer();
+    this.#connector?.finish();
+    this.#tls?.cancelHandshakeTimer();
     if (this[kToken] >= 0) {
       this.#finalByteCounts = native.byteCounts(this[kEngineId], this[kToken]);
       this.#remoteAddress ??= formatAddress(native.peerAddress(this[kEngineId], this[kToken]));
