@@ -6,15 +6,20 @@
 import { lookup, LookupAddress } from 'node:dns';
 
 import { ParsedAddress } from './address.js';
-import { ChannelState } from './channel.js';
+import { Channel, ChannelState } from './channel.js';
 import { ErrorTarget, StreamConnectError, systemError } from './errors.js';
 import { kClosing, kEngineId, kReleaseToken, kSafely, kState } from './internal.js';
 import { native } from './native.js';
-import type { Stream } from './stream.js';
 import type { Timer } from './timer.js';
 
 /** A resolved address to try connecting to. */
 type Candidate = { kind: 'unix'; path: string } | { kind: 'inet'; host: string; port: number; flowinfo: number; scopeId: number };
+
+/** The stream that connects (a `Stream`; named by what is used, so this file need not import stream.ts). */
+interface ConnectingStream extends Channel {
+  readonly connecting: boolean;
+  onConnectError(error: StreamConnectError): void;
+}
 
 export class StreamConnector {
   /** The addresses not tried yet. */
@@ -28,7 +33,7 @@ export class StreamConnector {
    * @param timeout `connectTimeout`: seconds, or `null` for no limit
    */
   constructor(
-    private readonly stream: Stream,
+    private readonly stream: ConnectingStream,
     private readonly bind: (token: number) => void,
     private readonly timeout: number | null,
   ) {}

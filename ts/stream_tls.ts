@@ -4,12 +4,16 @@
  * settled (protocol, version, the peer's certificate).
  * @internal
  */
-import { ChannelState } from './channel.js';
+import { Channel, ChannelState } from './channel.js';
 import { kEngineId, kSafely, kState, kToken } from './internal.js';
 import { native } from './native.js';
-import type { Stream } from './stream.js';
 import type { Timer } from './timer.js';
 import { PeerCertificate, peerCertificateOf, SniContext, sniContext, TlsContext, TlsVersion } from './tls.js';
+
+/** The stream TLS runs on (a `Stream`; named by what is used, so this file need not import stream.ts). */
+interface TlsStream extends Channel {
+  onSslHandshakeError(error: Error): void;
+}
 
 export class StreamTls {
   /** The peer's certificate once read after the handshake (kept after the close); `undefined`: not read yet. */
@@ -20,7 +24,7 @@ export class StreamTls {
   #handshakeTimer: Timer | null = null;
 
   constructor(
-    private readonly stream: Stream,
+    private readonly stream: TlsStream,
     readonly context: TlsContext,
   ) {}
 
