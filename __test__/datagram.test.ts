@@ -533,3 +533,23 @@ test('maxSenders and senderTimeout keep values set before listen() and validate 
   for (const bad of [0, -1, 1.5, Number.NaN, '3']) t.throws(() => (datagram.maxSenders = bad as number), { instanceOf: TypeError });
   for (const bad of [0, -1, Number.NaN, Infinity, '3']) t.throws(() => (datagram.senderTimeout = bad as number), { instanceOf: TypeError });
 });
+
+test('settings declared as class fields apply to a Datagram that a write() binds', async (t) => {
+  const engine = startedEngine(t);
+  const peer = await Peer.open(t);
+  const lines: string[] = [];
+  class Client extends Datagram {
+    // @ts-expect-error TS2610: a setting declared as a field, as JavaScript users write it
+    readDelimiter = '\n';
+    override onRead(line: Buffer) {
+      lines.push(line.toString());
+    }
+  }
+  const client = new Client({ engine });
+  t.teardown(() => client.close(false));
+  client.write('hello', ['127.0.0.1', peer.port]); // binds to an ephemeral port
+  const [{ from }] = await peer.packets(1);
+  await peer.send('one\ntwo\n', from[1]);
+  await waitFor(() => lines.length === 2, 5000, `2 lines (got ${JSON.stringify(lines)})`);
+  t.deepEqual(lines, ['one', 'two']);
+});

@@ -3,7 +3,7 @@
 import * as dgram from 'node:dgram';
 
 import test from 'ava';
-import { Datagram, Server, Stream } from 'pants-net';
+import { Datagram, Server, Stream, Struct } from 'pants-net';
 
 import { Random } from './stress/common.js';
 import { closeAtEnd, netClient, portOf, readBytes, startedEngine, waitFor } from './helpers.js';
@@ -66,7 +66,46 @@ test('lines are read into a readBuffer that is a view at an offset; a longer lin
     { text: 'abc', inMemory: true },
     { text: 'def', inMemory: true },
   ]);
-  t.deepEqual([...new Uint8Array(memory.buffer, 0, 8)], [0, 0, 0, 0, 0, 0, 0, 0], 'nothing written before the view');
+  t.deepEqual([...new Uint8Array(memory.buffer, 0, 8)], new Array(8).fill(0), 'nothing written before the view');
+  t.deepEqual([...new Uint8Array(memory.buffer, 24)], new Array(40).fill(0), 'nothing written after it');
+});
+
+test('Struct records are unpacked from the readBuffer; a RegExp delimiter frames in fresh memory', async (t) => {
+  const engine = startedEngine(t);
+  const memory = Buffer.alloc(256);
+  const received: unknown[] = [];
+  class Records extends Stream {
+    override onConnect() {
+      this.readBuffer = memory;
+      this.readDelimiter = new Struct('!H3s');
+    }
+    override onRead(...values: unknown[]) {
+      const [count, name] = values as [number, Buffer];
+      received.push([count, name.toString()]);
+      if (count === 2) this.readDelimiter = /;/;
+    }
+  }
+  class RegexTail extends Records {
+    override onRead(...values: unknown[]) {
+      if (this.readDelimiter instanceof RegExp) {
+        const frame = values[0] as Buffer;
+        received.push({ text: frame.toString(), inMemory: isIn(frame, memory) });
+        return;
+      }
+      super.onRead(...values);
+    }
+  }
+  const server = closeAtEnd(t, new Server(RegexTail, { engine }).listen(['127.0.0.1', 0]));
+  const client = await netClient(t, portOf(server));
+  const records = new Struct('!H3s');
+  client.write(Buffer.concat([records.pack(1, Buffer.from('one')), records.pack(2, Buffer.from('two')), Buffer.from('alpha;beta;')]));
+  await waitFor(() => received.length === 4, 5000, `4 frames (got ${received.length})`);
+  t.deepEqual(received, [
+    [1, 'one'],
+    [2, 'two'],
+    { text: 'alpha', inMemory: false },
+    { text: 'beta', inMemory: false },
+  ]);
 });
 
 test('a readBuffer declared as a class field, and shared by two streams, serves both', async (t) => {
@@ -116,6 +155,32 @@ test('a Datagram with a readBuffer reads packets into it', async (t) => {
     { text: 'first', inMemory: true },
     { text: 'second', inMemory: true },
   ]);
+});
+
+test('a Datagram relaying each packet of its readBuffer to a hostname sends every packet intact', async (t) => {
+  const engine = startedEngine(t);
+  const target = dgram.createSocket('udp4');
+  t.teardown(() => target.close());
+  const relayed: string[] = [];
+  target.on('message', (message) => relayed.push(message.toString()));
+  await new Promise<void>((resolve) => target.bind(0, '127.0.0.1', resolve));
+  const targetPort = target.address().port;
+  class Relay extends Datagram {
+    override onRead(data: Buffer) {
+      this.write(data, ['localhost', targetPort]); // resolved later: the packet must not be read from the readBuffer then
+    }
+  }
+  const relay = new Relay({ engine });
+  t.teardown(() => relay.close(false));
+  relay.readBuffer = Buffer.alloc(2048);
+  relay.listen(['127.0.0.1', 0]);
+  const relayPort = (relay.localAddress as [string, number])[1];
+  const sender = dgram.createSocket('udp4');
+  t.teardown(() => sender.close());
+  const sent = Array.from({ length: 20 }, (_, index) => `packet ${index} `.padEnd(40, String.fromCharCode(97 + index)));
+  for (const packet of sent) sender.send(packet, relayPort, '127.0.0.1');
+  await waitFor(() => relayed.length === sent.length, 5000, `${sent.length} relayed packets (got ${relayed.length})`);
+  t.deepEqual([...relayed].sort(), [...sent].sort());
 });
 
 test('readBuffer takes a non-empty Uint8Array or null; anything else is a TypeError with a code', (t) => {

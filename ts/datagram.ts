@@ -209,6 +209,7 @@ export class Datagram extends FramedChannel {
 
   #bind(token: number, syscall: string): void {
     if (token < 0) throw systemError(token, syscall);
+    this[kAdoptFieldSettings](FIELD_SETTINGS); // also when a write() binds: settings declared as fields apply
     this[kBindToken](token);
     if (this.#maxSenders !== DEFAULT_MAX_SENDERS || this.#senderTimeout !== DEFAULT_SENDER_TIMEOUT) this.#applySenderLimits();
     this[kOpened](native.fd(this[kEngineId], token));
@@ -226,9 +227,14 @@ export class Datagram extends FramedChannel {
     if (flush) native.flush(this[kEngineId], this[kToken]);
   }
 
-  /** Queues a packet until hostnames (of the target, or of `listen`) are resolved: packets keep their order. */
+  /**
+   * Queues a copy of a packet until hostnames (of the target, or of
+   * `listen`) are resolved: packets keep their order, and the caller may
+   * reuse its bytes at once (a frame of a `readBuffer` is overwritten by
+   * the next read), as for a packet sent at once.
+   */
   #writeLater(bytes: Uint8Array, address: Address): void {
-    this.#waiting.push({ data: bytes, address });
+    this.#waiting.push({ data: Buffer.from(bytes), address });
     if (this.#waiting.length === 1) this.#drainWaiting();
   }
 

@@ -130,14 +130,17 @@ export abstract class FramedChannel extends Channel {
 
   /**
    * Memory every frame is read into, reused for the next one, as with
-   * node:net's `onread.buffer`: `onRead` gets a view of it (or values
-   * decoded from it) that is valid only until `onRead` returns. For
-   * handlers done with the bytes by then (an echo, a proxy, a parser that
-   * copies what it keeps): large reads land in memory that stays in the
-   * CPU's cache, not in fresh memory per frame (16 KiB echo: a quarter
-   * less CPU per message). Writing the frame is safe (`write()` copies what
-   * it does not send at once); keeping it, or using it after an `await`,
-   * is not: copy it (`Buffer.from(data)`).
+   * node:net's `onread.buffer`: the `Buffer` `onRead` gets is a view of it,
+   * valid only until `onRead` returns (strings and Struct values decoded
+   * from it are copies). For handlers done with the bytes by then (an echo,
+   * a proxy, a parser that copies what it keeps): large reads land in
+   * memory that stays in the CPU's cache, not in fresh memory per frame
+   * (16 KiB echo: a quarter less CPU per message). Writing the frame on is
+   * safe: `write()`, `end()` and `writePacked()` copy what they do not send
+   * at once, and a Datagram copies a packet that waits for a hostname.
+   * Keeping it, using it after an `await`, or handing it to anything that
+   * uses it later (an `HTTPClient` request body) is not: copy it
+   * (`Buffer.from(data)`).
    *
    * A frame larger than the buffer arrives in its own memory, as without
    * one: give raw chunks (no `readDelimiter`) at least `bufferSize` bytes.

@@ -16,7 +16,7 @@ interface TlsStream extends Channel {
 }
 
 export class StreamTls {
-  /** The peer's certificate once read after the handshake (kept after the close); `undefined`: not read yet. */
+  /** The peer's certificate once read after the handshake (what was read stays readable after the close); `undefined`: not read yet. */
   #peerCertificate: PeerCertificate | null | undefined = undefined;
   /** The error an `SNICallback` answered with, for `onSslHandshakeError`. */
   #servernameError: Error | null = null;
