@@ -67,10 +67,10 @@ function isSecondsOrNull(value: unknown): value is number | null {
  *
  * Settings (`readDelimiter`, `timeout`, ...) may be declared as class
  * fields, as JavaScript users write them; the stream moves them onto its
- * accessors when it connects, which leaves the object in V8's slower
- * dictionary mode when other fields follow them (a line echo at 16 lines
- * in flight ran 36% slower). On a busy stream, assign them in
- * `onConnect()` or the constructor instead.
+ * accessors when it connects. A `#private` field declared after them
+ * leaves the object in V8's slower dictionary mode (a line echo at 16
+ * lines in flight ran 36% slower): declare private fields first, or assign
+ * settings in `onConnect()` or the constructor.
  *
  * Incoming bytes are framed by `readDelimiter` before `onRead`. A frame
  * `Buffer` stays valid for as long as you keep it (the engine never reuses
