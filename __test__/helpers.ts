@@ -143,3 +143,27 @@ export function recordLog(t: ExecutionContext): LogRecord {
 export function wasLogged(calls: unknown[][], value: unknown): boolean {
   return calls.some((args) => args.includes(value));
 }
+
+/** True when `frame` is a view of the start of `memory` (a frame read into a `readBuffer`). */
+export function isIn(frame: Buffer, memory: Uint8Array): boolean {
+  return frame.buffer === memory.buffer && frame.byteOffset === memory.byteOffset;
+}
+
+/**
+ * An echo stream class whose streams read into `memory` (`readBuffer`);
+ * `tally` counts the chunks it echoed and those that were views of `memory`.
+ */
+export function readBufferEcho(memory: Uint8Array): { Echo: typeof Stream; tally: { chunks: number; inMemory: number } } {
+  const tally = { chunks: 0, inMemory: 0 };
+  class Echo extends Stream {
+    override onConnect() {
+      this.readBuffer = memory;
+    }
+    override onRead(data: Buffer) {
+      tally.chunks++;
+      if (isIn(data, memory)) tally.inMemory++;
+      this.write(data);
+    }
+  }
+  return { Echo, tally };
+}

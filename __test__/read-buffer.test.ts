@@ -6,36 +6,19 @@ import test from 'ava';
 import { Datagram, Server, Stream, Struct } from 'pants-net';
 
 import { Random } from './stress/common.js';
-import { closeAtEnd, netClient, portOf, readBytes, startedEngine, waitFor } from './helpers.js';
-
-/** True when `frame` is a view of the start of `memory`. */
-function isIn(frame: Buffer, memory: Uint8Array): boolean {
-  return frame.buffer === memory.buffer && frame.byteOffset === memory.byteOffset;
-}
+import { closeAtEnd, isIn, netClient, portOf, readBufferEcho, readBytes, startedEngine, waitFor } from './helpers.js';
 
 test('an echo with a readBuffer reads every chunk into it and sends 3 MiB back intact', async (t) => {
   const engine = startedEngine(t);
-  const memory = Buffer.alloc(64 * 1024);
-  let chunks = 0;
-  let inMemory = 0;
-  class Echo extends Stream {
-    override onConnect() {
-      this.readBuffer = memory;
-    }
-    override onRead(data: Buffer) {
-      chunks++;
-      if (isIn(data, memory)) inMemory++;
-      this.write(data);
-    }
-  }
+  const { Echo, tally } = readBufferEcho(Buffer.alloc(64 * 1024));
   const server = closeAtEnd(t, new Server(Echo, { engine }).listen(['127.0.0.1', 0]));
   const client = await netClient(t, portOf(server));
   const sent = new Random(7).bytes(3 * 1024 * 1024);
   const received = readBytes(client, sent.length);
   for (let offset = 0; offset < sent.length; offset += 100_000) client.write(sent.subarray(offset, offset + 100_000));
   t.true((await received).equals(sent));
-  t.true(chunks > 1);
-  t.is(inMemory, chunks, 'every chunk was a view of the readBuffer');
+  t.true(tally.chunks > 1);
+  t.is(tally.inMemory, tally.chunks, 'every chunk was a view of the readBuffer');
 });
 
 test('lines are read into a readBuffer that is a view at an offset; a longer line arrives whole in its own memory', async (t) => {

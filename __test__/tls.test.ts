@@ -11,7 +11,7 @@ import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { Engine, Server, Stream, type SslOptions } from 'pants-net';
 
-import { closeAtEnd, netClient, portOf, readBytes, readToEnd, recordLog, signal, startedEngine, waitFor } from './helpers.js';
+import { closeAtEnd, netClient, portOf, readBufferEcho, readBytes, readToEnd, recordLog, signal, startedEngine, waitFor } from './helpers.js';
 import { makeCerts, removeCerts, type TestCerts } from './tls-certs.js';
 import { nodeTlsServer } from './tls-peers.js';
 
@@ -307,26 +307,14 @@ test('16 MiB each way through a Pants TLS server echoing to a node:tls client (s
 
 test('4 MiB through a Pants TLS server whose echo reads plaintext into one readBuffer (sha256)', async (t) => {
   const engine = startedEngine(t);
-  const memory = Buffer.alloc(64 * 1024);
-  let chunks = 0;
-  let inMemory = 0;
-  class ReusingEcho extends Stream {
-    override onConnect() {
-      this.readBuffer = memory;
-    }
-    override onRead(data: Buffer) {
-      chunks++;
-      if (data.buffer === memory.buffer) inMemory++;
-      this.write(data);
-    }
-  }
+  const { Echo: ReusingEcho, tally } = readBufferEcho(Buffer.alloc(64 * 1024));
   const server = closeAtEnd(t, new Server(ReusingEcho, { engine, sslOptions: serverOptions() }).listen(['127.0.0.1', 0]));
   const client = await nodeTlsClient(t, portOf(server));
   const payload = pattern(4 * MiB, 11);
   const echoed = readBytes(client, payload.length);
   for (let offset = 0; offset < payload.length; offset += 256 * 1024) client.write(payload.subarray(offset, offset + 256 * 1024));
   t.is(sha256(await echoed), sha256(payload));
-  t.is(inMemory, chunks, 'every plaintext chunk was a view of the readBuffer');
+  t.is(tally.inMemory, tally.chunks, 'every plaintext chunk was a view of the readBuffer');
 });
 
 // Library bug: as above (the Pants client's reads are corrupted the same way).

@@ -114,7 +114,6 @@ export class Datagram extends FramedChannel {
     }
     const parsed = parseAddress(address);
     if (parsed.kind !== 'inet') throw new InvalidAddressFormatError(`A datagram channel needs an IP address; got ${JSON.stringify(address)}.`);
-    this[kAdoptFieldSettings](FIELD_SETTINGS);
     if (!parsed.resolve) {
       this.#bind(native.bindDatagram(this[kEngineId], parsed.host, parsed.port, parsed.flowinfo, parsed.scopeId), 'bind');
       return this;
@@ -209,7 +208,7 @@ export class Datagram extends FramedChannel {
 
   #bind(token: number, syscall: string): void {
     if (token < 0) throw systemError(token, syscall);
-    this[kAdoptFieldSettings](FIELD_SETTINGS); // also when a write() binds: settings declared as fields apply
+    this[kAdoptFieldSettings](FIELD_SETTINGS); // settings declared as fields, whether listen() or a write() binds
     this[kBindToken](token);
     if (this.#maxSenders !== DEFAULT_MAX_SENDERS || this.#senderTimeout !== DEFAULT_SENDER_TIMEOUT) this.#applySenderLimits();
     this[kOpened](native.fd(this[kEngineId], token));

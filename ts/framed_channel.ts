@@ -5,7 +5,7 @@ import { framingOf, Framing, ReadDelimiter } from './delimiter.js';
 import { frameArguments, nextRegexFrame } from './frame_codec.js';
 import { kAdoptFieldSettings, kBindToken, kEngineId, kFrameArrived, kFramePool, kLogAndClose, kOverflowError, kReadFrames, kReading, kSafely, kToken, kUseFraming, kWarnAndClose } from './internal.js';
 import { codedError, isPeerError } from './errors.js';
-import { DEFAULT_BUFFER_SIZE, DelimiterKind } from './contract.js';
+import { DEFAULT_BUFFER_SIZE, DelimiterKind, NEED_SPACE } from './contract.js';
 import { frameReadKind, FrameReadKind, frameReadLength, moreInputAfter } from './frame_read.js';
 import { native } from './native.js';
 
@@ -45,8 +45,6 @@ export abstract class FramedChannel extends Channel {
   #readBuffer: Uint8Array | null = null;
   /** `readBuffer` as a Buffer over the same memory (frames are its views). */
   #readInto: Buffer | null = null;
-  /** Where the frame just read is: `#readInto`, or the frame pool (null). */
-  #frameIn: Buffer | null = null;
 
   /** A channel of `options.engine`, by default `Engine.instance()`. */
   constructor(options: ChannelOptions = {}) {
@@ -258,12 +256,15 @@ export abstract class FramedChannel extends Channel {
         if (!this.#readRegexFrame(framing)) return;
         continue;
       }
-      const result = this.#readFrame(framing);
+      // Into readBuffer when there is one and the frame fits, else into the pool.
+      const into = framing.kind < FIRST_LAYER_KIND ? this.#readInto : null;
+      let result = into === null ? NEED_SPACE : native.readFrame(this[kEngineId], this[kToken], into, 0);
+      const pooled = frameReadKind(result) === FrameReadKind.NeedSpace;
+      if (pooled) result = this.#readIntoPool(native.readFrame);
       switch (frameReadKind(result)) {
         case FrameReadKind.Frame: {
           const length = frameReadLength(result);
-          const into = this.#frameIn;
-          this.#deliver(into === null ? pool.take(length) : into.subarray(0, length), framing);
+          this.#deliver(pooled ? pool.take(length) : into!.subarray(0, length), framing);
           if (!moreInputAfter(result)) return; // nothing left buffered
           break;
         }
@@ -275,25 +276,6 @@ export abstract class FramedChannel extends Channel {
           return;
       }
     }
-  }
-
-  /**
-   * Reads the next frame: into `readBuffer` when there is one, the frame
-   * fits and `readDelimiter` frames it, else into the frame pool
-   * (`#frameIn` says which).
-   * @returns the result, never a NeedSpace one.
-   */
-  #readFrame(framing: Framing): number {
-    const into = this.#readInto;
-    if (into !== null && framing.kind < FIRST_LAYER_KIND) {
-      const result = native.readFrame(this[kEngineId], this[kToken], into, 0);
-      if (frameReadKind(result) !== FrameReadKind.NeedSpace) {
-        this.#frameIn = into;
-        return result;
-      }
-    }
-    this.#frameIn = null;
-    return this.#readIntoPool(native.readFrame);
   }
 
   /**

@@ -74,10 +74,10 @@ function isSecondsOrNull(value: unknown): value is number | null {
  *
  * Incoming bytes are framed by `readDelimiter` before `onRead`. A frame
  * `Buffer` stays valid for as long as you keep it (the engine never reuses
- * its memory), unless you give the stream a `readBuffer` to reuse. Writes are buffered and sent together once the engine
- * iteration has dispatched its I/O (at once when made outside an
- * iteration); a write of 16 KiB or more with nothing waiting goes out at
- * once.
+ * its memory), unless you give the stream a `readBuffer` to reuse.
+ * Writes are buffered and sent together once the engine iteration has
+ * dispatched its I/O (at once when made outside an iteration); a write of
+ * 16 KiB or more with nothing waiting goes out at once.
  *
  * `TServer` types `this.server` for streams a server of your own accepts:
  * `class ChatConnection extends Stream<ChatServer>` makes
@@ -580,19 +580,20 @@ export class Stream<TServer extends AcceptingServer<any> = any> extends FramedCh
       case EventKind.ReadError:
         this[kSafely]('onReadError', this.onReadError, systemError(-a, 'read'));
         break;
+      // TLS events come only for a stream with TLS started.
       case EventKind.SslHandshake:
-        this.#tls?.cancelHandshakeTimer();
+        this.#tls!.cancelHandshakeTimer();
         this[kSafely]('onSslHandshake', this.onSslHandshake);
         break;
       case EventKind.SslHandshakeError:
-        this.#tls?.cancelHandshakeTimer();
+        this.#tls!.cancelHandshakeTimer();
         this[kSafely]('onSslHandshakeError', this.onSslHandshakeError, this.#tls!.takeError());
         break;
       case EventKind.SslError:
         this[kSafely]('onSslError', this.onSslError, this.#tls!.takeError());
         break;
       case EventKind.SslServername:
-        this.#tls?.askServername();
+        this.#tls!.askServername();
         break;
       case EventKind.WriteError:
         this[kSafely]('onWriteError', this.onWriteError, systemError(-a, 'write'));
